@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * /etc/vertex-certd/certd.conf plus certd.conf.d/ *.conf, section [Certificates].
+ * Every key has a default that works with the shipped units.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "validate.h"
+
+typedef struct Config {
+        char *server_name;            /* ServerName=, default: the host name */
+        char **alternative_names;     /* AlternativeNames=, default: localhost 127.0.0.1 ::1 */
+        char *drop_directory;         /* DropDirectory=, default STATE_DIR/drop; "" disables */
+        char *store_directory;        /* StoreDirectory=, default STATE_DIR */
+        char **units;                 /* Units=, default vertex-console.service vertex-grpc.service vertex-api.service */
+        bool verify_serving;          /* VerifyServing=, default yes */
+        uint64_t reload_timeout_usec; /* ReloadTimeoutSec=, default 30 s */
+        unsigned keep_generations;    /* KeepGenerations=, default 5, at least 2 */
+        unsigned expiry_warning_days; /* ExpiryWarningDays=, default 30 */
+        ValidatePolicy policy;        /* Policy=fips|strict, default fips */
+        uint64_t settle_usec;         /* SettleSec=, default 5 s: wait for the rest of an incomplete dropped bundle */
+        uint64_t max_input_size;      /* MaxInputSize=, bytes, default 1 MiB */
+        char *trust_store_file;       /* TrustStoreFile=, default none: the system store */
+} Config;
+
+/* Returns a Config with every default, or -ENOMEM. */
+int config_new_default(Config **ret);
+
+/*
+ * Loads path (missing: defaults) and then path.d/ *.conf in lexical order,
+ * later files overriding earlier ones. Returns 0, or -EINVAL with *ret_error
+ * set to "FILE:LINE: Key=: what is wrong" (or -errno with a message).
+ */
+int config_load(const char *path, Config **ret, char **ret_error);
+
+Config *config_free(Config *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);

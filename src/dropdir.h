@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The drop directory: an inotify watch (through sd-event) that finds complete
+ * bundles of PEM files, reads them safely beneath the directory, hands them to
+ * the daemon one at a time, and removes or rejects the files afterwards.
+ * It does not validate certificates; the daemon's pipeline does.
+ */
+
+#include <stdint.h>
+
+#include <systemd/sd-event.h>
+
+typedef struct DropDir DropDir;
+
+typedef struct DropBundle {
+        char *name;               /* what the operator dropped: "console", "tls", "..data" */
+        char *certificate;        /* contents, NUL-terminated */
+        size_t certificate_size;
+        char *key;                /* may be NULL/0 for a combined NAME.pem; erased on free */
+        size_t key_size;
+        char *authority;          /* NULL/0 when none */
+        size_t authority_size;
+        char content_hash[65];    /* SHA-256 hex of the contents: the same content is never installed twice */
+} DropBundle;
+
+/*
+ * A bundle is ready. The daemon processes it (possibly asynchronously) and
+ * then calls dropdir_bundle_done(). Until then no further bundle is handed out.
+ */
+typedef void (*dropdir_bundle_t)(DropDir *d, const DropBundle *bundle, void *userdata);
+
+/*
+ * The drop directory refused something on its own, before any validation:
+ * an unsafe file, an incomplete bundle after SettleSec=, a file too large.
+ * error_name is a certificate error name ("MissingKey", "Malformed", "TooLarge").
+ */
+typedef void (*dropdir_rejected_t)(DropDir *d, const char *name, const char *error_name,
+                                   const char *message, void *userdata);
+
+typedef struct DropDirOptions {
+        const char *path;          /* created 0700 when missing; refused when group/world-writable */
+        const char *state_file;    /* where installed content hashes are remembered; NULL: memory only */
+        uint64_t settle_usec;
+        uint64_t max_file_size;
+        dropdir_bundle_t on_bundle;
+        dropdir_rejected_t on_rejected;
+        void *userdata;
+} DropDirOptions;
+
+/* Starts watching and scans once. Returns 0, -EPERM for an unsafe directory, or -errno. */
+int dropdir_new(sd_event *event, const DropDirOptions *options, DropDir **ret);
+DropDir *dropdir_free(DropDir *d);
+
+/*
+ * Outcome of the bundle last handed out. error_name NULL: installed, the
+ * files are removed (or remembered by hash on a read-only directory).
+ * Otherwise the files move to rejected/ beside NAME.error holding
+ * "error_name: message". Returns 0 or -errno.
+ */
+int dropdir_bundle_done(DropDir *d, const char *error_name, const char *message);

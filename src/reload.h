@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Asking systemd to reload the consumer units after a commit, then checking
+ * by a TLS handshake (probe.h) that each serves the expected certificate.
+ * Asynchronous on the caller's sd-event loop; one request at a time.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+typedef struct EndpointStatus {
+        char *unit;         /* "vertex-console.service" */
+        char *address;      /* listen address of its socket, "127.0.0.1:8443", "[::1]:9443"; "" when unknown */
+        char *state;        /* "serving", "inactive", "failed", "mismatch", "unreachable" */
+        char *fingerprint;  /* leaf fingerprint served, "" when unknown */
+} EndpointStatus;
+
+void endpoint_status_array_free(EndpointStatus *array, size_t n);
+
+typedef struct ReloadRequest ReloadRequest;
+
+/*
+ * Called once. r >= 0: every running unit reloaded and (when verifying)
+ * serves `fingerprint`. r < 0: error_message says which unit failed and how.
+ * endpoints/n_endpoints describe every unit either way; they are owned by the
+ * request and valid during the call only.
+ */
+typedef void (*reload_done_t)(ReloadRequest *req, int r, const char *error_message,
+                              const EndpointStatus *endpoints, size_t n_endpoints,
+                              void *userdata);
+
+/*
+ * Starts reloading `units` on `bus` (the system bus with org.freedesktop.systemd1).
+ * An empty unit list completes (asynchronously, from the event loop) with
+ * success and no endpoints. Returns 0 and the request, or -errno.
+ */
+int reload_request_start(sd_bus *bus, sd_event *event, char *const *units,
+                         const char *fingerprint, uint64_t timeout_usec, bool verify_serving,
+                         reload_done_t done, void *userdata, ReloadRequest **ret);
+
+/* Cancels (done is not called) and frees. */
+ReloadRequest *reload_request_free(ReloadRequest *req);
