@@ -1,0 +1,54 @@
+#!/bin/bash
+# Builds the project (when needed) and runs every test tier: unit, bus and,
+# as root with systemd-nspawn available, system. Ends with "N passed, N failed".
+#
+#   ./run-tests.sh                 all suites
+#   ./run-tests.sh --suite unit    any `meson test` arguments pass through
+#
+# BUILD_DIR (default: build) and MESON_OPTIONS (e.g. -Dwerror=true) adjust the build.
+set -uo pipefail
+
+cd "$(dirname "$0")"
+build_dir=${BUILD_DIR:-build}
+read -r -a meson_options <<< "${MESON_OPTIONS:-}"
+
+summary() {
+        echo "$1 passed, $2 failed"
+}
+
+if [ "$(id -u)" -ne 0 ] || ! command -v systemd-nspawn >/dev/null; then
+        echo "note: the system suite needs root and systemd-nspawn; it is left out" >&2
+        meson_options+=(-Dsystem-tests=false)
+fi
+
+if [ -d "$build_dir" ]; then
+        meson configure "$build_dir" "${meson_options[@]}" >/dev/null || { summary 0 1; exit 1; }
+else
+        meson setup "$build_dir" "${meson_options[@]}" || { summary 0 1; exit 1; }
+fi
+if ! ninja -C "$build_dir"; then
+        echo "build failed" >&2
+        summary 0 1
+        exit 1
+fi
+
+meson test -C "$build_dir" --print-errorlogs --num-processes 2 "$@"
+status=$?
+
+# meson writes one JSON object per test; count what it ran.
+log="$build_dir/meson-logs/testlog.json"
+passed=0
+failed=0
+if [ -f "$log" ]; then
+        passed=$(grep -c '"result": "OK"' "$log" || true)
+        failed=$(grep -Ec '"result": "(FAIL|ERROR|TIMEOUT|UNEXPECTEDPASS)"' "$log" || true)
+fi
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+        failed=1
+fi
+if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then
+        echo "no test ran" >&2
+        failed=1
+fi
+summary "$passed" "$failed"
+[ "$failed" -eq 0 ]
