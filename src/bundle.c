@@ -92,7 +92,8 @@ int cert_bundle_part_pem(const CertBundle *b, CertBundlePart part, char **ret, s
         char *copy = malloc((size_t) n + 1);
         if (!copy)
                 return -ENOMEM;
-        memcpy(copy, data, (size_t) n);
+        if (n > 0)
+                memcpy(copy, data, (size_t) n);
         copy[n] = 0;
         *ret = copy;
         if (ret_size)

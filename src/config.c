@@ -1,0 +1,689 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Config: certd.conf and its certd.conf.d/ *.conf drop-ins, read with
+ * libinih into a typed struct, the systemd way:
+ *   - later files override earlier ones; within a file, later lines win;
+ *   - an empty assignment resets a key to its default (DropDirectory= and
+ *     TrustStoreFile= to "none"), and a list to empty;
+ *   - a list's first assignment replaces the built-in default, further
+ *     assignments append (each name once);
+ *   - an unknown section or key, or a bad value, is an error naming file,
+ *     line, key and value. Nothing is silently ignored.
+ * It deliberately does not check the file system (whether directories
+ * exist): the daemon does when it opens them.
+ *
+ * libinih is fed through our own line reader, which counts lines (Debian's
+ * build has no INI_HANDLER_LINENO), checks section headers (inih does not
+ * report sections without keys) and strips leading whitespace so that an
+ * indented line is a line of its own, not a continuation of the previous
+ * value.
+ */
+
+#include <assert.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <ini.h>
+
+#include "build-config.h"
+#include "config.h"
+#include "selfsigned.h"
+#include "strv.h"
+
+#define SECTION "Certificates"
+
+#define KEEP_GENERATIONS_DEFAULT 5u
+#define KEEP_GENERATIONS_MIN 2u
+#define KEEP_GENERATIONS_MAX 1000u
+#define EXPIRY_WARNING_DAYS_DEFAULT 30u
+#define EXPIRY_WARNING_DAYS_MAX 3650u
+#define RELOAD_TIMEOUT_DEFAULT (30 * USEC_PER_SEC)
+#define SETTLE_DEFAULT (5 * USEC_PER_SEC)
+#define TIMESPAN_MAX (24ULL * 3600 * USEC_PER_SEC)
+#define MAX_INPUT_SIZE_DEFAULT ((uint64_t) 1024 * 1024)
+#define MAX_INPUT_SIZE_MIN ((uint64_t) 4 * 1024)
+#define MAX_INPUT_SIZE_MAX ((uint64_t) 64 * 1024 * 1024)
+
+static const char *const default_alternative_names[] = { "localhost", "127.0.0.1", "::1", NULL };
+static const char *const default_units[] = {
+        "vertex-console.service", "vertex-grpc.service", "vertex-api.service", NULL,
+};
+
+/* ---- defaults ---- */
+
+static char *default_server_name(void) {
+        char name[HOST_NAME_MAX + 1] = {};
+
+        /* A first boot must get a certificate even with an odd host name: fall back to localhost. */
+        if (gethostname(name, sizeof(name) - 1) < 0 || selfsigned_check_name(name) < 0)
+                return strdup("localhost");
+        return strdup(name);
+}
+
+static int set_default_list(char ***l, const char *const *defaults) {
+        strv_free(*l);
+        *l = strv_copy((char *const *) defaults);
+        return *l ? 0 : -ENOMEM;
+}
+
+int config_new_default(Config **ret) {
+        _cleanup_(config_freep) Config *c = calloc(1, sizeof(Config));
+
+        assert(ret);
+        if (!c)
+                return -ENOMEM;
+
+        c->server_name = default_server_name();
+        c->drop_directory = strdup(STATE_DIR "/drop");
+        c->store_directory = strdup(STATE_DIR);
+        if (!c->server_name || !c->drop_directory || !c->store_directory)
+                return -ENOMEM;
+        if (set_default_list(&c->alternative_names, default_alternative_names) < 0 ||
+            set_default_list(&c->units, default_units) < 0)
+                return -ENOMEM;
+        c->verify_serving = true;
+        c->reload_timeout_usec = RELOAD_TIMEOUT_DEFAULT;
+        c->keep_generations = KEEP_GENERATIONS_DEFAULT;
+        c->expiry_warning_days = EXPIRY_WARNING_DAYS_DEFAULT;
+        c->policy = VALIDATE_POLICY_FIPS;
+        c->settle_usec = SETTLE_DEFAULT;
+        c->max_input_size = MAX_INPUT_SIZE_DEFAULT;
+        c->trust_store_file = NULL;
+
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+Config *config_free(Config *c) {
+        if (!c)
+                return NULL;
+        free(c->server_name);
+        strv_free(c->alternative_names);
+        free(c->drop_directory);
+        free(c->store_directory);
+        strv_free(c->units);
+        free(c->trust_store_file);
+        free(c);
+        return NULL;
+}
+
+/* ---- value parsers: 0 or -EINVAL/-ERANGE, *ret untouched on failure ---- */
+
+static int parse_boolean(const char *v, bool *ret) {
+        static const char *const yes[] = { "yes", "true", "on", "1" };
+        static const char *const no[] = { "no", "false", "off", "0" };
+
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
+                if (strcasecmp(v, yes[i]) == 0) {
+                        *ret = true;
+                        return 0;
+                }
+                if (strcasecmp(v, no[i]) == 0) {
+                        *ret = false;
+                        return 0;
+                }
+        }
+        return -EINVAL;
+}
+
+/* Decimal digits only: no sign, no space, no hex. Returns the number of digits consumed. */
+static int parse_digits(const char *v, uint64_t *ret) {
+        uint64_t n = 0;
+        size_t i = 0;
+
+        for (; v[i] >= '0' && v[i] <= '9'; i++) {
+                unsigned d = (unsigned) (v[i] - '0');
+                if (n > (UINT64_MAX - d) / 10)
+                        return -ERANGE;
+                n = n * 10 + d;
+        }
+        if (i == 0)
+                return -EINVAL;
+        *ret = n;
+        return (int) i;
+}
+
+static int parse_unsigned(const char *v, uint64_t min, uint64_t max, uint64_t *ret) {
+        uint64_t n;
+        int k = parse_digits(v, &n);
+        if (k < 0)
+                return k;
+        if (v[k] != 0)
+                return -EINVAL;
+        if (n < min || n > max)
+                return -ERANGE;
+        *ret = n;
+        return 0;
+}
+
+/* "30", "30s", "2min", "500ms", "1min 30s", as systemd.time(7); a bare number is seconds. */
+static int parse_timespan(const char *v, uint64_t *ret) {
+        static const struct {
+                const char *suffix;
+                uint64_t usec;
+        } units[] = {
+                { "us", 1 }, { "usec", 1 },
+                { "ms", USEC_PER_MSEC }, { "msec", USEC_PER_MSEC },
+                { "s", USEC_PER_SEC }, { "sec", USEC_PER_SEC }, { "second", USEC_PER_SEC }, { "seconds", USEC_PER_SEC },
+                { "m", 60 * USEC_PER_SEC }, { "min", 60 * USEC_PER_SEC }, { "minute", 60 * USEC_PER_SEC }, { "minutes", 60 * USEC_PER_SEC },
+                { "h", 3600 * USEC_PER_SEC }, { "hr", 3600 * USEC_PER_SEC }, { "hour", 3600 * USEC_PER_SEC }, { "hours", 3600 * USEC_PER_SEC },
+        };
+        uint64_t total = 0;
+        const char *p = v;
+        bool any = false;
+
+        for (;;) {
+                uint64_t n, mult = USEC_PER_SEC;
+                int k;
+
+                p += strspn(p, " \t");
+                if (*p == 0)
+                        break;
+                k = parse_digits(p, &n);
+                if (k < 0)
+                        return k;
+                p += k;
+                p += strspn(p, " \t");
+                size_t len = strspn(p, "abcdefghijklmnopqrstuvwxyz");
+                if (len > 0) {
+                        size_t i;
+                        for (i = 0; i < ELEMENTSOF(units); i++)
+                                if (strlen(units[i].suffix) == len && strncmp(p, units[i].suffix, len) == 0)
+                                        break;
+                        if (i >= ELEMENTSOF(units))
+                                return -EINVAL;
+                        mult = units[i].usec;
+                        p += len;
+                }
+                if (n > TIMESPAN_MAX / mult || total + n * mult > TIMESPAN_MAX)
+                        return -ERANGE;
+                total += n * mult;
+                any = true;
+        }
+        if (!any)
+                return -EINVAL;
+        *ret = total;
+        return 0;
+}
+
+/* Bytes, with an optional binary suffix: 1048576, 1024K, 1M, 1MiB. */
+static int parse_size(const char *v, uint64_t *ret) {
+        static const struct {
+                const char *suffix;
+                uint64_t factor;
+        } units[] = {
+                { "", 1 }, { "B", 1 },
+                { "K", 1024 }, { "KiB", 1024 },
+                { "M", 1024 * 1024 }, { "MiB", 1024 * 1024 },
+                { "G", 1024 * 1024 * 1024 }, { "GiB", 1024 * 1024 * 1024 },
+        };
+        uint64_t n;
+        int k = parse_digits(v, &n);
+        if (k < 0)
+                return k;
+        const char *suffix = v + k + strspn(v + k, " ");
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                if (streq(suffix, units[i].suffix)) {
+                        if (n > UINT64_MAX / units[i].factor)
+                                return -ERANGE;
+                        *ret = n * units[i].factor;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+static bool unit_name_valid(const char *u) {
+        static const char suffix[] = ".service";
+        size_t len = strlen(u);
+
+        if (len <= strlen(suffix) || len > 255 || !streq(u + len - strlen(suffix), suffix))
+                return false;
+        for (const char *p = u; *p; p++)
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:-_.\\@", *p))
+                        return false;
+        return u[0] != '.' && u[0] != '@';
+}
+
+static bool path_valid(const char *p) {
+        return p[0] == '/' && strlen(p) < PATH_MAX && !strpbrk(p, "\n\r\t");
+}
+
+/* ---- the parser ---- */
+
+typedef struct Parser {
+        Config *config;
+        const char *file;
+        FILE *f;
+        char *line_buf;
+        size_t line_size;
+        unsigned line;
+        char *error;           /* first error, "FILE:LINE: …" */
+        int error_code;
+        bool alternative_names_assigned;
+        bool units_assigned;
+} Parser;
+
+static int parser_error(Parser *p, int code, const char *format, ...) _printf_(3, 4);
+static int parser_error(Parser *p, int code, const char *format, ...) {
+        _cleanup_free_ char *what = NULL;
+        va_list ap;
+
+        if (p->error)
+                return p->error_code;  /* the first error is the one worth reading */
+
+        va_start(ap, format);
+        int r = vasprintf(&what, format, ap);
+        va_end(ap);
+        if (r < 0) {
+                what = NULL;
+                p->error_code = -ENOMEM;
+                return -ENOMEM;
+        }
+        if (asprintf(&p->error, "%s:%u: %s", p->file, p->line, what) < 0) {
+                p->error = NULL;
+                p->error_code = -ENOMEM;
+                return -ENOMEM;
+        }
+        p->error_code = code;
+        return code;
+}
+
+static int replace_string(char **s, const char *v) {
+        char *copy = v ? strdup(v) : NULL;
+        if (v && !copy)
+                return -ENOMEM;
+        free(*s);
+        *s = copy;
+        return 0;
+}
+
+/* Splits a list value; each word checked by valid(). Empty value: the list becomes empty. */
+static int assign_list(Parser *p, const char *key, const char *value, char ***list, bool *assigned,
+                       bool (*valid)(const char *), const char *what) {
+        _cleanup_strv_free_ char **words = NULL;
+        int r;
+
+        r = strv_split_words(value, &words);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(w, words)
+                if (!valid(*w))
+                        return parser_error(p, -EINVAL, "%s=%s: '%s' is not %s", key, value, *w, what);
+
+        if (!*assigned || strv_length(words) == 0) {
+                /* The first assignment replaces the built-in default; an empty one resets. */
+                strv_free(*list);
+                *list = calloc(1, sizeof(char *));
+                if (!*list)
+                        return -ENOMEM;
+        }
+        *assigned = true;
+        STRV_FOREACH(w, words)
+                if (!strv_contains(*list, *w)) {
+                        r = strv_extend(list, *w);
+                        if (r < 0)
+                                return r;
+                }
+        return 0;
+}
+
+static bool san_name_valid(const char *n) {
+        return selfsigned_check_name(n) >= 0;
+}
+
+static int assign(Parser *p, const char *key, const char *value) {
+        Config *c = p->config;
+        uint64_t n;
+        int r;
+
+        if (streq(key, "ServerName")) {
+                if (isempty(value)) {
+                        _cleanup_free_ char *d = default_server_name();
+                        if (!d)
+                                return -ENOMEM;
+                        return replace_string(&c->server_name, d);
+                }
+                if (selfsigned_check_name(value) < 0)
+                        return parser_error(p, -EINVAL, "%s=%s: neither a DNS name nor an IP address", key, value);
+                return replace_string(&c->server_name, value);
+        }
+
+        if (streq(key, "AlternativeNames"))
+                return assign_list(p, key, value, &c->alternative_names, &p->alternative_names_assigned,
+                                   san_name_valid, "a DNS name or an IP address");
+
+        if (streq(key, "Units"))
+                return assign_list(p, key, value, &c->units, &p->units_assigned,
+                                   unit_name_valid, "a service unit name (NAME.service)");
+
+        if (streq(key, "DropDirectory") || streq(key, "StoreDirectory") || streq(key, "TrustStoreFile")) {
+                char **target = streq(key, "DropDirectory") ? &c->drop_directory :
+                                streq(key, "StoreDirectory") ? &c->store_directory : &c->trust_store_file;
+                if (isempty(value)) {
+                        /* Empty: the drop directory and the trust store file are off; the store is back to its default. */
+                        if (target == &c->drop_directory)
+                                return replace_string(target, "");
+                        if (target == &c->store_directory)
+                                return replace_string(target, STATE_DIR);
+                        return replace_string(target, NULL);
+                }
+                if (!path_valid(value))
+                        return parser_error(p, -EINVAL, "%s=%s: not an absolute path", key, value);
+                return replace_string(target, value);
+        }
+
+        if (streq(key, "VerifyServing")) {
+                if (isempty(value)) {
+                        c->verify_serving = true;
+                        return 0;
+                }
+                if (parse_boolean(value, &c->verify_serving) < 0)
+                        return parser_error(p, -EINVAL, "%s=%s: not a boolean (yes/no, true/false, on/off, 1/0)", key, value);
+                return 0;
+        }
+
+        if (streq(key, "ReloadTimeoutSec") || streq(key, "SettleSec")) {
+                bool reload = streq(key, "ReloadTimeoutSec");
+                uint64_t *target = reload ? &c->reload_timeout_usec : &c->settle_usec;
+                if (isempty(value)) {
+                        *target = reload ? RELOAD_TIMEOUT_DEFAULT : SETTLE_DEFAULT;
+                        return 0;
+                }
+                r = parse_timespan(value, &n);
+                if (r == -ERANGE)
+                        return parser_error(p, -EINVAL, "%s=%s: longer than 24 hours", key, value);
+                if (r < 0)
+                        return parser_error(p, -EINVAL, "%s=%s: not a time span (e.g. 30, 30s, 2min, 500ms)", key, value);
+                if (reload && n == 0)
+                        return parser_error(p, -EINVAL, "%s=%s: must be longer than 0", key, value);
+                *target = n;
+                return 0;
+        }
+
+        if (streq(key, "KeepGenerations")) {
+                if (isempty(value)) {
+                        c->keep_generations = KEEP_GENERATIONS_DEFAULT;
+                        return 0;
+                }
+                r = parse_unsigned(value, KEEP_GENERATIONS_MIN, KEEP_GENERATIONS_MAX, &n);
+                if (r == -ERANGE)
+                        return parser_error(p, -EINVAL, "%s=%s: must be between %u and %u (one to serve, one to roll back to)",
+                                            key, value, KEEP_GENERATIONS_MIN, KEEP_GENERATIONS_MAX);
+                if (r < 0)
+                        return parser_error(p, -EINVAL, "%s=%s: not a number", key, value);
+                c->keep_generations = (unsigned) n;
+                return 0;
+        }
+
+        if (streq(key, "ExpiryWarningDays")) {
+                if (isempty(value)) {
+                        c->expiry_warning_days = EXPIRY_WARNING_DAYS_DEFAULT;
+                        return 0;
+                }
+                r = parse_unsigned(value, 0, EXPIRY_WARNING_DAYS_MAX, &n);
+                if (r == -ERANGE)
+                        return parser_error(p, -EINVAL, "%s=%s: must be between 0 and %u", key, value, EXPIRY_WARNING_DAYS_MAX);
+                if (r < 0)
+                        return parser_error(p, -EINVAL, "%s=%s: not a number of days", key, value);
+                c->expiry_warning_days = (unsigned) n;
+                return 0;
+        }
+
+        if (streq(key, "Policy")) {
+                if (isempty(value)) {
+                        c->policy = VALIDATE_POLICY_FIPS;
+                        return 0;
+                }
+                r = validate_policy_from_string(value);
+                if (r < 0)
+                        return parser_error(p, -EINVAL, "%s=%s: unknown policy, expected 'fips' or 'strict'", key, value);
+                c->policy = (ValidatePolicy) r;
+                return 0;
+        }
+
+        if (streq(key, "MaxInputSize")) {
+                if (isempty(value)) {
+                        c->max_input_size = MAX_INPUT_SIZE_DEFAULT;
+                        return 0;
+                }
+                r = parse_size(value, &n);
+                if (r == -EINVAL)
+                        return parser_error(p, -EINVAL, "%s=%s: not a size (bytes, or with K, M, G)", key, value);
+                if (r < 0 || n < MAX_INPUT_SIZE_MIN || n > MAX_INPUT_SIZE_MAX)
+                        return parser_error(p, -EINVAL, "%s=%s: must be between 4K and 64M", key, value);
+                c->max_input_size = n;
+                return 0;
+        }
+
+        return parser_error(p, -EINVAL, "%s=%s: unknown key in [" SECTION "]", key, value);
+}
+
+static int handler(void *userdata, const char *section, const char *name, const char *value) {
+        Parser *p = userdata;
+        int r;
+
+        if (p->error)
+                return 0;
+        if (!streq(section, SECTION))
+                r = parser_error(p, -EINVAL, "%s=%s: assignment outside of section [" SECTION "]", name, value);
+        else
+                r = assign(p, name, value);
+        if (r < 0) {
+                if (!p->error)
+                        parser_error(p, r, "%s=%s: %s", name, value, strerror(-r));
+                return 0;
+        }
+        return 1;
+}
+
+/*
+ * inih's line source: one whole line per call, so our count is inih's.
+ * Checks what inih would not tell us with a line number of its own.
+ * Returning NULL ends the parse, which is what we want after an error.
+ */
+static char *reader(char *str, int num, void *stream) {
+        Parser *p = stream;
+        ssize_t n;
+
+        if (p->error)
+                return NULL;
+
+        errno = 0;
+        n = getline(&p->line_buf, &p->line_size, p->f);
+        if (n < 0) {
+                if (ferror(p->f))
+                        parser_error(p, errno > 0 ? -errno : -EIO, "read error: %s", strerror(errno > 0 ? errno : EIO));
+                return NULL;
+        }
+        p->line++;
+
+        if (strlen(p->line_buf) != (size_t) n) {
+                parser_error(p, -EINVAL, "line contains a NUL byte");
+                return NULL;
+        }
+
+        char *s = p->line_buf;
+        if (p->line == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+                s += 3;  /* a UTF-8 byte order mark, as some editors write */
+        s += strspn(s, " \t");
+        size_t len = strlen(s);
+        while (len > 0 && strchr(" \t\r\n", s[len - 1]))
+                len--;
+        s[len] = 0;
+
+        if (len + 2 > (size_t) num) {
+                parser_error(p, -EINVAL, "line longer than %d characters; split long lists over several assignments", num - 2);
+                return NULL;
+        }
+
+        if (s[0] == '[') {
+                size_t end = strcspn(s, "]");
+                if (s[end] != ']') {
+                        parser_error(p, -EINVAL, "'%s': section header without ']'", s);
+                        return NULL;
+                }
+                if (end - 1 != strlen(SECTION) || strncmp(s + 1, SECTION, end - 1) != 0) {
+                        parser_error(p, -EINVAL, "[%.*s]: unknown section, expected [" SECTION "]", (int) (end - 1), s + 1);
+                        return NULL;
+                }
+        } else if (len > 0 && !strchr("#;", s[0]) && !strchr(s, '=')) {
+                parser_error(p, -EINVAL, "'%s': expected Key=Value", s);
+                return NULL;
+        }
+
+        memcpy(str, s, len);
+        str[len] = '\n';
+        str[len + 1] = 0;
+        return str;
+}
+
+static int format_error(char **ret_error, const char *format, ...) _printf_(2, 3);
+static int format_error(char **ret_error, const char *format, ...) {
+        va_list ap;
+        if (!ret_error)
+                return 0;
+        va_start(ap, format);
+        if (vasprintf(ret_error, format, ap) < 0)
+                *ret_error = NULL;
+        va_end(ap);
+        return 0;
+}
+
+/* Parses one file into c. Missing files are fine only when missing_ok. */
+static int parse_file(Config *c, const char *path, bool missing_ok, Parser *state, char **ret_error) {
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+        FILE *f;
+        int r;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                r = negative_errno();
+                if (r == -ENOENT && missing_ok)
+                        return 0;
+                format_error(ret_error, "%s: cannot open: %s", path, strerror(-r));
+                return r;
+        }
+        if (fstat(fd, &st) < 0) {
+                r = negative_errno();
+                format_error(ret_error, "%s: cannot stat: %s", path, strerror(-r));
+                return r;
+        }
+        if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3)
+                return 0;  /* a drop-in linked to /dev/null is masked, as with systemd */
+        if (!S_ISREG(st.st_mode)) {
+                r = S_ISDIR(st.st_mode) ? -EISDIR : -EBADFD;
+                format_error(ret_error, "%s: cannot read: %s", path,
+                             S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file");
+                return r;
+        }
+
+        f = fdopen(fd, "re");
+        if (!f) {
+                r = negative_errno();
+                format_error(ret_error, "%s: cannot read: %s", path, strerror(-r));
+                return r;
+        }
+        TAKE_FD(fd);
+
+        state->config = c;
+        state->file = path;
+        state->f = f;
+        state->line = 0;
+
+        int k = ini_parse_stream(reader, state, handler, state);
+        fclose(state->f);
+        state->f = NULL;
+        free(state->line_buf);
+        state->line_buf = NULL;
+        state->line_size = 0;
+
+        if (state->error) {
+                if (ret_error)
+                        *ret_error = TAKE_PTR(state->error);
+                return state->error_code;
+        }
+        if (k > 0) {
+                /* Something inih refused that our reader let through. */
+                format_error(ret_error, "%s:%d: syntax error", path, k);
+                return -EINVAL;
+        }
+        if (k < 0) {
+                format_error(ret_error, "%s: cannot parse: %s", path, strerror(ENOMEM));
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int dropin_filter(const struct dirent *de) {
+        size_t len = strlen(de->d_name);
+        return de->d_name[0] != '.' && len > 5 && streq(de->d_name + len - 5, ".conf");
+}
+
+/* Byte order, not the locale's: the order of drop-ins must not depend on LANG. */
+static int dropin_compare(const struct dirent **a, const struct dirent **b) {
+        return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+int config_load(const char *path, Config **ret, char **ret_error) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_free_ char *dir = NULL;
+        Parser state = {};
+        struct dirent **list = NULL;
+        int n, r;
+
+        assert(path);
+        assert(ret);
+
+        if (ret_error)
+                *ret_error = NULL;
+
+        r = config_new_default(&c);
+        if (r < 0)
+                return r;
+
+        r = parse_file(c, path, true, &state, ret_error);
+        if (r < 0)
+                goto finish;
+
+        if (asprintf(&dir, "%s.d", path) < 0) {
+                dir = NULL;
+                r = -ENOMEM;
+                goto finish;
+        }
+        n = scandir(dir, &list, dropin_filter, dropin_compare);
+        if (n < 0) {
+                r = negative_errno();
+                if (r == -ENOENT || r == -ENOTDIR)
+                        r = 0;
+                else
+                        format_error(ret_error, "%s: cannot list: %s", dir, strerror(-r));
+                goto finish;
+        }
+        for (int i = 0; i < n; i++) {
+                _cleanup_free_ char *file = NULL;
+                if (r >= 0) {
+                        if (asprintf(&file, "%s/%s", dir, list[i]->d_name) < 0) {
+                                file = NULL;
+                                r = -ENOMEM;
+                        } else
+                                r = parse_file(c, file, false, &state, ret_error);
+                }
+                free(list[i]);
+        }
+        free(list);
+
+finish:
+        free(state.error);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(c);
+        return 0;
+}

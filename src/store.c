@@ -1,0 +1,1128 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Store: the generations of installed certificates on disk and the `current`
+ * symlink that consumers read.
+ *
+ *   DIR/generations/N/{fullchain.pem,cert.pem,chain.pem,ca.pem,key.pem,meta}
+ *   DIR/current -> generations/N        (relative symlink)
+ *   DIR/next-id                         (next generation id, decimal)
+ *
+ * It stages, commits, prunes and repairs. It deliberately does not validate
+ * bundles (validate.c does that before stage), does not decide when to roll
+ * back (the daemon does) and reloads nobody. Every path is resolved relative
+ * to the directory fds taken at open, so the object keeps working on the
+ * directory it opened even if a path component is swapped underneath it.
+ *
+ * Why it is crash safe: a generation only appears under its final name by a
+ * rename of a complete, fsynced temporary directory; `current` only changes
+ * by a rename of a complete temporary symlink; stray temporaries are removed
+ * at open; and open checks that `current` is a complete generation whose key
+ * matches its certificate, else points it at the newest one that is.
+ */
+
+#include <assert.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+
+#include "store.h"
+
+#define GENERATIONS_DIR "generations"
+#define CURRENT_LINK "current"
+#define CURRENT_TMP_PREFIX "current.tmp"
+#define NEXT_ID_FILE "next-id"
+#define NEXT_ID_TMP "next-id.tmp"
+#define TMP_PREFIX ".tmp-"
+#define META_FILE "meta"
+#define STORE_GROUP "vertex-tls"
+
+#define MODE_DIR 0750
+#define MODE_KEY 0640
+/* Certificates are public; the 0750 directories already gate who reaches them. */
+#define MODE_PUBLIC 0644
+
+/* Our own files are small; anything bigger is corruption, not a certificate. */
+#define STORE_FILE_MAX ((size_t) 8 * 1024 * 1024)
+
+/* "generations/" + 20 digits + NUL */
+#define LINK_TARGET_MAX (sizeof(GENERATIONS_DIR) + 1 + 20 + 1)
+
+struct Store {
+        char *directory;       /* absolute, canonical */
+        char *current_path;    /* directory + "/current" */
+        int dir_fd;            /* also carries the flock against a second writer */
+        int generations_fd;
+        unsigned keep_generations;
+        gid_t gid;             /* group vertex-tls, or (gid_t) -1 when it does not exist */
+        StoreStepHook hook;
+        void *userdata;
+};
+
+static void step(Store *s, StoreStep k) {
+        if (s->hook)
+                s->hook(k, s->userdata);
+}
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
+                return 0;
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* Strict decimal: no sign, no leading zero, no overflow. Ids start at 1. */
+static int parse_id(const char *s, size_t n, uint64_t *ret) {
+        uint64_t v = 0;
+
+        if (n == 0 || n > 20 || s[0] == '0')
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return -EINVAL;
+                unsigned d = (unsigned) (s[i] - '0');
+                if (v > (UINT64_MAX - d) / 10)
+                        return -ERANGE;
+                v = v * 10 + d;
+        }
+        *ret = v;
+        return 0;
+}
+
+static void random_suffix(char buf[static 7]) {
+        static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        unsigned char r[6];
+
+        if (RAND_bytes(r, sizeof(r)) != 1) {
+                /* Uniqueness, not secrecy, is what matters here; EEXIST retries cover collisions. */
+                uint64_t t = now_usec() ^ (uint64_t) getpid();
+                memcpy(r, &t, sizeof(r));
+        }
+        for (size_t i = 0; i < 6; i++)
+                buf[i] = alphabet[r[i] % (sizeof(alphabet) - 1)];
+        buf[6] = 0;
+}
+
+/* Group and mode of something we created: group first, so it is never readable by the wrong group. */
+static int fix_owner_mode(Store *s, int fd, mode_t mode) {
+        if (s->gid != (gid_t) -1 && fchown(fd, (uid_t) -1, s->gid) < 0)
+                return negative_errno();
+        if (fchmod(fd, mode) < 0)
+                return negative_errno();
+        return 0;
+}
+
+static int open_dir_at(int dfd, const char *name) {
+        int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        return fd < 0 ? negative_errno() : fd;
+}
+
+static int write_all(int fd, const void *data, size_t size) {
+        const char *p = data;
+        while (size > 0) {
+                ssize_t n = write(fd, p, size);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                p += n;
+                size -= (size_t) n;
+        }
+        return 0;
+}
+
+/* Creates name (never an existing one) and writes it, unsynced. Returns the fd for the later fsync. */
+static int create_file_at(Store *s, int dfd, const char *name, const void *data, size_t size, mode_t mode) {
+        _cleanup_close_ int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        int r;
+
+        if (fd < 0)
+                return negative_errno();
+        r = fix_owner_mode(s, fd, mode);
+        if (r < 0)
+                return r;
+        r = write_all(fd, data, size);
+        if (r < 0)
+                return r;
+        return TAKE_FD(fd);
+}
+
+/* Reads a regular file beneath dfd, bounded. The buffer is NUL-terminated; free it with erase_and_free(). */
+static int read_file_at(int dfd, const char *name, char **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        struct stat st;
+        size_t size = 0;
+
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode))
+                return -EBADMSG;
+        if ((uint64_t) st.st_size > STORE_FILE_MAX)
+                return -EFBIG;
+
+        size_t allocated = (size_t) st.st_size + 1;
+        char *buf = malloc(allocated);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t n = read(fd, buf + size, allocated - 1 - size);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        int r = negative_errno();
+                        erase_and_free(buf, allocated);
+                        return r;
+                }
+                if (n == 0)
+                        break;
+                size += (size_t) n;
+                if (size == allocated - 1)
+                        break;  /* the file grew while we read: what fstat saw is what we take */
+        }
+        buf[size] = 0;
+        *ret = buf;
+        *ret_size = size;
+        return 0;
+}
+
+static void erase_bufp(char **p) {
+        if (*p)
+                erase_and_free(*p, strlen(*p));
+}
+
+/* Never prompt on a terminal for a passphrase: our key files are never encrypted. */
+static int no_password_cb(char *buf, int size, int rwflag, void *u) {
+        return -1;
+}
+
+/* Only whitespace may follow the last END line of a file we wrote: anything else is a torn write. */
+static bool pem_tail_ok(const char *data, size_t size, const char *label) {
+        while (size > 0 && strchr(" \t\r\n", data[size - 1]))
+                size--;
+        if (size == 0)
+                return true;
+        char end[64];
+        int n = snprintf(end, sizeof(end), "-----END %s-----", label);
+        return (size_t) n <= size && memcmp(data + size - (size_t) n, end, (size_t) n) == 0;
+}
+
+static int parse_certificates(const char *data, size_t size, STACK_OF(X509) **ret) {
+        _cleanup_x509_stack_ STACK_OF(X509) *stack = sk_X509_new_null();
+        _cleanup_(BIO_free_allp) BIO *bio = NULL;
+
+        if (!stack)
+                return -ENOMEM;
+        if (!pem_tail_ok(data, size, "CERTIFICATE"))
+                return -EBADMSG;
+        bio = BIO_new_mem_buf(data, (int) size);
+        if (!bio)
+                return -ENOMEM;
+
+        ERR_clear_error();
+        for (;;) {
+                X509 *x = PEM_read_bio_X509(bio, NULL, no_password_cb, NULL);
+                if (!x)
+                        break;
+                if (sk_X509_push(stack, x) <= 0) {
+                        X509_free(x);
+                        return -ENOMEM;
+                }
+        }
+        unsigned long e = ERR_peek_last_error();
+        ERR_clear_error();
+        if (e != 0 && !(ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE))
+                return -EBADMSG;
+
+        *ret = TAKE_PTR(stack);
+        return 0;
+}
+
+static int parse_key(const char *data, size_t size, EVP_PKEY **ret) {
+        _cleanup_(BIO_free_allp) BIO *bio = NULL;
+        EVP_PKEY *key;
+
+        if (!pem_tail_ok(data, size, "PRIVATE KEY"))
+                return -EBADMSG;
+        bio = BIO_new_mem_buf(data, (int) size);
+        if (!bio)
+                return -ENOMEM;
+        key = PEM_read_bio_PrivateKey(bio, NULL, no_password_cb, NULL);
+        ERR_clear_error();
+        if (!key)
+                return -EBADMSG;
+        *ret = key;
+        return 0;
+}
+
+static int read_certificates_at(int dfd, const char *name, STACK_OF(X509) **ret) {
+        _cleanup_(erase_bufp) char *data = NULL;
+        size_t size;
+        int r;
+
+        r = read_file_at(dfd, name, &data, &size);
+        if (r < 0)
+                return r;
+        return parse_certificates(data, size, ret);
+}
+
+typedef struct Meta {
+        char *source;
+        uint64_t installed_usec;
+} Meta;
+
+static void meta_done(Meta *m) {
+        free(m->source);
+        m->source = NULL;
+}
+
+/* key=value lines; unknown keys are ignored so that later versions may add some. */
+static int parse_meta(const char *data, Meta *ret) {
+        _cleanup_free_ char *source = NULL;
+        bool have_installed = false;
+        uint64_t installed = 0;
+
+        for (const char *p = data; *p; ) {
+                size_t n = strcspn(p, "\n");
+                const char *eq = memchr(p, '=', n);
+                if (eq) {
+                        size_t klen = (size_t) (eq - p), vlen = n - klen - 1;
+                        if (klen == 6 && memcmp(p, "source", 6) == 0) {
+                                free(source);
+                                source = strndup(eq + 1, vlen);
+                                if (!source)
+                                        return -ENOMEM;
+                        } else if (klen == 12 && memcmp(p, "installed-at", 12) == 0) {
+                                if (vlen == 1 && eq[1] == '0')
+                                        installed = 0;
+                                else if (parse_id(eq + 1, vlen, &installed) < 0)
+                                        return -EBADMSG;
+                                have_installed = true;
+                        }
+                }
+                p += n;
+                if (*p == '\n')
+                        p++;
+        }
+        if (isempty(source) || !have_installed)
+                return -EBADMSG;
+        ret->source = TAKE_PTR(source);
+        ret->installed_usec = installed;
+        return 0;
+}
+
+static int generation_name(uint64_t id, char buf[static 21]) {
+        snprintf(buf, 21, "%" PRIu64, id);
+        return 0;
+}
+
+/*
+ * Reads generation id completely and checks that it is whole: every file
+ * present and parseable, exactly one leaf, fullchain = leaf + chain, key
+ * matching the leaf, meta readable. -ENOENT when there is no such
+ * directory, -EBADMSG when it is incomplete or torn.
+ */
+static int load_generation(Store *s, uint64_t id, CertBundle **ret_bundle, Meta *ret_meta) {
+        _cleanup_(cert_bundle_freep) CertBundle *b = NULL;
+        _cleanup_x509_stack_ STACK_OF(X509) *leaf = NULL, *fullchain = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_(erase_bufp) char *data = NULL;
+        char name[21];
+        size_t size;
+        int r;
+
+        generation_name(id, name);
+        fd = open_dir_at(s->generations_fd, name);
+        if (fd < 0)
+                return fd == -ENOTDIR || fd == -ELOOP ? -EBADMSG : fd;
+
+        b = cert_bundle_new();
+        if (!b)
+                return -ENOMEM;
+
+        r = read_certificates_at(fd, cert_bundle_part_file(CERT_BUNDLE_CERT), &leaf);
+        if (r < 0)
+                return r == -ENOMEM ? r : -EBADMSG;
+        if (sk_X509_num(leaf) != 1)
+                return -EBADMSG;
+        b->leaf = sk_X509_shift(leaf);
+
+        sk_X509_pop_free(b->chain, X509_free);
+        b->chain = NULL;
+        r = read_certificates_at(fd, cert_bundle_part_file(CERT_BUNDLE_CHAIN), &b->chain);
+        if (r < 0)
+                return r == -ENOMEM ? r : -EBADMSG;
+
+        sk_X509_pop_free(b->authority, X509_free);
+        b->authority = NULL;
+        r = read_certificates_at(fd, cert_bundle_part_file(CERT_BUNDLE_CA), &b->authority);
+        if (r < 0)
+                return r == -ENOMEM ? r : -EBADMSG;
+
+        /* fullchain.pem is what most consumers serve: it must be exactly leaf + chain. */
+        r = read_certificates_at(fd, cert_bundle_part_file(CERT_BUNDLE_FULLCHAIN), &fullchain);
+        if (r < 0)
+                return r == -ENOMEM ? r : -EBADMSG;
+        if (sk_X509_num(fullchain) != 1 + sk_X509_num(b->chain))
+                return -EBADMSG;
+        if (X509_cmp(sk_X509_value(fullchain, 0), b->leaf) != 0)
+                return -EBADMSG;
+        for (int i = 0; i < sk_X509_num(b->chain); i++)
+                if (X509_cmp(sk_X509_value(fullchain, i + 1), sk_X509_value(b->chain, i)) != 0)
+                        return -EBADMSG;
+
+        r = read_file_at(fd, cert_bundle_part_file(CERT_BUNDLE_KEY), &data, &size);
+        if (r < 0)
+                return r == -ENOMEM ? r : -EBADMSG;
+        r = parse_key(data, size, &b->key);
+        if (r < 0)
+                return r;
+        erase_and_free(TAKE_PTR(data), size);
+
+        EVP_PKEY *pub = X509_get0_pubkey(b->leaf);
+        if (!pub || EVP_PKEY_eq(pub, b->key) != 1) {
+                ERR_clear_error();
+                return -EBADMSG;
+        }
+
+        r = read_file_at(fd, META_FILE, &data, &size);
+        if (r < 0)
+                return r == -ENOMEM ? r : -EBADMSG;
+        if (strlen(data) != size)
+                return -EBADMSG;
+        Meta meta = {};
+        r = parse_meta(data, &meta);
+        if (r < 0)
+                return r;
+
+        if (ret_meta)
+                *ret_meta = meta;
+        else
+                meta_done(&meta);
+        if (ret_bundle)
+                *ret_bundle = TAKE_PTR(b);
+        return 0;
+}
+
+static int uint64_cmp(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+        return x < y ? -1 : x > y;
+}
+
+/*
+ * Ids of the numeric entries of generations/, ascending (complete or not).
+ * ret_max also counts ".tmp-N-…" names, so an id being staged is never handed out twice.
+ */
+static int scan_ids(Store *s, uint64_t **ret, size_t *ret_n, uint64_t *ret_max) {
+        _cleanup_free_ uint64_t *ids = NULL;
+        size_t n = 0, allocated = 0;
+        uint64_t max = 0;
+        int fd;
+        DIR *d;
+
+        fd = openat(s->generations_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        d = fdopendir(fd);
+        if (!d) {
+                int r = negative_errno();
+                safe_close(fd);
+                return r;
+        }
+
+        struct dirent *de;
+        while ((errno = 0, de = readdir(d))) {
+                const char *name = de->d_name;
+                uint64_t id;
+
+                if (strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0) {
+                        const char *p = name + strlen(TMP_PREFIX);
+                        if (parse_id(p, strcspn(p, "-"), &id) >= 0 && id > max)
+                                max = id;
+                        continue;
+                }
+                if (parse_id(name, strlen(name), &id) < 0)
+                        continue;
+                if (id > max)
+                        max = id;
+                if (!ret)
+                        continue;
+                if (n == allocated) {
+                        size_t a = allocated ? allocated * 2 : 16;
+                        uint64_t *nids = realloc(ids, a * sizeof(uint64_t));
+                        if (!nids) {
+                                closedir(d);
+                                return -ENOMEM;
+                        }
+                        ids = nids;
+                        allocated = a;
+                }
+                ids[n++] = id;
+        }
+        int r = errno > 0 ? -errno : 0;
+        closedir(d);
+        if (r < 0)
+                return r;
+
+        if (ids)
+                qsort(ids, n, sizeof(uint64_t), uint64_cmp);
+        if (ret) {
+                *ret = TAKE_PTR(ids);
+                *ret_n = n;
+        }
+        if (ret_max)
+                *ret_max = max;
+        return 0;
+}
+
+/* Removes a directory beneath dfd and everything in it (our generations are flat; one level of depth is handled for safety). */
+static int rm_rf_at(int dfd, const char *name, unsigned depth) {
+        int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) {
+                if (errno == ENOTDIR || errno == ELOOP)
+                        return unlinkat(dfd, name, 0) < 0 ? negative_errno() : 0;
+                return errno == ENOENT ? 0 : negative_errno();
+        }
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                int r = negative_errno();
+                safe_close(fd);
+                return r;
+        }
+        int r = 0;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (unlinkat(dirfd(d), de->d_name, 0) < 0) {
+                        if (errno == EISDIR && depth < 2) {
+                                int q = rm_rf_at(dirfd(d), de->d_name, depth + 1);
+                                if (q < 0 && r == 0)
+                                        r = q;
+                        } else if (errno != ENOENT && r == 0)
+                                r = negative_errno();
+                }
+        }
+        closedir(d);
+        if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
+                r = negative_errno();
+        return r;
+}
+
+static int read_current_id(Store *s, uint64_t *ret) {
+        char target[LINK_TARGET_MAX + 1];
+        ssize_t n = readlinkat(s->dir_fd, CURRENT_LINK, target, sizeof(target));
+        if (n < 0)
+                return errno == EINVAL ? -EBADMSG : negative_errno();
+        if ((size_t) n >= sizeof(target))
+                return -EBADMSG;
+        target[n] = 0;
+
+        size_t prefix = strlen(GENERATIONS_DIR "/");
+        if ((size_t) n <= prefix || memcmp(target, GENERATIONS_DIR "/", prefix) != 0)
+                return -EBADMSG;
+        if (parse_id(target + prefix, (size_t) n - prefix, ret) < 0)
+                return -EBADMSG;
+        return 0;
+}
+
+/* The atomic swap: a temporary symlink renamed over `current`, then the directory fsynced. */
+static int commit_link(Store *s, uint64_t id) {
+        char target[LINK_TARGET_MAX], tmp[sizeof(CURRENT_TMP_PREFIX) + 8];
+        int r;
+
+        snprintf(target, sizeof(target), GENERATIONS_DIR "/%" PRIu64, id);
+        for (unsigned attempt = 0;; attempt++) {
+                char suffix[7];
+                random_suffix(suffix);
+                snprintf(tmp, sizeof(tmp), CURRENT_TMP_PREFIX "-%s", suffix);
+                if (symlinkat(target, s->dir_fd, tmp) >= 0)
+                        break;
+                if (errno != EEXIST || attempt >= 16)
+                        return negative_errno();
+        }
+        step(s, STORE_STEP_LINK_CREATED);
+
+        if (renameat(s->dir_fd, tmp, s->dir_fd, CURRENT_LINK) < 0) {
+                r = negative_errno();
+                (void) unlinkat(s->dir_fd, tmp, 0);
+                return r;
+        }
+        step(s, STORE_STEP_CURRENT_SWAPPED);
+
+        if (fsync(s->dir_fd) < 0)
+                return negative_errno();
+        step(s, STORE_STEP_CURRENT_SYNCED);
+        return 0;
+}
+
+static int newest_complete(Store *s, uint64_t below, uint64_t *ret) {
+        _cleanup_free_ uint64_t *ids = NULL;
+        size_t n;
+        int r;
+
+        r = scan_ids(s, &ids, &n, NULL);
+        if (r < 0)
+                return r;
+        for (size_t i = n; i > 0; i--) {
+                if (ids[i - 1] >= below)
+                        continue;
+                r = load_generation(s, ids[i - 1], NULL, NULL);
+                if (r == -ENOMEM)
+                        return r;
+                if (r >= 0) {
+                        *ret = ids[i - 1];
+                        return 0;
+                }
+        }
+        return -ENOENT;
+}
+
+static int remove_temporaries(Store *s) {
+        int r = 0;
+
+        for (unsigned pass = 0; pass < 2; pass++) {
+                int dfd = pass == 0 ? s->generations_fd : s->dir_fd;
+                int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        return negative_errno();
+                DIR *d = fdopendir(fd);
+                if (!d) {
+                        r = negative_errno();
+                        safe_close(fd);
+                        return r;
+                }
+                struct dirent *de;
+                while ((de = readdir(d))) {
+                        int q = 0;
+                        if (pass == 0 && strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0)
+                                q = rm_rf_at(dfd, de->d_name, 0);
+                        else if (pass == 1 && (strncmp(de->d_name, CURRENT_TMP_PREFIX, strlen(CURRENT_TMP_PREFIX)) == 0 ||
+                                               streq(de->d_name, NEXT_ID_TMP)))
+                                q = unlinkat(dfd, de->d_name, 0) < 0 && errno != ENOENT ? negative_errno() : 0;
+                        if (q < 0 && r == 0)
+                                r = q;
+                }
+                closedir(d);
+        }
+        return r;
+}
+
+/* Makes `current` a complete, matching generation, or absent when there is none. */
+static int recover(Store *s) {
+        uint64_t id;
+        int r;
+
+        r = remove_temporaries(s);
+        if (r < 0)
+                return r;
+
+        r = read_current_id(s, &id);
+        if (r >= 0) {
+                r = load_generation(s, id, NULL, NULL);
+                if (r >= 0)
+                        return 0;
+                if (r == -ENOMEM)
+                        return r;
+        } else if (r != -ENOENT && r != -EBADMSG)
+                return r;
+
+        r = newest_complete(s, UINT64_MAX, &id);
+        if (r >= 0)
+                return commit_link(s, id);
+        if (r != -ENOENT)
+                return r;
+
+        /* Nothing to point at: a dangling or broken link must not stay for consumers to trip on. */
+        if (unlinkat(s->dir_fd, CURRENT_LINK, 0) < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                return negative_errno();
+        }
+        if (fsync(s->dir_fd) < 0)
+                return negative_errno();
+        return 0;
+}
+
+/* follow: the store directory itself may be a symlink an administrator set up; nothing beneath it may. */
+static int make_dir_at(Store *s, int dfd, const char *name, bool follow, bool *ret_created) {
+        _cleanup_close_ int fd = -EBADF;
+        bool created = false;
+        int r;
+
+        if (mkdirat(dfd, name, 0700) >= 0)
+                created = true;
+        else if (errno != EEXIST)
+                return negative_errno();
+
+        fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+        if (fd < 0)
+                return negative_errno();
+        if (created) {
+                r = fix_owner_mode(s, fd, MODE_DIR);
+                if (r < 0)
+                        return r;
+        }
+        if (ret_created)
+                *ret_created = created;
+        return TAKE_FD(fd);
+}
+
+/* The path as configured, made absolute, symlinks left alone: consumers are configured with the same path. */
+static int absolute_path(const char *path, char **ret) {
+        _cleanup_free_ char *cwd = NULL;
+        char *p;
+
+        if (path[0] != '/') {
+                cwd = getcwd(NULL, 0);
+                if (!cwd)
+                        return negative_errno();
+        }
+        if (asprintf(&p, "%s%s%s", cwd ?: "", cwd ? "/" : "", path) < 0)
+                return -ENOMEM;
+        size_t n = strlen(p);
+        while (n > 1 && p[n - 1] == '/')
+                p[--n] = 0;
+        *ret = p;
+        return 0;
+}
+
+int store_open(const char *directory, unsigned keep_generations, Store **ret) {
+        _cleanup_(store_freep) Store *s = NULL;
+        bool created;
+        int r;
+
+        assert(directory);
+        assert(ret);
+
+        s = calloc(1, sizeof(Store));
+        if (!s)
+                return -ENOMEM;
+        s->dir_fd = s->generations_fd = -EBADF;
+        s->keep_generations = keep_generations < 2 ? 2 : keep_generations;
+        s->gid = (gid_t) -1;
+
+        /* The group of consumers; absent on development machines, then files keep our group. */
+        char buf[4096];
+        struct group grp, *result = NULL;
+        if (getgrnam_r(STORE_GROUP, &grp, buf, sizeof(buf), &result) == 0 && result)
+                s->gid = result->gr_gid;
+
+        r = make_dir_at(s, AT_FDCWD, directory, true, &created);
+        if (r < 0)
+                return r;
+        s->dir_fd = r;
+
+        /* One writer only: recovery would otherwise delete another writer's temporaries mid-install. */
+        if (flock(s->dir_fd, LOCK_EX | LOCK_NB) < 0)
+                return errno == EWOULDBLOCK ? -EBUSY : negative_errno();
+
+        r = absolute_path(directory, &s->directory);
+        if (r < 0)
+                return r;
+        if (asprintf(&s->current_path, "%s/" CURRENT_LINK, s->directory) < 0) {
+                s->current_path = NULL;
+                return -ENOMEM;
+        }
+
+        r = make_dir_at(s, s->dir_fd, GENERATIONS_DIR, false, &created);
+        if (r < 0)
+                return r;
+        s->generations_fd = r;
+        if (created && fsync(s->dir_fd) < 0)
+                return negative_errno();
+
+        r = recover(s);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+Store *store_free(Store *s) {
+        if (!s)
+                return NULL;
+        safe_close(s->generations_fd);
+        safe_close(s->dir_fd);
+        free(s->directory);
+        free(s->current_path);
+        free(s);
+        return NULL;
+}
+
+const char *store_directory(Store *s) {
+        return s->directory;
+}
+
+const char *store_current_path(Store *s) {
+        return s->current_path;
+}
+
+void store_set_step_hook(Store *s, StoreStepHook hook, void *userdata) {
+        s->hook = hook;
+        s->userdata = userdata;
+}
+
+static int read_next_id(Store *s, uint64_t *ret) {
+        _cleanup_(erase_bufp) char *data = NULL;
+        size_t size;
+        int r;
+
+        r = read_file_at(s->dir_fd, NEXT_ID_FILE, &data, &size);
+        if (r < 0)
+                return r;
+        while (size > 0 && data[size - 1] == '\n')
+                size--;
+        return parse_id(data, size, ret);
+}
+
+/*
+ * Hands out a new id: one above everything ever seen. The highest id is
+ * remembered in next-id so that an id is never reused, even when the newest
+ * generations were removed by hand, by prune of incomplete ones, or an
+ * install failed after reserving it (ids appear in logs and on the bus).
+ * next-id is replaced atomically; it is not fsynced on its own because
+ * the generation directory, fsynced before any commit, records the id too
+ * and the maximum of both is taken.
+ */
+static int allocate_id(Store *s, uint64_t *ret) {
+        uint64_t max = 0, next = 0, id;
+        char text[32];
+        int r;
+
+        r = scan_ids(s, NULL, NULL, &max);
+        if (r < 0)
+                return r;
+        r = read_next_id(s, &next);
+        if (r < 0 && r != -ENOENT && r != -EINVAL && r != -ERANGE && r != -EBADMSG)
+                return r;
+        if (max == UINT64_MAX || next == UINT64_MAX)
+                return -ERANGE;
+        id = max + 1 > next ? max + 1 : next;
+
+        int n = snprintf(text, sizeof(text), "%" PRIu64 "\n", id + 1);
+        _cleanup_close_ int fd = openat(s->dir_fd, NEXT_ID_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return negative_errno();
+        r = fix_owner_mode(s, fd, MODE_PUBLIC);
+        if (r < 0)
+                return r;
+        r = write_all(fd, text, (size_t) n);
+        if (r < 0)
+                return r;
+        if (fsync(fd) < 0)
+                return negative_errno();
+        if (renameat(s->dir_fd, NEXT_ID_TMP, s->dir_fd, NEXT_ID_FILE) < 0)
+                return negative_errno();
+
+        *ret = id;
+        return 0;
+}
+
+static bool source_valid(const char *source) {
+        if (isempty(source) || strlen(source) > 64)
+                return false;
+        for (const char *p = source; *p; p++)
+                if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                        return false;
+        return true;
+}
+
+int store_stage(Store *s, const CertBundle *b, const char *source, uint64_t *ret_id) {
+        int fds[_CERT_BUNDLE_PART_MAX + 1];
+        char tmp[sizeof(TMP_PREFIX) + 21 + 8], final[21];
+        _cleanup_close_ int tmp_fd = -EBADF;
+        _cleanup_free_ char *meta = NULL;
+        bool renamed = false;
+        uint64_t id;
+        int r;
+
+        assert(s);
+        assert(b);
+
+        if (!b->leaf || !b->key || !source_valid(source))
+                return -EINVAL;
+
+        for (size_t i = 0; i < ELEMENTSOF(fds); i++)
+                fds[i] = -EBADF;
+
+        r = allocate_id(s, &id);
+        if (r < 0)
+                return r;
+        generation_name(id, final);
+
+        for (unsigned attempt = 0;; attempt++) {
+                char suffix[7];
+                random_suffix(suffix);
+                snprintf(tmp, sizeof(tmp), TMP_PREFIX "%" PRIu64 "-%s", id, suffix);
+                if (mkdirat(s->generations_fd, tmp, 0700) >= 0)
+                        break;
+                if (errno != EEXIST || attempt >= 16)
+                        return negative_errno();
+        }
+
+        tmp_fd = open_dir_at(s->generations_fd, tmp);
+        if (tmp_fd < 0) {
+                r = tmp_fd;
+                goto fail;
+        }
+        r = fix_owner_mode(s, tmp_fd, MODE_DIR);
+        if (r < 0)
+                goto fail;
+
+        for (CertBundlePart part = 0; part < _CERT_BUNDLE_PART_MAX; part++) {
+                char *pem = NULL;
+                size_t size;
+
+                r = cert_bundle_part_pem(b, part, &pem, &size);
+                if (r < 0)
+                        goto fail;
+                r = create_file_at(s, tmp_fd, cert_bundle_part_file(part), pem, size,
+                                   part == CERT_BUNDLE_KEY ? MODE_KEY : MODE_PUBLIC);
+                erase_and_free(pem, size);
+                if (r < 0)
+                        goto fail;
+                fds[part] = r;
+        }
+
+        if (asprintf(&meta, "source=%s\ninstalled-at=%" PRIu64 "\n", source, now_usec()) < 0) {
+                meta = NULL;
+                r = -ENOMEM;
+                goto fail;
+        }
+        r = create_file_at(s, tmp_fd, META_FILE, meta, strlen(meta), MODE_PUBLIC);
+        if (r < 0)
+                goto fail;
+        fds[_CERT_BUNDLE_PART_MAX] = r;
+        step(s, STORE_STEP_STAGE_WRITTEN);
+
+        for (size_t i = 0; i < ELEMENTSOF(fds); i++)
+                if (fsync(fds[i]) < 0) {
+                        r = negative_errno();
+                        goto fail;
+                }
+        if (fsync(tmp_fd) < 0) {
+                r = negative_errno();
+                goto fail;
+        }
+        step(s, STORE_STEP_STAGE_SYNCED);
+
+        if (renameat2(s->generations_fd, tmp, s->generations_fd, final, RENAME_NOREPLACE) < 0) {
+                r = negative_errno();
+                goto fail;
+        }
+        renamed = true;
+        step(s, STORE_STEP_GENERATION_RENAMED);
+
+        if (fsync(s->generations_fd) < 0) {
+                r = negative_errno();
+                goto fail;
+        }
+        step(s, STORE_STEP_GENERATION_SYNCED);
+
+        for (size_t i = 0; i < ELEMENTSOF(fds); i++)
+                safe_close(fds[i]);
+        if (ret_id)
+                *ret_id = id;
+        return 0;
+
+fail:
+        for (size_t i = 0; i < ELEMENTSOF(fds); i++)
+                safe_close(fds[i]);
+        /* A renamed generation is complete; a failed fsync of generations/ leaves it for prune. */
+        if (!renamed)
+                (void) rm_rf_at(s->generations_fd, tmp, 0);
+        return r;
+}
+
+int store_commit(Store *s, uint64_t id) {
+        int r;
+
+        assert(s);
+
+        r = load_generation(s, id, NULL, NULL);
+        if (r == -EBADMSG)
+                return -ENOENT;
+        if (r < 0)
+                return r;
+        return commit_link(s, id);
+}
+
+int store_current(Store *s, uint64_t *ret_id) {
+        uint64_t id;
+        int r;
+
+        assert(s);
+
+        r = read_current_id(s, &id);
+        if (r < 0)
+                return r == -EBADMSG ? -ENOENT : r;
+        if (ret_id)
+                *ret_id = id;
+        return 0;
+}
+
+int store_previous(Store *s, uint64_t *ret_id) {
+        uint64_t current, id;
+        int r;
+
+        assert(s);
+
+        r = store_current(s, &current);
+        if (r < 0)
+                return r;
+        r = newest_complete(s, current, &id);
+        if (r < 0)
+                return r;
+        if (ret_id)
+                *ret_id = id;
+        return 0;
+}
+
+int store_prune(Store *s) {
+        _cleanup_free_ uint64_t *ids = NULL;
+        uint64_t current = 0;
+        unsigned kept = 0;
+        bool removed = false;
+        size_t n;
+        int r;
+
+        assert(s);
+
+        r = store_current(s, &current);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        r = scan_ids(s, &ids, &n, NULL);
+        if (r < 0)
+                return r;
+
+        /* Newest first: keep the keep_generations newest complete ones, and always the current one. */
+        for (size_t i = n; i > 0; i--) {
+                uint64_t id = ids[i - 1];
+                int q = load_generation(s, id, NULL, NULL);
+                if (q == -ENOMEM)
+                        return q;
+                if (q >= 0 && (id == current || kept < s->keep_generations)) {
+                        kept++;
+                        continue;
+                }
+                if (id == current)
+                        continue;  /* broken but current: recovery's business at the next open, never ours */
+
+                /* Renamed away first, so a reader sees a generation either whole or gone. */
+                char name[21], doomed[sizeof(TMP_PREFIX) + 21 + 8];
+                generation_name(id, name);
+                snprintf(doomed, sizeof(doomed), TMP_PREFIX "%s-prune", name);
+                if (renameat2(s->generations_fd, name, s->generations_fd, doomed, RENAME_NOREPLACE) < 0)
+                        return negative_errno();
+                q = rm_rf_at(s->generations_fd, doomed, 0);
+                if (q < 0)
+                        return q;
+                removed = true;
+        }
+
+        if (removed && fsync(s->generations_fd) < 0)
+                return negative_errno();
+        step(s, STORE_STEP_PRUNED);
+        return 0;
+}
+
+int store_load(Store *s, uint64_t id, CertBundle **ret) {
+        assert(s);
+        assert(ret);
+        return load_generation(s, id, ret, NULL);
+}
+
+static int generation_new(Store *s, uint64_t id, StoreGeneration **ret) {
+        _cleanup_(cert_bundle_freep) CertBundle *b = NULL;
+        Meta meta = {};
+        int r;
+
+        r = load_generation(s, id, &b, &meta);
+        if (r < 0)
+                return r;
+
+        StoreGeneration *g = calloc(1, sizeof(StoreGeneration));
+        if (!g) {
+                meta_done(&meta);
+                return -ENOMEM;
+        }
+        g->id = id;
+        g->source = TAKE_PTR(meta.source);
+        g->installed_usec = meta.installed_usec;
+        r = cert_info_from_bundle(b, &g->info);
+        if (r < 0) {
+                store_generation_free(g);
+                return r;
+        }
+        *ret = g;
+        return 0;
+}
+
+int store_get(Store *s, uint64_t id, StoreGeneration **ret) {
+        assert(s);
+        assert(ret);
+        return generation_new(s, id, ret);
+}
+
+int store_list(Store *s, StoreGeneration **ret, size_t *ret_n) {
+        _cleanup_free_ uint64_t *ids = NULL;
+        StoreGeneration *array = NULL;
+        size_t n, k = 0;
+        int r;
+
+        assert(s);
+        assert(ret);
+        assert(ret_n);
+
+        r = scan_ids(s, &ids, &n, NULL);
+        if (r < 0)
+                return r;
+        array = calloc(n ? n : 1, sizeof(StoreGeneration));
+        if (!array)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                StoreGeneration *g;
+                r = generation_new(s, ids[i], &g);
+                if (r == -EBADMSG || r == -ENOENT)
+                        continue;  /* incomplete: not a generation anyone can use */
+                if (r < 0) {
+                        store_generation_array_free(array, k);
+                        return r;
+                }
+                array[k++] = *g;
+                free(g);
+        }
+        *ret = array;
+        *ret_n = k;
+        return 0;
+}
+
+StoreGeneration *store_generation_free(StoreGeneration *g) {
+        if (!g)
+                return NULL;
+        free(g->source);
+        cert_info_free(g->info);
+        free(g);
+        return NULL;
+}
+
+void store_generation_array_free(StoreGeneration *array, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(array[i].source);
+                cert_info_free(array[i].info);
+        }
+        free(array);
+}
