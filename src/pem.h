@@ -24,7 +24,9 @@ typedef struct PemLimits {
  * text around the blocks, LF or CRLF line ends, blocks in any order. The key
  * may come with the certificates (one combined file) when `key` is empty;
  * self-signed CA certificates found among the certificates join the
- * authority. The leaf is the certificate no other given certificate was
+ * authority; non-self-signed certificates of the authority input (a CA's
+ * "CA bundle" with its intermediates) join the chain, so that they are
+ * served. The leaf is the certificate no other given certificate was
  * issued by; the chain is NOT yet ordered or checked (validate.c does that).
  *
  * A missing key leaves b->key NULL (validate reports MissingKey).

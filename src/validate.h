@@ -34,7 +34,8 @@ typedef struct ValidateOptions {
 
 /*
  * Checks the bundle and orders its chain in place (drops nothing silently: an
- * unrelated extra certificate is an error). Returns 0 when valid; -EBADMSG
+ * unrelated extra certificate is an error: UntrustedChain, naming it; a missing
+ * link is ChainIncomplete). Returns 0 when valid; -EBADMSG
  * with *problem set when refused; -ENOMEM or other -errno on internal failure.
  */
 int cert_bundle_validate(CertBundle *b, const ValidateOptions *options, CertProblem *problem);
