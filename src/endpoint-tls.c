@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/*
+ * ServingContext: loading a certificate/key pair from a store directory into
+ * a server SSL_CTX. The pair is checked the way a TLS server needs it (the
+ * key matches the leaf); it is deliberately not validated again (chain,
+ * names, expiry): vertex-certd did that before it committed the generation,
+ * and an endpoint refusing a certificate the agent accepted would only turn
+ * a policy question into an outage.
+ */
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
+#include "endpoint-tls.h"
+
+#define SERVING_FILE_MAX ((size_t) 1024 * 1024)
+
+static int set_error(char **ret_error, int r, const char *format, ...) _printf_(3, 4);
+static int set_error(char **ret_error, int r, const char *format, ...) {
+        char ossl[256] = "";
+        unsigned long e;
+        char *msg = NULL;
+        int saved_errno = errno;
+        va_list ap;
+        int k;
+
+        /* The last OpenSSL error is the most specific one. */
+        e = ERR_peek_last_error();
+        if (e != 0)
+                ERR_error_string_n(e, ossl, sizeof(ossl));
+        ERR_clear_error();
+
+        if (!ret_error)
+                return r;
+
+        errno = saved_errno;  /* for %m */
+        va_start(ap, format);
+        k = vasprintf(&msg, format, ap);
+        va_end(ap);
+        if (k < 0)
+                return -ENOMEM;
+
+        if (*ossl) {
+                char *t = NULL;
+
+                k = asprintf(&t, "%s: %s", msg, ossl);
+                free(msg);
+                if (k < 0)
+                        return -ENOMEM;
+                msg = t;
+        }
+
+        free(*ret_error);
+        *ret_error = msg;
+        return r;
+}
+
+/* Reads a whole regular file beneath dfd, bounded. The buffer is NUL-terminated. */
+static int read_file_at(int dfd, const char *name, char **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = -EBADF;
+        char *buf = NULL;
+        size_t size = 0;
+        struct stat st;
+
+        fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if ((size_t) st.st_size > SERVING_FILE_MAX)
+                return -EFBIG;
+
+        buf = malloc(st.st_size + 1);
+        if (!buf)
+                return -ENOMEM;
+
+        while (size < (size_t) st.st_size) {
+                ssize_t n = read(fd, buf + size, st.st_size - size);
+
+                if (n < 0) {
+                        int r = negative_errno();
+
+                        erase_and_free(buf, st.st_size + 1);
+                        return r;
+                }
+                if (n == 0)
+                        break;
+                size += n;
+        }
+        buf[size] = '\0';
+
+        *ret = buf;
+        *ret_size = size;
+        return 0;
+}
+
+/* Never prompt: an encrypted key in the store is an error, not a question for a terminal. */
+static int no_password(char *buf, int size, int rwflag, void *u) {
+        return -1;
+}
+
+int serving_context_load(const char *directory, ServingContext **ret, char **ret_error) {
+        _cleanup_close_ int dfd = -EBADF;
+        _cleanup_free_ char *chain = NULL, *origin = NULL;
+        char *key = NULL;
+        size_t chain_size = 0, key_size = 0;
+        _cleanup_(BIO_free_allp) BIO *chain_bio = NULL, *key_bio = NULL;
+        _cleanup_(X509_freep) X509 *leaf = NULL;
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *pkey = NULL;
+        SSL_CTX *ctx = NULL;
+        ServingContext *sc;
+        X509 *x;
+        int r;
+
+        assert(directory);
+        assert(ret);
+
+        ERR_clear_error();
+
+        dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return set_error(ret_error, negative_errno(), "Failed to open directory '%s': %m", directory);
+
+        /* Where `current` pointed when we opened it: shown in STATUS= and the log. */
+        origin = realpath(directory, NULL);
+
+        r = read_file_at(dfd, "fullchain.pem", &chain, &chain_size);
+        if (r < 0) {
+                errno = -r;
+                return set_error(ret_error, r, "Failed to read '%s/fullchain.pem': %m", directory);
+        }
+
+        r = read_file_at(dfd, "key.pem", &key, &key_size);
+        if (r < 0) {
+                errno = -r;
+                return set_error(ret_error, r, "Failed to read '%s/key.pem': %m", directory);
+        }
+
+        chain_bio = BIO_new_mem_buf(chain, chain_size);
+        key_bio = BIO_new_mem_buf(key, key_size);
+        if (!chain_bio || !key_bio) {
+                erase_and_free(key, key_size + 1);
+                return -ENOMEM;
+        }
+
+        pkey = PEM_read_bio_PrivateKey(key_bio, NULL, no_password, NULL);
+        /* The key text is not needed any more, whatever happened. */
+        BIO_free_all(key_bio);
+        key_bio = NULL;
+        erase_and_free(key, key_size + 1);
+        if (!pkey)
+                return set_error(ret_error, -EBADMSG, "No usable private key in '%s/key.pem'", directory);
+
+        leaf = PEM_read_bio_X509(chain_bio, NULL, no_password, NULL);
+        if (!leaf)
+                return set_error(ret_error, -EBADMSG, "No certificate in '%s/fullchain.pem'", directory);
+
+        ctx = SSL_CTX_new(TLS_server_method());
+        if (!ctx)
+                return set_error(ret_error, -ENOMEM, "Failed to allocate TLS context");
+
+        if (SSL_CTX_use_certificate(ctx, leaf) != 1) {
+                r = set_error(ret_error, -EBADMSG, "Certificate in '%s/fullchain.pem' is not usable", directory);
+                goto fail;
+        }
+
+        while ((x = PEM_read_bio_X509(chain_bio, NULL, no_password, NULL))) {
+                /* add0 takes the reference on success only. */
+                if (SSL_CTX_add0_chain_cert(ctx, x) != 1) {
+                        X509_free(x);
+                        r = set_error(ret_error, -EBADMSG, "Intermediate certificate in '%s/fullchain.pem' is not usable", directory);
+                        goto fail;
+                }
+        }
+        /* The loop ends at the end of the input, which OpenSSL records as an error. */
+        ERR_clear_error();
+
+        if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+                r = set_error(ret_error, -EBADMSG, "Private key in '%s/key.pem' does not match the certificate", directory);
+                goto fail;
+        }
+
+        (void) SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+        SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+        /* A partial SSL_write is retried later with the same buffer at another address after a realloc. */
+        SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+
+        sc = calloc(1, sizeof(ServingContext));
+        if (!sc) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        r = cert_fingerprint(leaf, sc->fingerprint);
+        if (r < 0) {
+                free(sc);
+                r = set_error(ret_error, r, "Failed to compute the certificate fingerprint");
+                goto fail;
+        }
+        sc->n_ref = 1;
+        sc->ctx = ctx;
+        sc->origin = TAKE_PTR(origin);
+
+        *ret = sc;
+        return 0;
+
+fail:
+        SSL_CTX_free(ctx);
+        return r;
+}
+
+ServingContext *serving_context_ref(ServingContext *sc) {
+        if (!sc)
+                return NULL;
+        assert(sc->n_ref > 0);
+        sc->n_ref++;
+        return sc;
+}
+
+ServingContext *serving_context_unref(ServingContext *sc) {
+        if (!sc)
+                return NULL;
+        assert(sc->n_ref > 0);
+        if (--sc->n_ref > 0)
+                return NULL;
+        SSL_CTX_free(sc->ctx);
+        free(sc->origin);
+        free(sc);
+        return NULL;
+}

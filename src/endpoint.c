@@ -1,0 +1,690 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/*
+ * vertex-endpoint: the reference consumer of vertex-certd's store. Serves
+ * HTTPS from a store directory on sockets systemd passes in (or --listen),
+ * and reloads its certificate on request without closing the listener or
+ * any established connection.
+ *
+ * Reload protocol (systemd 252 has no Type=notify-reload): the service
+ * listens on a control socket (in its runtime directory, else an abstract
+ * one, see control_path_default()); `ExecReload=
+ * vertex-endpoint --name NAME --reload` connects, sends "reload\n" and exits
+ * 0 on "ok FINGERPRINT\n", 1 on "error: MESSAGE\n", so systemd's reload job
+ * fails exactly when the endpoint kept its old certificate. Around the
+ * reload the service sends RELOADING=1 … READY=1 and a STATUS= naming the
+ * fingerprint it serves. SIGHUP reloads too (the result is only logged).
+ *
+ * Deliberately not: a general web server, a certificate validator (the
+ * agent validated the generation before committing it), or a watcher of the
+ * store (the agent tells us when to reload, after its commit is complete).
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "endpoint-server.h"
+#include "endpoint-tls.h"
+#include "macro.h"
+
+#define DEFAULT_DIRECTORY "/var/lib/vertex-certd/current"
+#define CONTROL_REPLY_MAX 1024
+#define CONTROL_TIMEOUT_USEC (10 * USEC_PER_SEC)
+#define RELOAD_CLIENT_TIMEOUT_MSEC (60 * 1000)
+
+typedef struct Context {
+        sd_event *event;
+        Server *server;
+        ServingContext *sc;
+
+        const char *name;
+        const char *directory;
+        const char *fail_reload_if_exists;  /* test-only */
+
+        char *control_path;
+        int control_fd;
+        sd_event_source *control_io;
+} Context;
+
+static bool log_to_journal = false;
+
+static void log_full(int level, const char *format, ...) _printf_(2, 3);
+static void log_full(int level, const char *format, ...) {
+        va_list ap;
+
+        /* stderr goes to the journal under systemd: a "<N>" prefix sets the priority there. */
+        if (log_to_journal)
+                fprintf(stderr, "<%d>", level);
+        va_start(ap, format);
+        vfprintf(stderr, format, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+}
+#define log_info(...) log_full(6, __VA_ARGS__)
+#define log_warning(...) log_full(4, __VA_ARGS__)
+#define log_error(...) log_full(3, __VA_ARGS__)
+
+static bool name_is_valid(const char *name) {
+        if (isempty(name) || strlen(name) > 64)
+                return false;
+        for (const char *p = name; *p; p++)
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", *p))
+                        return false;
+        return name[0] != '.';
+}
+
+/*
+ * $RUNTIME_DIRECTORY/NAME.sock (first entry when several): a file the unit's
+ * user alone can reach. Without a runtime directory, the abstract socket
+ * "@vertex-endpoint/NAME": ExecReload= shares the service's network namespace,
+ * and the peer credential check below keeps other users out.
+ */
+static int control_path_default(const char *name, char **ret) {
+        const char *rd = getenv("RUNTIME_DIRECTORY");
+        char *p;
+        int k;
+
+        if (!isempty(rd))
+                k = asprintf(&p, "%.*s/%s.sock", (int) strcspn(rd, ":"), rd, name);
+        else
+                k = asprintf(&p, "@vertex-endpoint/%s", name);
+        if (k < 0)
+                return -ENOMEM;
+        *ret = p;
+        return 0;
+}
+
+/* A path, or "@NAME" for the abstract namespace. */
+static int sockaddr_un_set(struct sockaddr_un *sa, socklen_t *ret_len, const char *path) {
+        size_t l = strlen(path);
+
+        if (l == 0 || l >= sizeof(sa->sun_path))
+                return -ENAMETOOLONG;
+        *sa = (struct sockaddr_un) { .sun_family = AF_UNIX };
+        memcpy(sa->sun_path, path, l + 1);
+        if (path[0] == '@') {
+                sa->sun_path[0] = '\0';
+                *ret_len = offsetof(struct sockaddr_un, sun_path) + l;
+        } else
+                *ret_len = offsetof(struct sockaddr_un, sun_path) + l + 1;
+        return 0;
+}
+
+static void notify_status(Context *c, const char *prefix) {
+        (void) sd_notifyf(false, "STATUS=%s%s from %s", prefix, c->sc->fingerprint,
+                          c->sc->origin ?: c->directory);
+}
+
+/* Returns 0 when the new pair serves, or -errno with *ret_error saying why the old one still does. */
+static int context_reload(Context *c, char **ret_error) {
+        _cleanup_(serving_context_unrefp) ServingContext *sc = NULL;
+        int r;
+
+        struct timespec ts;
+
+        /* MONOTONIC_USEC= is what Type=notify-reload (systemd >= 253) wants; older ones ignore it. */
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=Reloading certificate from %s",
+                          (unsigned long long) ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000, c->directory);
+
+        /* Test-only: lets system tests make a reload fail for real. */
+        if (c->fail_reload_if_exists && access(c->fail_reload_if_exists, F_OK) == 0) {
+                r = -EPERM;
+                if (asprintf(ret_error, "Reload refused: test switch '%s' exists", c->fail_reload_if_exists) < 0)
+                        *ret_error = NULL;
+        } else
+                r = serving_context_load(c->directory, &sc, ret_error);
+
+        if (r < 0) {
+                log_error("Failed to reload, still serving %s: %s", c->sc->fingerprint,
+                          *ret_error ?: strerror(-r));
+                (void) sd_notify(false, "READY=1");
+                notify_status(c, "Reload failed, serving ");
+                return r;
+        }
+
+        if (streq(sc->fingerprint, c->sc->fingerprint))
+                log_info("Reloaded, certificate unchanged: %s", sc->fingerprint);
+        else
+                log_info("Reloaded: serving %s from %s (was %s)", sc->fingerprint,
+                         sc->origin ?: c->directory, c->sc->fingerprint);
+
+        server_set_context(c->server, sc);
+        serving_context_unref(c->sc);
+        c->sc = TAKE_PTR(sc);
+
+        (void) sd_notify(false, "READY=1");
+        notify_status(c, "Serving ");
+        return 0;
+}
+
+typedef struct ControlConnection {
+        Context *context;
+        int fd;
+        sd_event_source *io, *timer;
+        char buf[64];
+        size_t len;
+} ControlConnection;
+
+static void control_connection_free(ControlConnection *cc) {
+        sd_event_source_disable_unref(cc->io);
+        sd_event_source_disable_unref(cc->timer);
+        safe_close(cc->fd);
+        free(cc);
+}
+
+static void control_reply(ControlConnection *cc, const char *reply) {
+        /* A fresh unix socket buffer holds a reply this small: one send, then close. */
+        (void) send(cc->fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
+        control_connection_free(cc);
+}
+
+static int control_connection_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        ControlConnection *cc = userdata;
+        Context *c = cc->context;
+        char reply[CONTROL_REPLY_MAX];
+        char *eol;
+        ssize_t n;
+
+        n = recv(fd, cc->buf + cc->len, sizeof(cc->buf) - 1 - cc->len, MSG_DONTWAIT);
+        if (n < 0) {
+                if (errno == EAGAIN || errno == EINTR)
+                        return 0;
+                control_connection_free(cc);
+                return 0;
+        }
+        cc->len += n;
+        cc->buf[cc->len] = '\0';
+
+        eol = strchr(cc->buf, '\n');
+        if (!eol) {
+                if (n == 0 || cc->len >= sizeof(cc->buf) - 1)
+                        control_reply(cc, "error: expected a command line\n");
+                return 0;
+        }
+        *eol = '\0';
+
+        if (streq(cc->buf, "reload")) {
+                _cleanup_free_ char *error = NULL;
+                int r;
+
+                r = context_reload(c, &error);
+                if (r < 0)
+                        snprintf(reply, sizeof(reply), "error: %s\n", error ?: strerror(-r));
+                else
+                        snprintf(reply, sizeof(reply), "ok %s\n", c->sc->fingerprint);
+        } else if (streq(cc->buf, "status"))
+                snprintf(reply, sizeof(reply), "ok %s\n", c->sc->fingerprint);
+        else
+                snprintf(reply, sizeof(reply), "error: unknown command\n");
+
+        control_reply(cc, reply);
+        return 0;
+}
+
+static int control_connection_on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        control_connection_free(userdata);
+        return 0;
+}
+
+static int control_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Context *c = userdata;
+        ControlConnection *cc;
+        struct ucred ucred;
+        socklen_t len = sizeof(ucred);
+        int cfd;
+
+        cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0)
+                return 0;
+
+        /* Only our own user (ExecReload= runs as the service's user) and root may ask. */
+        if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &ucred, &len) < 0 ||
+            (ucred.uid != 0 && ucred.uid != geteuid())) {
+                (void) send(cfd, "error: permission denied\n", 25, MSG_NOSIGNAL | MSG_DONTWAIT);
+                safe_close(cfd);
+                return 0;
+        }
+
+        cc = calloc(1, sizeof(ControlConnection));
+        if (!cc) {
+                safe_close(cfd);
+                return 0;
+        }
+        cc->context = c;
+        cc->fd = cfd;
+        if (sd_event_add_io(c->event, &cc->io, cfd, EPOLLIN, control_connection_on_io, cc) < 0 ||
+            sd_event_add_time_relative(c->event, &cc->timer, CLOCK_MONOTONIC, CONTROL_TIMEOUT_USEC, 0,
+                                       control_connection_on_timeout, cc) < 0)
+                control_connection_free(cc);
+        return 0;
+}
+
+static int control_listen(Context *c) {
+        _cleanup_close_ int fd = -EBADF;
+        struct sockaddr_un sa;
+        socklen_t sa_len;
+        mode_t old_umask;
+        int r;
+
+        r = sockaddr_un_set(&sa, &sa_len, c->control_path);
+        if (r < 0)
+                return r;
+
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return negative_errno();
+
+        /* A stale socket from a previous run of this unit. */
+        if (c->control_path[0] != '@')
+                (void) unlink(c->control_path);
+
+        old_umask = umask(0077);
+        r = bind(fd, (struct sockaddr *) &sa, sa_len);
+        umask(old_umask);
+        if (r < 0)
+                return negative_errno();
+
+        if (listen(fd, 16) < 0)
+                return negative_errno();
+
+        r = sd_event_add_io(c->event, &c->control_io, fd, EPOLLIN, control_on_io, c);
+        if (r < 0)
+                return r;
+
+        c->control_fd = TAKE_FD(fd);
+        return 0;
+}
+
+/* "ADDR:PORT", "[V6]:PORT", "PORT" (all addresses, dual-stack). */
+static int listen_address(const char *address, int *ret_fd, char **ret_bound) {
+        union {
+                struct sockaddr sa;
+                struct sockaddr_in in;
+                struct sockaddr_in6 in6;
+                struct sockaddr_storage storage;
+        } sa = {};
+        socklen_t sa_len;
+        _cleanup_free_ char *host = NULL;
+        const char *port_str, *colon;
+        _cleanup_close_ int fd = -EBADF;
+        char *end, buf[INET6_ADDRSTRLEN];
+        unsigned long port;
+        int one = 1, zero = 0;
+
+        if (address[0] == '[') {
+                const char *close = strchr(address, ']');
+
+                if (!close || close[1] != ':')
+                        return -EINVAL;
+                host = strndup(address + 1, close - address - 1);
+                port_str = close + 2;
+        } else if ((colon = strrchr(address, ':'))) {
+                host = strndup(address, colon - address);
+                port_str = colon + 1;
+        } else {
+                host = strdup("::");
+                port_str = address;
+        }
+        if (!host)
+                return -ENOMEM;
+
+        errno = 0;
+        port = strtoul(port_str, &end, 10);
+        if (errno != 0 || end == port_str || *end != '\0' || port > 65535)
+                return -EINVAL;
+
+        if (inet_pton(AF_INET, host, &sa.in.sin_addr) == 1) {
+                sa.in.sin_family = AF_INET;
+                sa.in.sin_port = htons(port);
+                sa_len = sizeof(sa.in);
+        } else if (inet_pton(AF_INET6, host, &sa.in6.sin6_addr) == 1) {
+                sa.in6.sin6_family = AF_INET6;
+                sa.in6.sin6_port = htons(port);
+                sa_len = sizeof(sa.in6);
+        } else
+                return -EINVAL;
+
+        fd = socket(sa.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return negative_errno();
+        (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (sa.sa.sa_family == AF_INET6)
+                (void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+        if (bind(fd, &sa.sa, sa_len) < 0)
+                return negative_errno();
+        if (listen(fd, SOMAXCONN) < 0)
+                return negative_errno();
+
+        /* Port 0 asks the kernel for one: report which. */
+        sa_len = sizeof(sa);
+        if (getsockname(fd, &sa.sa, &sa_len) < 0)
+                return negative_errno();
+        if (sa.sa.sa_family == AF_INET) {
+                inet_ntop(AF_INET, &sa.in.sin_addr, buf, sizeof(buf));
+                if (asprintf(ret_bound, "%s:%u", buf, ntohs(sa.in.sin_port)) < 0)
+                        return -ENOMEM;
+        } else {
+                inet_ntop(AF_INET6, &sa.in6.sin6_addr, buf, sizeof(buf));
+                if (asprintf(ret_bound, "[%s]:%u", buf, ntohs(sa.in6.sin6_port)) < 0)
+                        return -ENOMEM;
+        }
+
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        _cleanup_free_ char *error = NULL;
+
+        (void) context_reload(userdata, &error);
+        return 0;
+}
+
+static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Context *c = userdata;
+
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping");
+        log_info("Received SIG%s, stopping.", sigabbrev_np(si->ssi_signo) ?: "?");
+        return sd_event_exit(c->event, 0);
+}
+
+/* ExecReload=: asks the running service and mirrors its answer in the exit status. */
+static int run_reload_client(const char *control_path) {
+        _cleanup_close_ int fd = -EBADF;
+        struct sockaddr_un sa;
+        socklen_t sa_len;
+        char reply[CONTROL_REPLY_MAX];
+        size_t len = 0;
+        int r;
+
+        r = sockaddr_un_set(&sa, &sa_len, control_path);
+        if (r < 0) {
+                log_error("Control socket path '%s' is too long.", control_path);
+                return EXIT_FAILURE;
+        }
+
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sa_len) < 0) {
+                log_error("Failed to connect to the endpoint's control socket '%s': %m", control_path);
+                return EXIT_FAILURE;
+        }
+
+        if (send(fd, "reload\n", 7, MSG_NOSIGNAL) != 7) {
+                log_error("Failed to send the reload request: %m");
+                return EXIT_FAILURE;
+        }
+
+        /* A one-shot CLI: a bounded poll is its whole event loop. */
+        while (len < sizeof(reply) - 1) {
+                struct pollfd pfd = { .fd = fd, .events = POLLIN };
+                ssize_t n;
+
+                r = poll(&pfd, 1, RELOAD_CLIENT_TIMEOUT_MSEC);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r <= 0) {
+                        log_error("No answer from the endpoint: %s", r == 0 ? "timed out" : strerror(errno));
+                        return EXIT_FAILURE;
+                }
+                n = recv(fd, reply + len, sizeof(reply) - 1 - len, 0);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        log_error("Failed to read the endpoint's answer: %m");
+                        return EXIT_FAILURE;
+                }
+                if (n == 0)
+                        break;
+                len += n;
+                if (memchr(reply, '\n', len))
+                        break;
+        }
+        reply[len] = '\0';
+        reply[strcspn(reply, "\n")] = '\0';
+
+        if (strncmp(reply, "ok", 2) == 0 && (reply[2] == '\0' || reply[2] == ' ')) {
+                printf("%s\n", reply);
+                return EXIT_SUCCESS;
+        }
+
+        log_error("%s", reply[0] == '\0' ? "error: the endpoint closed the connection without an answer" : reply);
+        return EXIT_FAILURE;
+}
+
+static void help(void) {
+        printf("vertex-endpoint --name NAME [OPTIONS]\n"
+               "vertex-endpoint --name NAME --reload [--control PATH]\n\n"
+               "Reference TLS endpoint serving the certificate of a vertex-certd store.\n\n"
+               "  -n --name NAME              Endpoint name, shown in GET / and naming the control socket\n"
+               "  -d --directory DIR          Store directory with fullchain.pem and key.pem\n"
+               "                              (default " DEFAULT_DIRECTORY ")\n"
+               "  -l --listen ADDR:PORT       Listen here too (besides sockets passed by systemd)\n"
+               "  -c --control PATH           Control socket, \"@NAME\" for an abstract one (default\n"
+               "                              $RUNTIME_DIRECTORY/NAME.sock, else @vertex-endpoint/NAME)\n"
+               "     --reload                 Ask the running endpoint to reload; exit 0 when it serves\n"
+               "                              the new pair, 1 when it kept the old one\n"
+               "     --fail-reload-if-exists PATH\n"
+               "                              TEST ONLY: reloads fail while PATH exists (also\n"
+               "                              $VERTEX_ENDPOINT_FAIL_RELOAD_IF_EXISTS)\n"
+               "  -h --help                   Show this help\n");
+}
+
+int main(int argc, char *argv[]) {
+        enum {
+                ARG_RELOAD = 0x100,
+                ARG_FAIL_RELOAD,
+        };
+        static const struct option options[] = {
+                { "name",                  required_argument, NULL, 'n'             },
+                { "directory",             required_argument, NULL, 'd'             },
+                { "listen",                required_argument, NULL, 'l'             },
+                { "control",               required_argument, NULL, 'c'             },
+                { "reload",                no_argument,       NULL, ARG_RELOAD      },
+                { "fail-reload-if-exists", required_argument, NULL, ARG_FAIL_RELOAD },
+                { "help",                  no_argument,       NULL, 'h'             },
+                {}
+        };
+        Context c = {
+                .directory = DEFAULT_DIRECTORY,
+                .control_fd = -EBADF,
+                .fail_reload_if_exists = getenv("VERTEX_ENDPOINT_FAIL_RELOAD_IF_EXISTS"),
+        };
+        _cleanup_free_ char *error = NULL;
+        const char *control = NULL;
+        char **listen_addresses = NULL;
+        size_t n_listen = 0;
+        bool reload = false;
+        int opt, r, n_fds, ret = EXIT_FAILURE;
+
+        log_to_journal = !!getenv("JOURNAL_STREAM");
+
+        listen_addresses = calloc(argc, sizeof(char *));
+        if (!listen_addresses)
+                return EXIT_FAILURE;
+
+        while ((opt = getopt_long(argc, argv, "n:d:l:c:h", options, NULL)) >= 0)
+                switch (opt) {
+                case 'n':
+                        c.name = optarg;
+                        break;
+                case 'd':
+                        c.directory = optarg;
+                        break;
+                case 'l':
+                        listen_addresses[n_listen++] = optarg;
+                        break;
+                case 'c':
+                        control = optarg;
+                        break;
+                case ARG_RELOAD:
+                        reload = true;
+                        break;
+                case ARG_FAIL_RELOAD:
+                        c.fail_reload_if_exists = optarg;
+                        break;
+                case 'h':
+                        help();
+                        free(listen_addresses);
+                        return EXIT_SUCCESS;
+                default:
+                        free(listen_addresses);
+                        return EXIT_FAILURE;
+                }
+
+        if (optind < argc || !name_is_valid(c.name)) {
+                log_error("%s", optind < argc ? "Unexpected arguments." : "--name NAME ([A-Za-z0-9._-]) is required.");
+                free(listen_addresses);
+                return EXIT_FAILURE;
+        }
+        if (isempty(c.fail_reload_if_exists))
+                c.fail_reload_if_exists = NULL;
+
+        if (control)
+                c.control_path = strdup(control);
+        else if (control_path_default(c.name, &c.control_path) < 0)
+                c.control_path = NULL;
+        if (!c.control_path) {
+                free(listen_addresses);
+                return EXIT_FAILURE;
+        }
+
+        if (reload) {
+                free(listen_addresses);
+                ret = run_reload_client(c.control_path);
+                free(c.control_path);
+                return ret;
+        }
+
+        /* Each connection is an fd: take what the hard limit allows. */
+        {
+                struct rlimit rl;
+
+                if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                        rl.rlim_cur = rl.rlim_max;
+                        (void) setrlimit(RLIMIT_NOFILE, &rl);
+                }
+        }
+
+        r = sd_event_default(&c.event);
+        if (r < 0) {
+                log_error("Failed to allocate the event loop: %s", strerror(-r));
+                goto finish;
+        }
+
+        r = serving_context_load(c.directory, &c.sc, &error);
+        if (r < 0) {
+                log_error("Failed to load the certificate: %s", error ?: strerror(-r));
+                goto finish;
+        }
+
+        r = server_new(c.event, c.name, c.sc, &c.server);
+        if (r < 0)
+                goto finish;
+
+        n_fds = sd_listen_fds(true);
+        if (n_fds < 0) {
+                log_error("Failed to read the sockets passed by systemd: %s", strerror(-n_fds));
+                goto finish;
+        }
+        for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + n_fds; fd++) {
+                if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
+                        log_warning("File descriptor %d passed by systemd is not a listening stream socket, ignoring.", fd);
+                        continue;
+                }
+                r = server_add_listener(c.server, fd);
+                if (r < 0) {
+                        log_error("Failed to listen on passed socket %d: %s", fd, strerror(-r));
+                        goto finish;
+                }
+        }
+
+        for (size_t i = 0; i < n_listen; i++) {
+                _cleanup_free_ char *bound = NULL;
+                int fd;
+
+                r = listen_address(listen_addresses[i], &fd, &bound);
+                if (r < 0) {
+                        log_error("Failed to listen on '%s': %s", listen_addresses[i], strerror(-r));
+                        goto finish;
+                }
+                r = server_add_listener(c.server, fd);
+                if (r < 0) {
+                        safe_close(fd);
+                        goto finish;
+                }
+                log_info("Listening on %s", bound);
+        }
+
+        if (server_n_listeners(c.server) == 0) {
+                log_error("No socket to serve on: start me by socket activation or pass --listen.");
+                goto finish;
+        }
+
+        r = control_listen(&c);
+        if (r < 0) {
+                log_error("Failed to listen on control socket '%s': %s", c.control_path, strerror(-r));
+                goto finish;
+        }
+
+        {
+                sigset_t mask;
+
+                sigemptyset(&mask);
+                sigaddset(&mask, SIGTERM);
+                sigaddset(&mask, SIGINT);
+                sigaddset(&mask, SIGHUP);
+                if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
+                        log_error("Failed to block signals: %m");
+                        goto finish;
+                }
+        }
+        if (sd_event_add_signal(c.event, NULL, SIGTERM, on_terminate, &c) < 0 ||
+            sd_event_add_signal(c.event, NULL, SIGINT, on_terminate, &c) < 0 ||
+            sd_event_add_signal(c.event, NULL, SIGHUP, on_sighup, &c) < 0) {
+                log_error("Failed to watch signals.");
+                goto finish;
+        }
+        /* Broken connections show up as EPIPE on write, not as a signal. */
+        (void) signal(SIGPIPE, SIG_IGN);
+
+        log_info("Endpoint '%s' serving %s from %s", c.name, c.sc->fingerprint, c.sc->origin ?: c.directory);
+        (void) sd_notify(false, "READY=1");
+        notify_status(&c, "Serving ");
+
+        r = sd_event_loop(c.event);
+        if (r < 0) {
+                log_error("Event loop failed: %s", strerror(-r));
+                goto finish;
+        }
+        ret = EXIT_SUCCESS;
+
+finish:
+        server_free(c.server);
+        serving_context_unref(c.sc);
+        sd_event_source_disable_unref(c.control_io);
+        if (c.control_fd >= 0) {
+                safe_close(c.control_fd);
+                if (c.control_path[0] != '@')
+                        (void) unlink(c.control_path);
+        }
+        sd_event_unref(c.event);
+        free(c.control_path);
+        free(listen_addresses);
+        return ret;
+}

@@ -1,0 +1,910 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/*
+ * ReloadRequest: after a commit, asks systemd to reload each consumer unit
+ * and then checks by TLS handshakes that each serves the new certificate.
+ *
+ * Order of events, all asynchronous on the caller's loop:
+ *   1. match JobRemoved and call Manager.Subscribe; nothing is enqueued before
+ *      both are confirmed, so no job can finish unseen;
+ *   2. per unit, in parallel: GetUnit (not loaded = not running), its
+ *      ActiveState, the sockets that trigger it and their Listen addresses;
+ *   3. running units: ReloadOrTryRestartUnit(unit, "replace"), then wait for
+ *      the JobRemoved of that job path. A JobRemoved that overtakes the
+ *      method reply is kept and matched when the reply arrives;
+ *   4. job result "done": probe each stream listen address until the served
+ *      fingerprint is the expected one, retrying with a short back-off, until
+ *      the request's deadline.
+ *
+ * Deliberately does not roll back or decide anything: it reports what each
+ * endpoint serves and whether the request succeeded; the pipeline decides.
+ * Units not running are not started (their next activation reads the files).
+ */
+
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <strings.h>
+
+#include "macro.h"
+#include "probe.h"
+#include "reload.h"
+#include "strv.h"
+
+#define PROBE_ATTEMPT_TIMEOUT_USEC (3 * USEC_PER_SEC)
+#define PROBE_BACKOFF_MIN_USEC (50 * USEC_PER_MSEC)
+#define PROBE_BACKOFF_MAX_USEC (1 * USEC_PER_SEC)
+
+static inline size_t max_size(size_t a, size_t b) {
+        return a > b ? a : b;
+}
+
+static inline uint64_t min_u64(uint64_t a, uint64_t b) {
+        return a < b ? a : b;
+}
+
+typedef struct UnitReload UnitReload;
+
+typedef struct AddressCheck {
+        UnitReload *unit;
+        char *address;
+        Probe *probe;
+        sd_event_source *retry;
+        uint64_t backoff;
+        const char *state;   /* static string */
+        char *fingerprint;   /* last one served, NULL when none */
+        int error;           /* last probe error */
+        bool finished;
+} AddressCheck;
+
+typedef enum UnitPhase {
+        UNIT_GET_UNIT,
+        UNIT_ACTIVE_STATE,
+        UNIT_TRIGGERED_BY,
+        UNIT_LISTEN,
+        UNIT_JOB,
+        UNIT_VERIFY,
+        UNIT_FINISHED,
+} UnitPhase;
+
+struct UnitReload {
+        ReloadRequest *req;
+        char *name;
+        char *path;
+        bool running;
+        UnitPhase phase;
+        sd_bus_slot *slot;     /* the pending method call */
+
+        char **sockets;        /* socket units whose addresses we read */
+        size_t socket_index;
+        char **addresses;      /* "Stream" listen addresses of those sockets */
+
+        char *job;
+        const char *state;     /* final state when no address entry decides it */
+        int error;
+        char *error_message;
+
+        AddressCheck *checks;
+        size_t n_checks;
+};
+
+typedef struct RemovedJob {
+        char *job;
+        char *result;
+} RemovedJob;
+
+struct ReloadRequest {
+        sd_bus *bus;
+        sd_event *event;
+        char *fingerprint;
+        bool verify;
+        uint64_t deadline;
+
+        reload_done_t done;
+        void *userdata;
+
+        sd_bus_slot *match_slot;
+        sd_bus_slot *subscribe_slot;
+        unsigned setup_pending;
+        bool subscribed_by_us;
+
+        sd_event_source *timeout;
+        sd_event_source *complete;
+
+        UnitReload *units;
+        size_t n_units;
+
+        /* JobRemoved signals for our units whose job path we do not know yet. */
+        RemovedJob *removed;
+        size_t n_removed;
+
+        int error;
+        char *error_message;
+};
+
+static void unit_advance(UnitReload *u);
+
+void endpoint_status_array_free(EndpointStatus *array, size_t n) {
+        if (!array)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                free(array[i].unit);
+                free(array[i].address);
+                free(array[i].state);
+                free(array[i].fingerprint);
+        }
+        free(array);
+}
+
+static void address_check_done(AddressCheck *c) {
+        c->probe = probe_free(c->probe);
+        c->retry = sd_event_source_disable_unref(c->retry);
+}
+
+static void unit_release(UnitReload *u) {
+        u->slot = sd_bus_slot_unref(u->slot);
+        for (size_t i = 0; i < u->n_checks; i++) {
+                address_check_done(&u->checks[i]);
+                free(u->checks[i].address);
+                free(u->checks[i].fingerprint);
+        }
+        free(u->checks);
+        free(u->name);
+        free(u->path);
+        free(u->job);
+        free(u->error_message);
+        strv_free(u->sockets);
+        strv_free(u->addresses);
+}
+
+ReloadRequest *reload_request_free(ReloadRequest *req) {
+        if (!req)
+                return NULL;
+
+        req->match_slot = sd_bus_slot_unref(req->match_slot);
+        req->subscribe_slot = sd_bus_slot_unref(req->subscribe_slot);
+        sd_event_source_disable_unref(req->timeout);
+        sd_event_source_disable_unref(req->complete);
+
+        for (size_t i = 0; i < req->n_units; i++)
+                unit_release(&req->units[i]);
+        free(req->units);
+
+        for (size_t i = 0; i < req->n_removed; i++) {
+                free(req->removed[i].job);
+                free(req->removed[i].result);
+        }
+        free(req->removed);
+
+        /* systemd emits signals while anyone is subscribed: stop it when it was us who asked. */
+        if (req->subscribed_by_us)
+                (void) sd_bus_call_method_async(req->bus, NULL, "org.freedesktop.systemd1",
+                                                "/org/freedesktop/systemd1",
+                                                "org.freedesktop.systemd1.Manager", "Unsubscribe",
+                                                NULL, NULL, NULL);
+
+        sd_bus_unref(req->bus);
+        sd_event_unref(req->event);
+        free(req->fingerprint);
+        free(req->error_message);
+        free(req);
+        return NULL;
+}
+
+static const char *bus_error_message(sd_bus_message *m) {
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+
+        return e && e->message ? e->message : e && e->name ? e->name : "unknown error";
+}
+
+/* Records a failure of unit u (first error wins) and finishes it. */
+static void unit_fail(UnitReload *u, int error, const char *state, const char *format, ...) _printf_(4, 5);
+static void unit_fail(UnitReload *u, int error, const char *state, const char *format, ...) {
+        va_list ap;
+
+        if (!u->error_message) {
+                va_start(ap, format);
+                if (vasprintf(&u->error_message, format, ap) < 0)
+                        u->error_message = NULL;
+                va_end(ap);
+                u->error = error;
+        }
+        u->state = state;
+        u->phase = UNIT_FINISHED;
+        u->slot = sd_bus_slot_unref(u->slot);
+        for (size_t i = 0; i < u->n_checks; i++)
+                address_check_done(&u->checks[i]);
+}
+
+static void request_check_complete(ReloadRequest *req) {
+        for (size_t i = 0; i < req->n_units; i++)
+                if (req->units[i].phase != UNIT_FINISHED)
+                        return;
+
+        /* done runs from its own event so that no handler touches a freed request afterwards. */
+        (void) sd_event_source_set_enabled(req->complete, SD_EVENT_ONESHOT);
+}
+
+static void unit_finish(UnitReload *u, const char *state) {
+        u->state = state;
+        u->phase = UNIT_FINISHED;
+        u->slot = sd_bus_slot_unref(u->slot);
+        request_check_complete(u->req);
+}
+
+static int build_status(ReloadRequest *req, EndpointStatus **ret, size_t *ret_n) {
+        EndpointStatus *a;
+        size_t n = 0, k = 0;
+
+        for (size_t i = 0; i < req->n_units; i++)
+                n += max_size(req->units[i].n_checks, 1);
+
+        a = calloc(max_size(n, 1), sizeof(EndpointStatus));
+        if (!a)
+                return -ENOMEM;
+
+        for (size_t i = 0; i < req->n_units; i++) {
+                UnitReload *u = &req->units[i];
+                size_t m = max_size(u->n_checks, 1);
+
+                for (size_t j = 0; j < m; j++, k++) {
+                        AddressCheck *c = u->n_checks > 0 ? &u->checks[j] : NULL;
+                        const char *state = u->state ?: "failed";
+                        const char *address = "", *fp = "";
+
+                        if (c) {
+                                address = c->address;
+                                /* A unit that failed before probing reports its own state. */
+                                if (c->state && streq(state, "serving"))
+                                        state = c->state;
+                                fp = c->fingerprint ?: "";
+                        } else if (u->addresses && u->addresses[0])
+                                address = u->addresses[0];
+
+                        a[k].unit = strdup(u->name);
+                        a[k].address = strdup(address);
+                        a[k].state = strdup(state);
+                        a[k].fingerprint = strdup(fp);
+                        if (!a[k].unit || !a[k].address || !a[k].state || !a[k].fingerprint) {
+                                endpoint_status_array_free(a, k + 1);
+                                return -ENOMEM;
+                        }
+                }
+        }
+
+        *ret = a;
+        *ret_n = n;
+        return 0;
+}
+
+static int request_on_complete(sd_event_source *s, void *userdata) {
+        ReloadRequest *req = userdata;
+        EndpointStatus *status = NULL;
+        size_t n_status = 0;
+        _cleanup_strv_free_ char **messages = NULL;
+        _cleanup_free_ char *message = NULL;
+        reload_done_t done = req->done;
+        int r = req->error;
+
+        if (req->error_message)
+                (void) strv_extend(&messages, req->error_message);
+        for (size_t i = 0; i < req->n_units; i++) {
+                UnitReload *u = &req->units[i];
+
+                if (u->error < 0 && r >= 0)
+                        r = u->error;
+                if (u->error_message)
+                        (void) strv_extend(&messages, u->error_message);
+        }
+        if (r < 0) {
+                message = strv_join(messages, "; ");
+                if (isempty(message)) {
+                        free(message);
+                        message = strdup("Reloading the endpoints failed");
+                }
+        }
+
+        if (build_status(req, &status, &n_status) < 0 && r >= 0)
+                r = -ENOMEM;
+
+        /* Nothing more to wait for, whether or not the caller frees the request right away. */
+        req->done = NULL;
+        req->timeout = sd_event_source_disable_unref(req->timeout);
+        req->match_slot = sd_bus_slot_unref(req->match_slot);
+        if (done)
+                /* May free req: nothing below touches it. */
+                done(req, r, r < 0 ? (message ?: "Out of memory") : NULL, status, n_status, req->userdata);
+
+        endpoint_status_array_free(status, n_status);
+        return 0;
+}
+
+static void request_fail_all(ReloadRequest *req, int error, const char *format, ...) _printf_(3, 4);
+static void request_fail_all(ReloadRequest *req, int error, const char *format, ...) {
+        va_list ap;
+
+        if (!req->error_message) {
+                va_start(ap, format);
+                if (vasprintf(&req->error_message, format, ap) < 0)
+                        req->error_message = NULL;
+                va_end(ap);
+                req->error = error;
+        }
+
+        for (size_t i = 0; i < req->n_units; i++)
+                if (req->units[i].phase != UNIT_FINISHED) {
+                        req->units[i].state = "failed";
+                        req->units[i].phase = UNIT_FINISHED;
+                        req->units[i].slot = sd_bus_slot_unref(req->units[i].slot);
+                        for (size_t j = 0; j < req->units[i].n_checks; j++)
+                                address_check_done(&req->units[i].checks[j]);
+                }
+
+        req->match_slot = sd_bus_slot_unref(req->match_slot);
+        req->subscribe_slot = sd_bus_slot_unref(req->subscribe_slot);
+        request_check_complete(req);
+}
+
+/* ---------------------------------------------------------------- verify */
+
+static void unit_check_verified(UnitReload *u) {
+        bool all_serving = true;
+
+        for (size_t i = 0; i < u->n_checks; i++) {
+                if (!u->checks[i].finished)
+                        return;
+                if (!streq(u->checks[i].state, "serving"))
+                        all_serving = false;
+        }
+
+        if (all_serving)
+                return unit_finish(u, "serving");
+
+        for (size_t i = 0; i < u->n_checks; i++) {
+                AddressCheck *c = &u->checks[i];
+
+                if (streq(c->state, "serving"))
+                        continue;
+                if (streq(c->state, "mismatch"))
+                        unit_fail(u, -ESTALE, "serving",
+                                  "%s serves %s on %s instead of %s", u->name, c->fingerprint,
+                                  c->address, u->req->fingerprint);
+                else {
+                        errno = -c->error;
+                        unit_fail(u, c->error < 0 ? c->error : -EHOSTUNREACH, "serving",
+                                  "%s is unreachable on %s: %m", u->name, c->address);
+                }
+        }
+        request_check_complete(u->req);
+}
+
+static int address_check_start(AddressCheck *c);
+
+static int address_check_on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        AddressCheck *c = userdata;
+
+        c->retry = sd_event_source_disable_unref(c->retry);
+        if (address_check_start(c) < 0) {
+                c->finished = true;
+                unit_check_verified(c->unit);
+        }
+        return 0;
+}
+
+static void address_check_on_probe(Probe *p, int r, const char *fingerprint, void *userdata) {
+        AddressCheck *c = userdata;
+        ReloadRequest *req = c->unit->req;
+        uint64_t now;
+
+        c->probe = probe_free(c->probe);
+
+        if (r >= 0) {
+                free(c->fingerprint);
+                c->fingerprint = strdup(fingerprint);
+                if (strcasecmp(fingerprint, req->fingerprint) == 0) {
+                        c->state = "serving";
+                        c->finished = true;
+                        return unit_check_verified(c->unit);
+                }
+                c->state = "mismatch";
+        } else {
+                c->state = "unreachable";
+                c->error = r;
+        }
+
+        /*
+         * Not yet: the endpoint may still be between its reload and its swap. Try again shortly;
+         * the last attempt starts a little before the deadline, so that it has time to finish.
+         */
+        if (sd_event_now(req->event, CLOCK_MONOTONIC, &now) < 0 ||
+            now + PROBE_BACKOFF_MIN_USEC >= req->deadline ||
+            sd_event_add_time_relative(req->event, &c->retry, CLOCK_MONOTONIC,
+                                       min_u64(c->backoff, req->deadline - now - PROBE_BACKOFF_MIN_USEC),
+                                       0, address_check_on_retry, c) < 0) {
+                c->finished = true;
+                return unit_check_verified(c->unit);
+        }
+        c->backoff = min_u64(c->backoff * 2, PROBE_BACKOFF_MAX_USEC);
+}
+
+static int address_check_start(AddressCheck *c) {
+        ReloadRequest *req = c->unit->req;
+        uint64_t now, timeout;
+        int r;
+
+        r = sd_event_now(req->event, CLOCK_MONOTONIC, &now);
+        if (r < 0)
+                return r;
+        if (now >= req->deadline)
+                return -ETIMEDOUT;
+        timeout = min_u64(req->deadline - now, PROBE_ATTEMPT_TIMEOUT_USEC);
+
+        r = probe_start(req->event, c->address, NULL, timeout, address_check_on_probe, c, &c->probe);
+        if (r < 0) {
+                c->state = "unreachable";
+                c->error = r;
+        }
+        return r;
+}
+
+static void unit_verify(UnitReload *u) {
+        size_t n = strv_length(u->addresses);
+
+        u->phase = UNIT_VERIFY;
+
+        /* Without a socket we know no address to ask: the job result is all we have. */
+        if (!u->req->verify || n == 0)
+                return unit_finish(u, "serving");
+
+        u->checks = calloc(n, sizeof(AddressCheck));
+        if (!u->checks) {
+                unit_fail(u, -ENOMEM, "failed", "Out of memory");
+                return request_check_complete(u->req);
+        }
+        for (size_t i = 0; i < n; i++) {
+                u->checks[i] = (AddressCheck) {
+                        .unit = u,
+                        .address = strdup(u->addresses[i]),
+                        .backoff = PROBE_BACKOFF_MIN_USEC,
+                        .state = "unreachable",
+                };
+                u->n_checks++;
+                if (!u->checks[i].address) {
+                        unit_fail(u, -ENOMEM, "failed", "Out of memory");
+                        return request_check_complete(u->req);
+                }
+        }
+
+        for (size_t i = 0; i < n; i++)
+                if (address_check_start(&u->checks[i]) < 0)
+                        u->checks[i].finished = true;
+
+        unit_check_verified(u);
+}
+
+/* ------------------------------------------------------------------ jobs */
+
+static void unit_job_removed(UnitReload *u, const char *result) {
+        if (!streq(result, "done")) {
+                unit_fail(u, -EIO, "failed", "Reloading %s failed: job result '%s'", u->name, result);
+                return request_check_complete(u->req);
+        }
+        unit_verify(u);
+}
+
+static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        ReloadRequest *req = userdata;
+        const char *job, *unit, *result;
+        uint32_t id;
+        RemovedJob *n;
+
+        if (sd_bus_message_read(m, "uoss", &id, &job, &unit, &result) < 0)
+                return 0;
+
+        for (size_t i = 0; i < req->n_units; i++) {
+                UnitReload *u = &req->units[i];
+
+                if (u->phase == UNIT_JOB && u->job && streq(u->job, job)) {
+                        unit_job_removed(u, result);
+                        return 0;
+                }
+        }
+
+        /* Possibly ours, ahead of the ReloadOrTryRestartUnit reply: remember it. */
+        for (size_t i = 0; i < req->n_units; i++) {
+                UnitReload *u = &req->units[i];
+
+                if (u->phase != UNIT_JOB || u->job || !streq(u->name, unit))
+                        continue;
+
+                n = reallocarray(req->removed, req->n_removed + 1, sizeof(RemovedJob));
+                if (!n)
+                        return 0;
+                req->removed = n;
+                n[req->n_removed] = (RemovedJob) { .job = strdup(job), .result = strdup(result) };
+                if (n[req->n_removed].job && n[req->n_removed].result)
+                        req->n_removed++;
+                else {
+                        free(n[req->n_removed].job);
+                        free(n[req->n_removed].result);
+                }
+                break;
+        }
+        return 0;
+}
+
+static int on_job_enqueued(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        UnitReload *u = userdata;
+        ReloadRequest *req = u->req;
+        const char *job;
+
+        u->slot = sd_bus_slot_unref(u->slot);
+
+        if (sd_bus_message_is_method_error(m, NULL)) {
+                unit_fail(u, -EIO, "failed", "Failed to reload %s: %s", u->name, bus_error_message(m));
+                request_check_complete(req);
+                return 0;
+        }
+        if (sd_bus_message_read(m, "o", &job) < 0) {
+                unit_fail(u, -EBADMSG, "failed", "Failed to reload %s: unexpected reply", u->name);
+                request_check_complete(req);
+                return 0;
+        }
+
+        for (size_t i = 0; i < req->n_removed; i++)
+                if (streq(req->removed[i].job, job)) {
+                        unit_job_removed(u, req->removed[i].result);
+                        return 0;
+                }
+
+        u->job = strdup(job);
+        if (!u->job) {
+                unit_fail(u, -ENOMEM, "failed", "Out of memory");
+                request_check_complete(req);
+        }
+        return 0;
+}
+
+/* ------------------------------------------------------------- discovery */
+
+static int unit_get_property(UnitReload *u, const char *path, const char *interface, const char *property,
+                             sd_bus_message_handler_t callback) {
+        return sd_bus_call_method_async(u->req->bus, &u->slot, "org.freedesktop.systemd1", path,
+                                        "org.freedesktop.DBus.Properties", "Get", callback, u,
+                                        "ss", interface, property);
+}
+
+static int on_listen(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        UnitReload *u = userdata;
+        const char *type, *address;
+        int r;
+
+        u->slot = sd_bus_slot_unref(u->slot);
+
+        /* A socket we cannot read leaves that socket's addresses unknown; it does not fail the reload. */
+        if (!sd_bus_message_is_method_error(m, NULL)) {
+                r = sd_bus_message_enter_container(m, 'v', "a(ss)");
+                if (r >= 0)
+                        r = sd_bus_message_enter_container(m, 'a', "(ss)");
+                while (r >= 0 && (r = sd_bus_message_read(m, "(ss)", &type, &address)) > 0)
+                        if (streq(type, "Stream") && !strv_contains(u->addresses, address) &&
+                            strv_extend(&u->addresses, address) < 0) {
+                                unit_fail(u, -ENOMEM, "failed", "Out of memory");
+                                request_check_complete(u->req);
+                                return 0;
+                        }
+        }
+
+        u->socket_index++;
+        unit_advance(u);
+        return 0;
+}
+
+static int on_triggered_by(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        UnitReload *u = userdata;
+        const char *name;
+        int r;
+
+        u->slot = sd_bus_slot_unref(u->slot);
+
+        if (!sd_bus_message_is_method_error(m, NULL)) {
+                r = sd_bus_message_enter_container(m, 'v', "as");
+                if (r >= 0)
+                        r = sd_bus_message_enter_container(m, 'a', "s");
+                while (r >= 0 && (r = sd_bus_message_read(m, "s", &name)) > 0) {
+                        size_t l = strlen(name);
+
+                        if (l > 7 && streq(name + l - 7, ".socket") && strv_extend(&u->sockets, name) < 0) {
+                                unit_fail(u, -ENOMEM, "failed", "Out of memory");
+                                request_check_complete(u->req);
+                                return 0;
+                        }
+                }
+        }
+
+        u->phase = UNIT_LISTEN;
+        unit_advance(u);
+        return 0;
+}
+
+static int on_active_state(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        UnitReload *u = userdata;
+        const char *state;
+
+        u->slot = sd_bus_slot_unref(u->slot);
+
+        if (sd_bus_message_is_method_error(m, NULL)) {
+                unit_fail(u, -EIO, "failed", "Failed to read the state of %s: %s", u->name, bus_error_message(m));
+                request_check_complete(u->req);
+                return 0;
+        }
+        if (sd_bus_message_read(m, "v", "s", &state) < 0) {
+                unit_fail(u, -EBADMSG, "failed", "Failed to read the state of %s: unexpected reply", u->name);
+                request_check_complete(u->req);
+                return 0;
+        }
+
+        /*
+         * Only a unit that runs (or is about to) holds the old certificate.
+         * inactive, failed, deactivating, maintenance: its next start reads the new files.
+         */
+        u->running = streq(state, "active") || streq(state, "reloading") || streq(state, "activating");
+
+        u->phase = UNIT_TRIGGERED_BY;
+        unit_advance(u);
+        return 0;
+}
+
+static int on_get_unit(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        UnitReload *u = userdata;
+        const char *path;
+
+        u->slot = sd_bus_slot_unref(u->slot);
+
+        if (sd_bus_message_is_method_error(m, "org.freedesktop.systemd1.NoSuchUnit")) {
+                /* Not loaded, so not running: nothing to reload, nothing to ask. */
+                unit_finish(u, "inactive");
+                return 0;
+        }
+        if (sd_bus_message_is_method_error(m, NULL)) {
+                unit_fail(u, -EIO, "failed", "Failed to look up %s: %s", u->name, bus_error_message(m));
+                request_check_complete(u->req);
+                return 0;
+        }
+        if (sd_bus_message_read(m, "o", &path) < 0 || !(u->path = strdup(path))) {
+                unit_fail(u, -ENOMEM, "failed", "Failed to look up %s: unexpected reply", u->name);
+                request_check_complete(u->req);
+                return 0;
+        }
+
+        u->phase = UNIT_ACTIVE_STATE;
+        unit_advance(u);
+        return 0;
+}
+
+static bool name_is_socket(const char *name) {
+        size_t l = strlen(name);
+
+        return l > 7 && streq(name + l - 7, ".socket");
+}
+
+/* Issues the call of the current phase. Failures to even send finish the unit. */
+static void unit_advance(UnitReload *u) {
+        ReloadRequest *req = u->req;
+        int r = 0;
+
+        switch (u->phase) {
+        case UNIT_GET_UNIT:
+                r = sd_bus_call_method_async(req->bus, &u->slot, "org.freedesktop.systemd1",
+                                             "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                                             "GetUnit", on_get_unit, u, "s", u->name);
+                break;
+
+        case UNIT_ACTIVE_STATE:
+                r = unit_get_property(u, u->path, "org.freedesktop.systemd1.Unit", "ActiveState", on_active_state);
+                break;
+
+        case UNIT_TRIGGERED_BY:
+                if (name_is_socket(u->name)) {
+                        r = strv_extend(&u->sockets, u->name);
+                        if (r >= 0) {
+                                u->phase = UNIT_LISTEN;
+                                return unit_advance(u);
+                        }
+                        break;
+                }
+                r = unit_get_property(u, u->path, "org.freedesktop.systemd1.Unit", "TriggeredBy", on_triggered_by);
+                break;
+
+        case UNIT_LISTEN:
+                if (u->sockets && u->sockets[u->socket_index]) {
+                        _cleanup_free_ char *path = NULL;
+
+                        r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", u->sockets[u->socket_index], &path);
+                        if (r >= 0)
+                                r = unit_get_property(u, path, "org.freedesktop.systemd1.Socket", "Listen", on_listen);
+                        break;
+                }
+
+                if (!u->running)
+                        return unit_finish(u, "inactive");
+
+                u->phase = UNIT_JOB;
+                r = sd_bus_call_method_async(req->bus, &u->slot, "org.freedesktop.systemd1",
+                                             "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                                             "ReloadOrTryRestartUnit", on_job_enqueued, u,
+                                             "ss", u->name, "replace");
+                break;
+
+        case UNIT_JOB:
+        case UNIT_VERIFY:
+        case UNIT_FINISHED:
+                return;
+        }
+
+        if (r < 0) {
+                errno = -r;
+                unit_fail(u, r, "failed", "Failed to ask systemd about %s: %m", u->name);
+                request_check_complete(req);
+        }
+}
+
+/* ----------------------------------------------------------------- setup */
+
+static void request_setup_step(ReloadRequest *req) {
+        assert(req->setup_pending > 0);
+        if (--req->setup_pending > 0)
+                return;
+
+        /* The JobRemoved match is in place and systemd sends signals: now enqueue. */
+        for (size_t i = 0; i < req->n_units; i++)
+                unit_advance(&req->units[i]);
+}
+
+static int on_match_installed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        ReloadRequest *req = userdata;
+
+        if (sd_bus_message_is_method_error(m, NULL)) {
+                request_fail_all(req, -EIO, "Failed to watch systemd's jobs: %s", bus_error_message(m));
+                return 0;
+        }
+        request_setup_step(req);
+        return 0;
+}
+
+static int on_subscribed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        ReloadRequest *req = userdata;
+
+        req->subscribe_slot = sd_bus_slot_unref(req->subscribe_slot);
+
+        /* Someone on this connection subscribed already: the signals flow, which is all we need. */
+        if (sd_bus_message_is_method_error(m, "org.freedesktop.systemd1.AlreadySubscribed"))
+                ;
+        else if (sd_bus_message_is_method_error(m, NULL)) {
+                request_fail_all(req, -EIO, "Failed to subscribe to systemd: %s", bus_error_message(m));
+                return 0;
+        } else
+                req->subscribed_by_us = true;
+
+        request_setup_step(req);
+        return 0;
+}
+
+static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        ReloadRequest *req = userdata;
+
+        for (size_t i = 0; i < req->n_units; i++) {
+                UnitReload *u = &req->units[i];
+
+                switch (u->phase) {
+                case UNIT_FINISHED:
+                        break;
+                case UNIT_VERIFY:
+                        /* Whatever the last probe saw is the answer. */
+                        for (size_t j = 0; j < u->n_checks; j++) {
+                                address_check_done(&u->checks[j]);
+                                u->checks[j].finished = true;
+                                if (!u->checks[j].error && !streq(u->checks[j].state, "serving") &&
+                                    !streq(u->checks[j].state, "mismatch"))
+                                        u->checks[j].error = -ETIMEDOUT;
+                        }
+                        unit_check_verified(u);
+                        break;
+                case UNIT_JOB:
+                        unit_fail(u, -ETIMEDOUT, "failed", "Timed out waiting for %s to reload", u->name);
+                        break;
+                default:
+                        unit_fail(u, -ETIMEDOUT, "failed", "Timed out waiting for systemd to answer about %s", u->name);
+                }
+        }
+
+        req->match_slot = sd_bus_slot_unref(req->match_slot);
+        req->subscribe_slot = sd_bus_slot_unref(req->subscribe_slot);
+        request_check_complete(req);
+        return 0;
+}
+
+int reload_request_start(sd_bus *bus, sd_event *event, char *const *units,
+                         const char *fingerprint, uint64_t timeout_usec, bool verify_serving,
+                         reload_done_t done, void *userdata, ReloadRequest **ret) {
+        ReloadRequest *req;
+        size_t n = strv_length(units);
+        uint64_t now;
+        int r;
+
+        assert(bus);
+        assert(event);
+        assert(done);
+        assert(ret);
+
+        req = calloc(1, sizeof(ReloadRequest));
+        if (!req)
+                return -ENOMEM;
+        req->bus = sd_bus_ref(bus);
+        req->event = sd_event_ref(event);
+        req->verify = verify_serving;
+        req->done = done;
+        req->userdata = userdata;
+        req->fingerprint = strdup(fingerprint ?: "");
+        if (!req->fingerprint) {
+                r = -ENOMEM;
+                goto fail;
+        }
+
+        req->units = calloc(max_size(n, 1), sizeof(UnitReload));
+        if (!req->units) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        for (size_t i = 0; i < n; i++) {
+                req->units[i] = (UnitReload) { .req = req, .name = strdup(units[i]) };
+                req->n_units++;
+                if (!req->units[i].name) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+        }
+
+        r = sd_event_add_defer(event, &req->complete, request_on_complete, req);
+        if (r < 0)
+                goto fail;
+        r = sd_event_source_set_enabled(req->complete, SD_EVENT_OFF);
+        if (r < 0)
+                goto fail;
+
+        if (n == 0) {
+                (void) sd_event_source_set_enabled(req->complete, SD_EVENT_ONESHOT);
+                *ret = req;
+                return 0;
+        }
+
+        r = sd_event_now(event, CLOCK_MONOTONIC, &now);
+        if (r < 0)
+                goto fail;
+        req->deadline = now + timeout_usec;
+        r = sd_event_add_time(event, &req->timeout, CLOCK_MONOTONIC, req->deadline, 0, on_timeout, req);
+        if (r < 0)
+                goto fail;
+
+        /* Both must be confirmed before the first job exists (request_setup_step). */
+        req->setup_pending = 2;
+        r = sd_bus_match_signal_async(bus, &req->match_slot, "org.freedesktop.systemd1",
+                                      "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                                      "JobRemoved", on_job_removed, on_match_installed, req);
+        if (r < 0)
+                goto fail;
+        r = sd_bus_call_method_async(bus, &req->subscribe_slot, "org.freedesktop.systemd1",
+                                     "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                                     "Subscribe", on_subscribed, req, NULL);
+        if (r < 0)
+                goto fail;
+
+        *ret = req;
+        return 0;
+
+fail:
+        req->done = NULL;
+        reload_request_free(req);
+        return r;
+}

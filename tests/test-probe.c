@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/*
+ * The TLS probe against the built vertex-endpoint and against sockets that
+ * misbehave: refused, silent, not TLS. Runs the probe on a real sd-event loop.
+ */
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+
+#include <systemd/sd-event.h>
+
+#include "endpoint-spawn.h"
+#include "pki.h"
+#include "probe.h"
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PkiChain, pki_chain_free)
+
+typedef struct Result {
+        bool done;
+        unsigned calls;
+        int r;
+        char *fingerprint;
+} Result;
+
+static void on_done(Probe *p, int r, const char *fingerprint, void *userdata) {
+        Result *res = userdata;
+
+        res->calls++;
+        res->done = true;
+        res->r = r;
+        res->fingerprint = g_strdup(fingerprint);
+        /* The documented way to finish: freeing from within the callback. */
+        probe_free(p);
+}
+
+/* Runs one probe to completion; returns its result code, *ret_fp the fingerprint. */
+static int probe_run(sd_event *e, const char *address, uint64_t timeout_usec, char **ret_fp) {
+        Result res = {};
+        Probe *p = NULL;
+        int r;
+
+        r = probe_start(e, address, "console.example.com", timeout_usec, on_done, &res, &p);
+        if (r < 0)
+                return r;
+        g_assert_nonnull(p);
+        while (!res.done)
+                g_assert_cmpint(sd_event_run(e, UINT64_MAX), >=, 0);
+        g_assert_cmpuint(res.calls, ==, 1);
+        if (ret_fp)
+                *ret_fp = res.fingerprint;
+        else
+                g_free(res.fingerprint);
+        return res.r;
+}
+
+typedef struct Fixture {
+        char *tmp;
+        sd_event *event;
+        SpawnedEndpoint e;
+        char *fingerprint;
+} Fixture;
+
+static void fixture_setup(Fixture *f, gconstpointer data) {
+        f->tmp = g_dir_make_tmp("test-probe-XXXXXX", NULL);
+        g_assert_nonnull(f->tmp);
+        g_assert_cmpint(sd_event_new(&f->event), >=, 0);
+}
+
+static void fixture_teardown(Fixture *f, gconstpointer data) {
+        g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", f->tmp);
+
+        if (f->e.pid > 0) {
+                kill(f->e.pid, SIGKILL);
+                waitpid(f->e.pid, NULL, 0);
+        }
+        g_free(f->e.control);
+        sd_event_unref(f->event);
+        g_assert_cmpint(system(cmd), ==, 0);
+        g_free(f->tmp);
+        g_free(f->fingerprint);
+}
+
+static void start_endpoint(Fixture *f, bool v6) {
+        g_autoptr(PkiChain) chain = pki_chain_new("console.example.com");
+        char fp[CERT_FINGERPRINT_MAX];
+
+        g_assert_cmpint(pki_chain_write_dir(chain, f->tmp), ==, 0);
+        g_assert_cmpint(cert_fingerprint(chain->leaf, fp), ==, 0);
+        f->fingerprint = g_strdup(fp);
+        endpoint_spawn(&f->e, "console", f->tmp, f->tmp, v6, NULL);
+}
+
+static void test_fingerprint(Fixture *f, gconstpointer data) {
+        const char *forms[] = { "127.0.0.1:", "0.0.0.0:", "" };
+
+        start_endpoint(f, false);
+
+        for (size_t i = 0; i < G_N_ELEMENTS(forms); i++) {
+                g_autofree char *address = g_strdup_printf("%s%d", forms[i], f->e.port);
+                g_autofree char *fp = NULL;
+
+                g_assert_cmpint(probe_run(f->event, address, 5 * USEC_PER_SEC, &fp), ==, 0);
+                g_assert_cmpstr(fp, ==, f->fingerprint);
+        }
+
+        endpoint_stop(&f->e);
+}
+
+static void test_ipv6(Fixture *f, gconstpointer data) {
+        const char *forms[] = { "[::]:", "[::1]:", "127.0.0.1:" };
+
+        if (!ipv6_loopback_works()) {
+                g_test_skip("no IPv6 loopback here");
+                return;
+        }
+        start_endpoint(f, true);
+
+        for (size_t i = 0; i < G_N_ELEMENTS(forms); i++) {
+                g_autofree char *address = g_strdup_printf("%s%d", forms[i], f->e.port);
+                g_autofree char *fp = NULL;
+
+                g_assert_cmpint(probe_run(f->event, address, 5 * USEC_PER_SEC, &fp), ==, 0);
+                g_assert_cmpstr(fp, ==, f->fingerprint);
+        }
+
+        endpoint_stop(&f->e);
+}
+
+static void test_refused(Fixture *f, gconstpointer data) {
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof(sa);
+        g_autofree char *address = NULL, *fp = NULL;
+        int fd;
+
+        /* A port that was just free and has no listener: bound, never listened on. */
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        g_assert_cmpint(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), ==, 0);
+        g_assert_cmpint(getsockname(fd, (struct sockaddr *) &sa, &len), ==, 0);
+        address = g_strdup_printf("127.0.0.1:%d", ntohs(sa.sin_port));
+
+        g_assert_cmpint(probe_run(f->event, address, 5 * USEC_PER_SEC, &fp), ==, -ECONNREFUSED);
+        g_assert_null(fp);
+        close(fd);
+}
+
+static void test_timeout(Fixture *f, gconstpointer data) {
+        g_autofree char *address = NULL, *fp = NULL;
+        uint64_t start, end;
+        int port, fd;
+
+        /* Listens, so the TCP handshake completes in the backlog, but never speaks TLS. */
+        fd = listen_loopback(false, &port);
+        address = g_strdup_printf("127.0.0.1:%d", port);
+
+        start = g_get_monotonic_time();
+        g_assert_cmpint(probe_run(f->event, address, 300 * USEC_PER_MSEC, &fp), ==, -ETIMEDOUT);
+        end = g_get_monotonic_time();
+        g_assert_null(fp);
+        g_assert_cmpuint(end - start, >=, 300 * USEC_PER_MSEC);
+        g_assert_cmpuint(end - start, <, 5 * USEC_PER_SEC);
+        close(fd);
+}
+
+static int on_not_tls(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+        static const char garbage[] = "HTTP/1.0 400 Bad Request\r\n\r\nthis is not TLS\r\n";
+
+        /* Half-close, not close: closing with the ClientHello unread would send a reset instead. */
+        if (c >= 0) {
+                (void) write(c, garbage, sizeof(garbage) - 1);
+                (void) shutdown(c, SHUT_WR);
+                *(int *) userdata = c;
+        }
+        return 0;
+}
+
+static void test_not_tls(Fixture *f, gconstpointer data) {
+        g_autofree char *address = NULL, *fp = NULL;
+        sd_event_source *s = NULL;
+        int port, fd, accepted = -1;
+
+        fd = listen_loopback(false, &port);
+        g_assert_cmpint(sd_event_add_io(f->event, &s, fd, EPOLLIN, on_not_tls, &accepted), >=, 0);
+        address = g_strdup_printf("127.0.0.1:%d", port);
+
+        g_assert_cmpint(probe_run(f->event, address, 5 * USEC_PER_SEC, &fp), ==, -EPROTO);
+        g_assert_null(fp);
+        sd_event_source_disable_unref(s);
+        if (accepted >= 0)
+                close(accepted);
+        close(fd);
+}
+
+static void test_bad_address(Fixture *f, gconstpointer data) {
+        const char *bad[] = { "", "nonsense", "example.com:443", "127.0.0.1:0", "127.0.0.1:99999",
+                              "[::1]8443", "::1:8443", "127.0.0.1:" };
+        Result res = {};
+        Probe *p = NULL;
+
+        for (size_t i = 0; i < G_N_ELEMENTS(bad); i++)
+                g_assert_cmpint(probe_start(f->event, bad[i], NULL, USEC_PER_SEC, on_done, &res, &p), ==, -EINVAL);
+        g_assert_null(p);
+        g_assert_cmpuint(res.calls, ==, 0);
+}
+
+static void test_cancel(Fixture *f, gconstpointer data) {
+        g_autofree char *address = NULL;
+        Result res = {};
+        Probe *p = NULL;
+        int port, fd;
+
+        fd = listen_loopback(false, &port);
+        address = g_strdup_printf("127.0.0.1:%d", port);
+
+        /* Freed while waiting: done is never called, even when its timeout would have passed. */
+        g_assert_cmpint(probe_start(f->event, address, NULL, 50 * USEC_PER_MSEC, on_done, &res, &p), ==, 0);
+        g_assert_cmpint(sd_event_run(f->event, 10 * USEC_PER_MSEC), >=, 0);
+        probe_free(p);
+        g_assert_cmpint(sd_event_run(f->event, 200 * USEC_PER_MSEC), >=, 0);
+        g_assert_cmpuint(res.calls, ==, 0);
+        close(fd);
+}
+
+int main(int argc, char *argv[]) {
+        g_test_init(&argc, &argv, NULL);
+
+        g_test_add("/probe/fingerprint", Fixture, NULL, fixture_setup, test_fingerprint, fixture_teardown);
+        g_test_add("/probe/ipv6-and-wildcards", Fixture, NULL, fixture_setup, test_ipv6, fixture_teardown);
+        g_test_add("/probe/refused", Fixture, NULL, fixture_setup, test_refused, fixture_teardown);
+        g_test_add("/probe/timeout", Fixture, NULL, fixture_setup, test_timeout, fixture_teardown);
+        g_test_add("/probe/not-tls", Fixture, NULL, fixture_setup, test_not_tls, fixture_teardown);
+        g_test_add("/probe/bad-address", Fixture, NULL, fixture_setup, test_bad_address, fixture_teardown);
+        g_test_add("/probe/cancel", Fixture, NULL, fixture_setup, test_cancel, fixture_teardown);
+
+        return g_test_run();
+}
