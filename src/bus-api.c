@@ -1,0 +1,616 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * org.vertex.Certificates: method handlers, property getters, signal
+ * emitters. A mutating handler is a straight line: parse -> cheap checks ->
+ * polkit -> hand the change to the pipeline, whose done callback replies.
+ * Properties are read from the Context and never wait for a change.
+ *
+ * It does not validate certificates itself (validate.c) and does not touch
+ * the store (pipeline.c); it maps refusals to error names and nothing more.
+ * Private keys pass through here as bytes only: never logged, never
+ * returned, erased as soon as they were handed on.
+ */
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "bus-api.h"
+#include "pipeline.h"
+#include "polkit.h"
+#include "strv.h"
+#include "validate.h"
+
+/* ------------------------------------------------------------ properties */
+
+static int property_get_generation(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Context *c = userdata;
+        return sd_bus_message_append(reply, "t", c->generation);
+}
+
+static int property_get_source(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Context *c = userdata;
+        return sd_bus_message_append(reply, "s", c->source ?: "");
+}
+
+/* The certificate's string fields, "" while nothing is installed. */
+static int property_get_info_string(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Context *c = userdata;
+        const char *v = "";
+
+        if (c->info) {
+                if (streq(property, "Subject"))
+                        v = c->info->subject;
+                else if (streq(property, "Issuer"))
+                        v = c->info->issuer;
+                else if (streq(property, "SerialNumber"))
+                        v = c->info->serial;
+                else if (streq(property, "Fingerprint"))
+                        v = c->info->fingerprint;
+                else if (streq(property, "KeyType"))
+                        v = c->info->key_type;
+        }
+        return sd_bus_message_append(reply, "s", v ?: "");
+}
+
+static int property_get_alt_names(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Context *c = userdata;
+        char *empty[] = { NULL };
+        return sd_bus_message_append_strv(reply, c->info && c->info->alt_names ? c->info->alt_names : empty);
+}
+
+static int property_get_time(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Context *c = userdata;
+        uint64_t v = 0;
+
+        if (streq(property, "InstalledAt"))
+                v = c->installed_usec;
+        else if (c->info && streq(property, "NotBefore"))
+                v = c->info->not_before_usec;
+        else if (c->info && streq(property, "NotAfter"))
+                v = c->info->not_after_usec;
+        return sd_bus_message_append(reply, "t", v);
+}
+
+static int property_get_chain_length(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Context *c = userdata;
+        return sd_bus_message_append(reply, "u", c->info ? (uint32_t) c->info->chain_length : 0u);
+}
+
+static int property_get_config_string(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                      sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Context *c = userdata;
+        const char *v = streq(property, "ServerName") ? c->config->server_name : c->config->drop_directory;
+        return sd_bus_message_append(reply, "s", v ?: "");
+}
+
+static int property_get_state(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Context *c = userdata;
+        return sd_bus_message_append(reply, "s", context_state(c));
+}
+
+static int append_endpoints(sd_bus_message *m, Context *c) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "(ssss)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < c->n_endpoints; i++) {
+                const EndpointStatus *e = &c->endpoints[i];
+                r = sd_bus_message_append(m, "(ssss)", e->unit ?: "", e->address ?: "", e->state ?: "",
+                                          e->fingerprint ?: "");
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(m);
+}
+
+static int property_get_endpoints(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return append_endpoints(reply, userdata);
+}
+
+static int property_get_last_error(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Context *c = userdata;
+        return sd_bus_message_append(reply, "s", c->last_error ?: "");
+}
+
+/* --------------------------------------------------------------- helpers */
+
+static int bus_error_too_large(sd_bus_error *error, const char *what, uint64_t max) {
+        return sd_bus_error_setf(error, BUS_ERROR_PREFIX "TooLarge",
+                                 "The %s is larger than the limit of %" PRIu64 " bytes (MaxInputSize=).", what, max);
+}
+
+static LogCaller caller_of(sd_bus_message *m) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        LogCaller caller = LOG_CALLER_NONE;
+        uid_t uid;
+        pid_t pid;
+
+        if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_PID, &creds) < 0)
+                return caller;
+        if (sd_bus_creds_get_euid(creds, &uid) >= 0)
+                caller.uid = uid;
+        if (sd_bus_creds_get_pid(creds, &pid) >= 0)
+                caller.pid = pid;
+        return caller;
+}
+
+/* The pipeline's answer to a bus call; userdata is the (referenced) call. */
+static void reply_done(Context *c, const PipelineResult *result, void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = userdata;
+        const char *member = sd_bus_message_get_member(m);
+        int r;
+
+        if (result->r >= 0) {
+                if (streq_ptr(member, "ReloadEndpoints"))
+                        r = sd_bus_reply_method_return(m, NULL);
+                else
+                        r = sd_bus_reply_method_return(m, "ts", result->generation, result->fingerprint ?: "");
+        } else if (result->error_name)
+                r = sd_bus_reply_method_errorf(m, result->error_name, "%s", result->message ?: "");
+        else
+                r = sd_bus_reply_method_errnof(m, result->r, "%s", result->message ?: "Failed: %m");
+        if (r < 0)
+                log_debug_errno(r, "Failed to reply to %s(), the caller may have gone: %m", member ?: "?");
+}
+
+/* Hands a bus change to the pipeline; the reply comes from reply_done(). */
+static int submit_from_bus(Context *c, sd_bus_message *m, PipelineRequest *request, sd_bus_error *error) {
+        int r;
+
+        request->source = request->source ?: "bus";
+        request->origin = sd_bus_message_get_sender(m);
+        request->caller = caller_of(m);
+        request->queue = false;
+
+        r = pipeline_submit(c, request, reply_done, m);
+        if (r == -EBUSY)
+                return sd_bus_error_set(error, BUS_ERROR_BUSY,
+                                        "Another certificate change is in progress; try again when it has finished.");
+        if (r < 0)
+                return r;
+        sd_bus_message_ref(m);
+        return 1;
+}
+
+/* sd-bus hands out strings pointing into the message body; scrub the key there once it was copied. */
+static void erase_string(const char *s) {
+        if (s)
+                OPENSSL_cleanse((char *) s, strlen(s));
+}
+
+/* ---------------------------------------------------------------- methods */
+
+static int method_install(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Context *c = userdata;
+        const char *certificate, *key, *authority;
+        uint64_t max = c->config->max_input_size;
+        int r;
+
+        r = sd_bus_message_read(m, "sss", &certificate, &key, &authority);
+        if (r < 0)
+                return r;
+
+        if (strlen(certificate) > max)
+                return bus_error_too_large(error, "certificate", max);
+        if (strlen(key) > max)
+                return bus_error_too_large(error, "key", max);
+        if (strlen(authority) > max)
+                return bus_error_too_large(error, "authority", max);
+
+        r = polkit_verify(c, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        PipelineRequest request = {
+                .action = PIPELINE_INSTALL,
+                .certificate = certificate,
+                .certificate_size = strlen(certificate),
+                .key = key,
+                .key_size = strlen(key),
+                .authority = authority,
+                .authority_size = strlen(authority),
+        };
+        r = submit_from_bus(c, m, &request, error);
+        erase_string(key);
+        return r;
+}
+
+/*
+ * Reads one passed file: a regular file (from offset 0, whatever the
+ * caller's position) or /dev/null for "none". Anything else, or more than
+ * max bytes, is refused rather than read: a FIFO could block the daemon.
+ */
+static int read_passed_fd(int fd, const char *what, uint64_t max, char **ret, size_t *ret_size, sd_bus_error *error) {
+        struct stat st;
+        char *buf;
+        size_t n = 0;
+
+        if (fstat(fd, &st) < 0)
+                return sd_bus_error_set_errnof(error, errno, "Cannot examine the %s file descriptor: %m", what);
+
+        if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3) {
+                /* /dev/null: this part is absent. */
+                buf = strdup("");
+                if (!buf)
+                        return -ENOMEM;
+                *ret = buf;
+                *ret_size = 0;
+                return 0;
+        }
+        if (!S_ISREG(st.st_mode))
+                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "Malformed",
+                                         "The %s must be passed as a regular file (or /dev/null for none).", what);
+        if ((uint64_t) st.st_size > max)
+                return bus_error_too_large(error, what, max);
+
+        /* One byte more than allowed, to notice a file that grew. */
+        buf = malloc((size_t) max + 2);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t k = pread(fd, buf + n, (size_t) max + 1 - n, (off_t) n);
+                if (k < 0) {
+                        int e = errno;
+                        erase_and_free(buf, (size_t) max + 2);
+                        return sd_bus_error_set_errnof(error, e, "Failed to read the %s: %m", what);
+                }
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+                if (n > max) {
+                        erase_and_free(buf, (size_t) max + 2);
+                        return bus_error_too_large(error, what, max);
+                }
+        }
+        buf[n] = 0;
+        *ret = buf;
+        *ret_size = n;
+        return 0;
+}
+
+static int method_install_files(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Context *c = userdata;
+        uint64_t max = c->config->max_input_size;
+        _cleanup_free_ char *certificate = NULL, *authority = NULL;
+        char *key = NULL;
+        size_t certificate_size = 0, key_size = 0, authority_size = 0;
+        int certificate_fd, key_fd, authority_fd, r;
+
+        r = sd_bus_message_read(m, "hhh", &certificate_fd, &key_fd, &authority_fd);
+        if (r < 0)
+                return r;
+
+        r = polkit_verify(c, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        r = read_passed_fd(certificate_fd, "certificate", max, &certificate, &certificate_size, error);
+        if (r < 0)
+                return r;
+        r = read_passed_fd(key_fd, "key", max, &key, &key_size, error);
+        if (r < 0)
+                return r;
+        r = read_passed_fd(authority_fd, "authority", max, &authority, &authority_size, error);
+        if (r < 0) {
+                erase_and_free(key, key_size);
+                return r;
+        }
+
+        PipelineRequest request = {
+                .action = PIPELINE_INSTALL,
+                .certificate = certificate,
+                .certificate_size = certificate_size,
+                .key = key,
+                .key_size = key_size,
+                .authority = authority,
+                .authority_size = authority_size,
+        };
+        r = submit_from_bus(c, m, &request, error);
+        erase_and_free(key, key_size);
+        return r;
+}
+
+static int append_report_string(sd_bus_message *m, const char *name, const char *value) {
+        return sd_bus_message_append(m, "{sv}", name, "s", value ?: "");
+}
+
+static int method_validate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(cert_bundle_freep) CertBundle *bundle = NULL;
+        _cleanup_(cert_info_freep) CertInfo *info = NULL;
+        Context *c = userdata;
+        const char *certificate, *key, *authority;
+        CertProblem problem = {};
+        ValidateOptions options;
+        int r;
+
+        r = sd_bus_message_read(m, "sss", &certificate, &key, &authority);
+        if (r < 0)
+                return r;
+
+        pipeline_validate_options(c, &options);
+
+        /* Size is the first check, before anything is parsed. */
+        if (strlen(certificate) > options.limits.max_size || strlen(key) > options.limits.max_size ||
+            strlen(authority) > options.limits.max_size)
+                r = cert_problem_set(&problem, CERT_ERROR_TOO_LARGE,
+                                     "An input is larger than the limit of %zu bytes (MaxInputSize=).",
+                                     options.limits.max_size);
+        else
+                r = pem_read_bundle(certificate, strlen(certificate), key, strlen(key),
+                                    authority, strlen(authority), &options.limits, &bundle, &problem);
+        erase_string(key);
+        if (r >= 0 && bundle->leaf) {
+                r = cert_info_from_bundle(bundle, &info);
+                if (r < 0)
+                        return r;
+                r = cert_bundle_validate(bundle, &options, &problem);
+        }
+        if (r < 0 && r != -EBADMSG)
+                return sd_bus_error_set_errnof(error, r, "Failed to validate: %m");
+
+        bool valid = r >= 0;
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "{sv}");
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_append(reply, "{sv}", "valid", "b", valid);
+        if (r >= 0)
+                r = append_report_string(reply, "error", valid ? "" : cert_error_name(problem.code));
+        if (r >= 0)
+                r = append_report_string(reply, "message", valid ? "" : problem.message);
+        if (r >= 0 && info) {
+                r = append_report_string(reply, "subject", info->subject);
+                if (r >= 0)
+                        r = append_report_string(reply, "issuer", info->issuer);
+                if (r >= 0)
+                        r = append_report_string(reply, "fingerprint", info->fingerprint);
+                if (r >= 0)
+                        r = append_report_string(reply, "key-type", info->key_type);
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "{sv}", "not-after", "t", info->not_after_usec);
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "{sv}", "not-before", "t", info->not_before_usec);
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "{sv}", "chain-length", "u", (uint32_t) info->chain_length);
+                if (r >= 0)
+                        r = sd_bus_message_open_container(reply, 'e', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "s", "alternative-names");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(reply, 'v', "as");
+                if (r >= 0) {
+                        char *empty[] = { NULL };
+                        r = sd_bus_message_append_strv(reply, info->alt_names ?: empty);
+                }
+                if (r >= 0)
+                        r = sd_bus_message_close_container(reply);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(reply);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_rollback(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Context *c = userdata;
+        int r;
+
+        r = polkit_verify(c, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        PipelineRequest request = { .action = PIPELINE_ROLLBACK, .source = "rollback" };
+        return submit_from_bus(c, m, &request, error);
+}
+
+static int method_regenerate_self_signed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Context *c = userdata;
+        int r;
+
+        r = polkit_verify(c, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        PipelineRequest request = { .action = PIPELINE_SELF_SIGNED, .source = "self-signed" };
+        return submit_from_bus(c, m, &request, error);
+}
+
+static int method_reload_endpoints(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Context *c = userdata;
+        int r;
+
+        r = polkit_verify(c, m, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        PipelineRequest request = { .action = PIPELINE_RELOAD };
+        return submit_from_bus(c, m, &request, error);
+}
+
+static int method_list_generations(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Context *c = userdata;
+        StoreGeneration *list = NULL;
+        size_t n = 0;
+        int r;
+
+        r = store_list(c->store, &list, &n);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to list the generations: %m");
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(tssstt)");
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                const StoreGeneration *g = &list[i];
+                r = sd_bus_message_append(reply, "(tssstt)", g->id,
+                                          g->info ? g->info->fingerprint : "",
+                                          g->source ?: "",
+                                          g->info && g->info->subject ? g->info->subject : "",
+                                          g->info ? g->info->not_after_usec : (uint64_t) 0,
+                                          g->installed_usec);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        store_generation_array_free(list, n);
+        if (r < 0)
+                return r;
+
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+/* ---------------------------------------------------------------- signals */
+
+int bus_emit_properties_changed(Context *c, const char *first, ...) {
+        const char *names[32];
+        size_t n = 0;
+        va_list ap;
+
+        if (!c->bus)
+                return 0;
+
+        va_start(ap, first);
+        for (const char *p = first; p && n < ELEMENTSOF(names) - 1; p = va_arg(ap, const char *))
+                names[n++] = p;
+        va_end(ap);
+        names[n] = NULL;
+
+        return sd_bus_emit_properties_changed_strv(c->bus, BUS_PATH, BUS_INTERFACE, (char **) names);
+}
+
+int bus_emit_all_changed(Context *c) {
+        return bus_emit_properties_changed(c,
+                        "Generation", "Source", "Subject", "Issuer", "SerialNumber",
+                        "SubjectAlternativeNames", "NotBefore", "NotAfter", "Fingerprint", "KeyType",
+                        "ChainLength", "InstalledAt", "State", "Endpoints", "LastError", NULL);
+}
+
+int bus_emit_installed(Context *c, uint64_t generation, const char *fingerprint, const char *source) {
+        if (!c->bus)
+                return 0;
+        return sd_bus_emit_signal(c->bus, BUS_PATH, BUS_INTERFACE, "Installed", "tss",
+                                  generation, fingerprint ?: "", source ?: "");
+}
+
+int bus_emit_rejected(Context *c, const char *source, const char *name, const char *error_name, const char *message) {
+        if (!c->bus)
+                return 0;
+        return sd_bus_emit_signal(c->bus, BUS_PATH, BUS_INTERFACE, "Rejected", "ssss",
+                                  source ?: "", name ?: "", error_name ?: "", message ?: "");
+}
+
+int bus_emit_endpoints_reloaded(Context *c) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        if (!c->bus)
+                return 0;
+        r = sd_bus_message_new_signal(c->bus, &m, BUS_PATH, BUS_INTERFACE, "EndpointsReloaded");
+        if (r < 0)
+                return r;
+        r = append_endpoints(m, c);
+        if (r < 0)
+                return r;
+        return sd_bus_send(c->bus, m, NULL);
+}
+
+int bus_emit_expiry_warning(Context *c, uint64_t not_after_usec, unsigned days_left) {
+        if (!c->bus)
+                return 0;
+        return sd_bus_emit_signal(c->bus, BUS_PATH, BUS_INTERFACE, "ExpiryWarning", "tu",
+                                  not_after_usec, (uint32_t) days_left);
+}
+
+/* ----------------------------------------------------------------- vtable */
+
+#define CHANGES SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
+
+static const sd_bus_vtable certificates_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+
+        SD_BUS_PROPERTY("Generation", "t", property_get_generation, 0, CHANGES),
+        SD_BUS_PROPERTY("Source", "s", property_get_source, 0, CHANGES),
+        SD_BUS_PROPERTY("Subject", "s", property_get_info_string, 0, CHANGES),
+        SD_BUS_PROPERTY("Issuer", "s", property_get_info_string, 0, CHANGES),
+        SD_BUS_PROPERTY("SerialNumber", "s", property_get_info_string, 0, CHANGES),
+        SD_BUS_PROPERTY("SubjectAlternativeNames", "as", property_get_alt_names, 0, CHANGES),
+        SD_BUS_PROPERTY("NotBefore", "t", property_get_time, 0, CHANGES),
+        SD_BUS_PROPERTY("NotAfter", "t", property_get_time, 0, CHANGES),
+        SD_BUS_PROPERTY("Fingerprint", "s", property_get_info_string, 0, CHANGES),
+        SD_BUS_PROPERTY("KeyType", "s", property_get_info_string, 0, CHANGES),
+        SD_BUS_PROPERTY("ChainLength", "u", property_get_chain_length, 0, CHANGES),
+        SD_BUS_PROPERTY("InstalledAt", "t", property_get_time, 0, CHANGES),
+        SD_BUS_PROPERTY("ServerName", "s", property_get_config_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("DropDirectory", "s", property_get_config_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("State", "s", property_get_state, 0, CHANGES),
+        SD_BUS_PROPERTY("Endpoints", "a(ssss)", property_get_endpoints, 0, CHANGES),
+        SD_BUS_PROPERTY("LastError", "s", property_get_last_error, 0, CHANGES),
+
+        /* Authorization is ours (polkit.c), not sd-bus's capability check: hence UNPRIVILEGED. */
+        SD_BUS_METHOD_WITH_ARGS("Install",
+                                SD_BUS_ARGS("s", certificate, "s", key, "s", authority),
+                                SD_BUS_RESULT("t", generation, "s", fingerprint),
+                                method_install, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("InstallFiles",
+                                SD_BUS_ARGS("h", certificate, "h", key, "h", authority),
+                                SD_BUS_RESULT("t", generation, "s", fingerprint),
+                                method_install_files, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Validate",
+                                SD_BUS_ARGS("s", certificate, "s", key, "s", authority),
+                                SD_BUS_RESULT("a{sv}", report),
+                                method_validate, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Rollback",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("t", generation, "s", fingerprint),
+                                method_rollback, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RegenerateSelfSigned",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("t", generation, "s", fingerprint),
+                                method_regenerate_self_signed, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ReloadEndpoints",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_NO_RESULT,
+                                method_reload_endpoints, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListGenerations",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("a(tssstt)", generations),
+                                method_list_generations, SD_BUS_VTABLE_UNPRIVILEGED),
+
+        SD_BUS_SIGNAL_WITH_ARGS("Installed",
+                                SD_BUS_ARGS("t", generation, "s", fingerprint, "s", source), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("Rejected",
+                                SD_BUS_ARGS("s", source, "s", name, "s", error, "s", message), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("EndpointsReloaded",
+                                SD_BUS_ARGS("a(ssss)", endpoints), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("ExpiryWarning",
+                                SD_BUS_ARGS("t", not_after, "u", days_left), 0),
+
+        SD_BUS_VTABLE_END
+};
+
+int bus_api_add_object(Context *c) {
+        return sd_bus_add_object_vtable(c->bus, NULL, BUS_PATH, BUS_INTERFACE, certificates_vtable, c);
+}

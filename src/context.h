@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The daemon's one Context: the event loop, the bus, the configuration, the
+ * store, what is being served right now, and every pending thing (pipeline
+ * jobs, polkit queries, timers). main.c's run() frees it with one cleanup.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "certinfo.h"
+#include "config.h"
+#include "dropdir.h"
+#include "reload.h"
+#include "store.h"
+
+typedef struct PipelineJob PipelineJob;
+typedef struct PolkitQuery PolkitQuery;
+
+typedef enum ExpiryPhase {
+        EXPIRY_PHASE_VALID,      /* before NotAfter - ExpiryWarningDays */
+        EXPIRY_PHASE_WARNING,    /* the warning timer fired */
+        EXPIRY_PHASE_EXPIRED,    /* the NotAfter timer fired */
+} ExpiryPhase;
+
+typedef struct Context {
+        sd_event *event;
+        sd_bus *bus;
+        char *config_path;
+        Config *config;
+        Store *store;
+        DropDir *dropdir;
+
+        /* What is served: the `current` generation of the store. */
+        uint64_t generation;           /* 0: nothing installed yet */
+        char *source;                  /* as shown on the bus: "self-signed", "bus", "drop-directory", "rollback" */
+        char *stored_source;           /* as recorded in the store for this generation */
+        uint64_t installed_usec;
+        CertInfo *info;                /* NULL while nothing is installed */
+        EndpointStatus *endpoints;
+        size_t n_endpoints;
+        char *last_error;              /* "" when the last change succeeded */
+        bool reloading;                /* a pipeline job is between commit and settle */
+        bool degraded;                 /* the last reload failed and could not be undone */
+        ExpiryPhase expiry_phase;
+        char *published_state;         /* State as last announced, to emit PropertiesChanged on change only */
+
+        /* One change at a time: jobs[0] runs, the rest (drop directory, expiry) wait. */
+        PipelineJob *jobs;
+        sd_event_source *job_defer;
+
+        PolkitQuery *polkit_queries;
+        unsigned polkit_serial;
+
+        sd_event_source *expiry_warning_timer;
+        sd_event_source *expiry_timer;
+        sd_event_source *regenerate_timer;
+        sd_event_source *status_timer;     /* when "in N days" of STATUS= changes */
+        uint64_t regenerate_retry_usec;  /* after a failed automatic regeneration: not before this */
+        bool regenerate_pending;
+
+        bool bus_name_acquired;
+} Context;
+
+int context_new(Context **ret);
+Context *context_free(Context *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Context *, context_free);
+
+/*
+ * Reads the store's current generation into the served state (generation,
+ * info, source, installed time). source_override replaces the shown Source
+ * (used for "rollback"); NULL keeps the stored one. Returns 0, or -ENOENT
+ * when the store is empty (state cleared), or -errno.
+ */
+int context_load_current(Context *c, const char *source_override);
+
+/* "serving", "reloading", "degraded", "expiring" or "expired". */
+const char *context_state(Context *c);
+
+/* Announces State when it changed (PropertiesChanged) and refreshes STATUS=. */
+void context_publish_state(Context *c);
+
+/* Replaces the endpoint list with a copy. Returns 0 or -ENOMEM. */
+int context_set_endpoints(Context *c, const EndpointStatus *endpoints, size_t n);
+
+/* Sets LastError ("" clears it). Returns 0 or -ENOMEM. */
+int context_set_last_error(Context *c, const char *text);
+
+/* Sends STATUS= describing what is served. */
+void context_update_status(Context *c);
+
+/* Human words for a source in STATUS= and log lines: "uploaded", "self-signed", … */
+const char *source_describe(const char *source);

@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vertex-certd: the daemon that owns the appliance's TLS certificate.
+ * main() only parses arguments and wires the objects together on one
+ * sd-event loop; every decision lives in the objects (pipeline, bus-api,
+ * polkit, expiry, dropdir). Exit codes: 0 after SIGTERM/SIGINT, 1 on a
+ * runtime failure, 2 for bad arguments, 6 for a bad configuration (LSB
+ * "not configured").
+ */
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "build-config.h"
+#include "bus-api.h"
+#include "context.h"
+#include "expiry.h"
+#include "journal.h"
+#include "pipeline.h"
+
+#define EXIT_USAGE 2
+#define EXIT_NOTCONFIGURED 6
+
+static const char *arg_config = CONFIG_FILE;
+
+static void help(void) {
+        printf("vertex-certd [OPTIONS...]\n\n"
+               "Owns the appliance's TLS certificate and serves org.vertex.Certificates on the system bus.\n\n"
+               "  -h --help            Show this help\n"
+               "     --version         Show the version\n"
+               "  -c --config=PATH     Configuration file (default: %s)\n",
+               CONFIG_FILE);
+}
+
+/* Returns 1 to go on, 0 to exit successfully (help, version), -EINVAL for bad arguments. */
+static int parse_argv(int argc, char *argv[]) {
+        enum { ARG_VERSION = 0x100 };
+        static const struct option options[] = {
+                { "help",    no_argument,       NULL, 'h'         },
+                { "version", no_argument,       NULL, ARG_VERSION },
+                { "config",  required_argument, NULL, 'c'         },
+                {}
+        };
+        int opt;
+
+        while ((opt = getopt_long(argc, argv, "hc:", options, NULL)) >= 0)
+                switch (opt) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("vertex-certd %s\n", PACKAGE_VERSION);
+                        return 0;
+                case 'c':
+                        arg_config = optarg;
+                        break;
+                default:
+                        return -EINVAL;
+                }
+
+        if (optind < argc) {
+                fprintf(stderr, "vertex-certd takes no positional arguments.\n");
+                return -EINVAL;
+        }
+        return 1;
+}
+
+/* The name is taken only once something is served, so the first caller never sees an empty daemon. */
+static int take_bus_name(Context *c) {
+        int r;
+
+        if (c->bus_name_acquired)
+                return 0;
+        r = sd_bus_request_name(c->bus, BUS_NAME, 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to acquire bus name '%s': %m", BUS_NAME);
+        c->bus_name_acquired = true;
+
+        context_update_status(c);
+        (void) sd_notify(false, "READY=1");
+        log_info("Ready, serving generation %" PRIu64 ".", c->generation);
+        return 0;
+}
+
+static void on_first_boot_done(Context *c, const PipelineResult *result, void *userdata) {
+        int r;
+
+        if (result->r == -ECANCELED)
+                return;
+        if (result->r < 0)
+                log_error("Could not create the self-signed default certificate: %s", result->message ?: "");
+        r = take_bus_name(c);
+        if (r < 0)
+                (void) sd_event_exit(c->event, EXIT_FAILURE);
+}
+
+static void on_drop_done(Context *c, const PipelineResult *result, void *userdata) {
+        int r;
+
+        /* Shutting down mid-way: leave the files for the next start. */
+        if (result->r == -ECANCELED || !c->dropdir)
+                return;
+        r = dropdir_bundle_done(c->dropdir, result->r >= 0 ? NULL : (result->short_error ?: "Failed"),
+                                result->r >= 0 ? NULL : result->message);
+        if (r < 0)
+                log_warning_errno(r, "Failed to clean up the drop directory, ignoring: %m");
+}
+
+static void on_drop_bundle(DropDir *d, const DropBundle *bundle, void *userdata) {
+        Context *c = userdata;
+        int r;
+
+        log_info("Found bundle '%s' in the drop directory.", bundle->name);
+        PipelineRequest request = {
+                .action = PIPELINE_INSTALL,
+                .source = "drop-directory",
+                .origin = bundle->name,
+                .certificate = bundle->certificate,
+                .certificate_size = bundle->certificate_size,
+                .key = bundle->key,
+                .key_size = bundle->key_size,
+                .authority = bundle->authority,
+                .authority_size = bundle->authority_size,
+                .caller = LOG_CALLER_NONE,
+                .queue = true,
+        };
+        r = pipeline_submit(c, &request, on_drop_done, NULL);
+        if (r < 0) {
+                log_error_errno(r, "Failed to queue dropped bundle '%s': %m", bundle->name);
+                (void) dropdir_bundle_done(d, "Failed", "The daemon could not queue this bundle.");
+        }
+}
+
+static void on_drop_rejected(DropDir *d, const char *name, const char *error_name, const char *message, void *userdata) {
+        Context *c = userdata;
+        char last[700];
+
+        (void) snprintf(last, sizeof(last), "%s: %s", error_name ?: "Malformed", message ?: "");
+        (void) context_set_last_error(c, last);
+        (void) bus_emit_rejected(c, "drop-directory", name, error_name, message);
+        (void) bus_emit_properties_changed(c, "LastError", NULL);
+        log_event(LOG_WARNING, VERTEX_MESSAGE_REJECTED, NULL, 0, "drop-directory", LOG_CALLER_NONE, error_name,
+                  "Refused '%s' in the drop directory: %s: %s", name ?: "?", error_name ?: "?", message ?: "");
+}
+
+static int start_drop_directory(Context *c) {
+        _cleanup_free_ char *state_file = NULL;
+        int r;
+
+        if (isempty(c->config->drop_directory)) {
+                log_info("No drop directory configured.");
+                return 0;
+        }
+        if (asprintf(&state_file, "%s/drop-seen", c->config->store_directory) < 0)
+                return log_error_errno(-ENOMEM, "Out of memory.");
+
+        DropDirOptions options = {
+                .path = c->config->drop_directory,
+                .state_file = state_file,
+                .settle_usec = c->config->settle_usec,
+                .max_file_size = c->config->max_input_size,
+                .on_bundle = on_drop_bundle,
+                .on_rejected = on_drop_rejected,
+                .userdata = c,
+        };
+        r = dropdir_new(c->event, &options, &c->dropdir);
+        if (r < 0)
+                /* The bus still works without it; an operator sees why in the log. */
+                return log_error_errno(r, "Failed to watch drop directory '%s', continuing without it: %m",
+                                       c->config->drop_directory);
+        return 0;
+}
+
+static int run(int argc, char *argv[]) {
+        _cleanup_(context_freep) Context *c = NULL;
+        _cleanup_free_ char *config_error = NULL;
+        sigset_t mask;
+        int r;
+
+        log_parse_environment();
+
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
+
+        r = context_new(&c);
+        if (r < 0)
+                return log_error_errno(r, "Out of memory."), EXIT_FAILURE;
+
+        r = config_load(arg_config, &c->config, &config_error);
+        if (r < 0) {
+                log_error_errno(r, "Bad configuration: %s", config_error ?: "%m");
+                return EXIT_NOTCONFIGURED;
+        }
+
+        r = sd_event_default(&c->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate the event loop: %m"), EXIT_FAILURE;
+
+        /* Signals are handled by the loop; they must not interrupt anything else. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGPIPE);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(errno, "Failed to block signals: %m"), EXIT_FAILURE;
+        r = sd_event_add_signal(c->event, NULL, SIGTERM, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(c->event, NULL, SIGINT, NULL, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch signals: %m"), EXIT_FAILURE;
+
+        /* WATCHDOG=1 at half the unit's WatchdogSec=, only when it asks for it. */
+        r = sd_event_set_watchdog(c->event, true);
+        if (r < 0)
+                log_warning_errno(r, "Failed to enable the watchdog, ignoring: %m");
+
+        r = store_open(c->config->store_directory, c->config->keep_generations, &c->store);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the store '%s': %m", c->config->store_directory), EXIT_FAILURE;
+
+        r = sd_bus_open_system(&c->bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the system bus: %m"), EXIT_FAILURE;
+        /* Without the bus nobody can reach us: exit and let the unit's Restart= bring us back. */
+        r = sd_bus_set_exit_on_disconnect(c->bus, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to configure the bus connection: %m"), EXIT_FAILURE;
+        r = sd_bus_attach_event(c->bus, c->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach the bus to the event loop: %m"), EXIT_FAILURE;
+        r = bus_api_add_object(c);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the bus object: %m"), EXIT_FAILURE;
+
+        /* Before any reload, every configured unit is of unknown state. */
+        size_t n_units = 0;
+        for (char **u = c->config->units; u && *u; u++)
+                n_units++;
+        if (n_units > 0) {
+                _cleanup_free_ EndpointStatus *unknown = calloc(n_units, sizeof(EndpointStatus));
+                if (!unknown)
+                        return log_error_errno(-ENOMEM, "Out of memory."), EXIT_FAILURE;
+                for (size_t i = 0; i < n_units; i++)
+                        unknown[i] = (EndpointStatus) { .unit = c->config->units[i], .address = (char *) "",
+                                                        .state = (char *) "unknown", .fingerprint = (char *) "" };
+                r = context_set_endpoints(c, unknown, n_units);
+                if (r < 0)
+                        return log_error_errno(r, "Out of memory."), EXIT_FAILURE;
+        }
+
+        r = context_load_current(c, NULL);
+        if (r == -ENOENT) {
+                log_info("The store is empty; creating the self-signed default for '%s'.", c->config->server_name);
+                PipelineRequest request = {
+                        .action = PIPELINE_SELF_SIGNED,
+                        .source = "self-signed",
+                        .origin = "first-boot",
+                        .caller = LOG_CALLER_NONE,
+                };
+                r = pipeline_submit(c, &request, on_first_boot_done, NULL);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to start creating the default certificate: %m"), EXIT_FAILURE;
+        } else if (r < 0)
+                return log_error_errno(r, "Failed to read the current generation: %m"), EXIT_FAILURE;
+        else {
+                log_info("Serving generation %" PRIu64 " (%s).", c->generation, c->info ? c->info->subject : "?");
+                r = take_bus_name(c);
+                if (r < 0)
+                        return EXIT_FAILURE;
+        }
+
+        (void) expiry_update(c);
+        (void) start_drop_directory(c);
+
+        r = sd_event_loop(c->event);
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down.");
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m"), EXIT_FAILURE;
+        log_info("Exiting.");
+        return r;
+}
+
+int main(int argc, char *argv[]) {
+        return run(argc, argv);
+}

@@ -1,0 +1,479 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The one pipeline: read -> validate -> stage -> commit -> reload + verify ->
+ * settle, for every source of a change. Jobs run one at a time; each step
+ * after submission happens from the event loop, so callers are never
+ * re-entered from pipeline_submit(). On a failed reload the previous
+ * generation is committed and reloaded again before the failure is reported.
+ *
+ * It does not parse bus messages or drop-directory files (its callers do),
+ * and it does not decide who may change the certificate (polkit.c does).
+ */
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "bus-api.h"
+#include "expiry.h"
+#include "pipeline.h"
+#include "selfsigned.h"
+#include "strv.h"
+#include "validate.h"
+
+struct PipelineJob {
+        PipelineJob *next;
+        Context *context;
+
+        PipelineAction action;
+        char *source;
+        char *origin;
+        char *certificate;
+        size_t certificate_size;
+        char *key;                     /* erased on free */
+        size_t key_size;
+        char *authority;
+        size_t authority_size;
+        LogCaller caller;
+
+        pipeline_done_t done;
+        void *userdata;
+
+        uint64_t previous_id;          /* current generation when the job started, 0 if none */
+        char previous_fingerprint[CERT_FINGERPRINT_MAX];
+        uint64_t new_id;               /* generation this job made current */
+        char new_fingerprint[CERT_FINGERPRINT_MAX];
+        bool reverting;                /* the reload failed; the previous generation is back and reloading */
+        char *reload_message;          /* why the first reload failed */
+
+        ReloadRequest *reload;
+        int reload_result;
+        sd_event_source *reload_defer; /* continues after reload_done, outside reload.c's callback */
+};
+
+static PipelineJob *job_free(PipelineJob *j) {
+        if (!j)
+                return NULL;
+        reload_request_free(j->reload);
+        sd_event_source_disable_unref(j->reload_defer);
+        free(j->source);
+        free(j->origin);
+        free(j->certificate);
+        erase_and_free(j->key, j->key_size);
+        free(j->authority);
+        free(j->reload_message);
+        free(j);
+        return NULL;
+}
+
+static int copy_bytes(const void *p, size_t n, char **ret) {
+        /* Always NUL-terminated, so that a string view of the copy is safe too. */
+        char *copy = malloc(n + 1);
+        if (!copy)
+                return -ENOMEM;
+        if (n > 0)
+                memcpy(copy, p, n);
+        copy[n] = 0;
+        *ret = copy;
+        return 0;
+}
+
+bool pipeline_busy(Context *c) {
+        return c->jobs != NULL;
+}
+
+void pipeline_validate_options(Context *c, ValidateOptions *ret) {
+        *ret = (ValidateOptions) {
+                .server_name = isempty(c->config->server_name) ? NULL : c->config->server_name,
+                .policy = c->config->policy,
+                .trust_store_file = isempty(c->config->trust_store_file) ? NULL : c->config->trust_store_file,
+                .limits.max_size = (size_t) c->config->max_input_size,
+        };
+}
+
+static void job_arm_next(Context *c);
+
+/* Ends the running job: reports to its owner, frees it, and starts the next one. */
+static void job_finish(PipelineJob *j, const PipelineResult *result) {
+        Context *c = j->context;
+
+        assert(c->jobs == j);
+        c->jobs = j->next;
+        c->reloading = false;
+        context_publish_state(c);
+
+        if (j->done)
+                j->done(c, result, j->userdata);
+        job_free(j);
+        job_arm_next(c);
+}
+
+static int job_fail(PipelineJob *j, int r, const char *error_name, const char *short_error, const char *message) {
+        PipelineResult result = {
+                .r = r < 0 ? r : -EIO,
+                .error_name = error_name,
+                .short_error = short_error,
+                .message = message,
+        };
+        job_finish(j, &result);
+        return 0;
+}
+
+/* An internal failure (disk full, out of memory): nothing changed on disk that matters. */
+static int job_fail_internal(PipelineJob *j, int r, const char *what) {
+        Context *c = j->context;
+        char message[512], last[600];
+
+        (void) snprintf(message, sizeof(message), "%s: %s", what, strerror(r < 0 ? -r : EIO));
+        (void) snprintf(last, sizeof(last), "Failed: %s", message);
+        (void) context_set_last_error(c, last);
+        (void) bus_emit_properties_changed(c, "LastError", NULL);
+        log_event(LOG_ERR, NULL, NULL, 0, j->source, j->caller, "Failed",
+                  "Certificate change from %s failed: %s", j->source, message);
+        return job_fail(j, r, NULL, "Failed", message);
+}
+
+static int job_refuse(PipelineJob *j, const CertProblem *problem) {
+        Context *c = j->context;
+        const char *name = cert_error_name(problem->code) ?: "Malformed";
+        char full_name[128], last[700];
+
+        (void) snprintf(full_name, sizeof(full_name), BUS_ERROR_PREFIX "%s", name);
+        (void) snprintf(last, sizeof(last), "%s: %s", name, problem->message);
+        (void) context_set_last_error(c, last);
+
+        (void) bus_emit_rejected(c, j->source, j->origin ?: "", name, problem->message);
+        (void) bus_emit_properties_changed(c, "LastError", NULL);
+        log_event(LOG_WARNING, VERTEX_MESSAGE_REJECTED, NULL, 0, j->source, j->caller, name,
+                  "Refused certificate from %s%s%s%s: %s: %s", j->source,
+                  isempty(j->origin) ? "" : " ('", j->origin ?: "", isempty(j->origin) ? "" : "')",
+                  name, problem->message);
+
+        return job_fail(j, -EBADMSG, full_name, name, problem->message);
+}
+
+static void on_reload_done(ReloadRequest *req, int r, const char *error_message,
+                           const EndpointStatus *endpoints, size_t n_endpoints, void *userdata);
+
+static int job_start_reload(PipelineJob *j, const char *fingerprint) {
+        Context *c = j->context;
+
+        c->reloading = true;
+        context_publish_state(c);
+        j->reload_result = 0;
+        return reload_request_start(c->bus, c->event, c->config->units, fingerprint,
+                                    c->config->reload_timeout_usec, c->config->verify_serving,
+                                    on_reload_done, j, &j->reload);
+}
+
+static void job_settle_success(PipelineJob *j) {
+        Context *c = j->context;
+        int r;
+
+        if (j->action == PIPELINE_RELOAD) {
+                c->degraded = false;
+                (void) context_set_last_error(c, "");
+                (void) bus_emit_properties_changed(c, "Endpoints", "LastError", NULL);
+                (void) bus_emit_endpoints_reloaded(c);
+                log_event(LOG_INFO, NULL, c->info ? c->info->fingerprint : NULL, c->generation, NULL,
+                          j->caller, NULL, "Reloaded %zu endpoint(s), all serving generation %" PRIu64 ".",
+                          c->n_endpoints, c->generation);
+
+                PipelineResult result = { .generation = c->generation,
+                                          .fingerprint = c->info ? c->info->fingerprint : "" };
+                job_finish(j, &result);
+                return;
+        }
+
+        r = store_prune(c->store);
+        if (r < 0)
+                log_warning_errno(r, "Failed to prune old generations, ignoring: %m");
+
+        r = context_load_current(c, j->action == PIPELINE_ROLLBACK ? "rollback" : NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to read back generation %" PRIu64 ", ignoring: %m", j->new_id);
+
+        c->degraded = false;
+        (void) context_set_last_error(c, "");
+        (void) expiry_update(c);
+
+        (void) bus_emit_all_changed(c);
+        (void) bus_emit_installed(c, c->generation, j->new_fingerprint, c->source);
+        (void) bus_emit_endpoints_reloaded(c);
+
+        if (j->action == PIPELINE_ROLLBACK)
+                log_event(LOG_NOTICE, VERTEX_MESSAGE_ROLLED_BACK, j->new_fingerprint, c->generation, c->source,
+                          j->caller, NULL, "Rolled back from generation %" PRIu64 " to generation %" PRIu64 " (%s).",
+                          j->previous_id, c->generation, c->info && c->info->subject ? c->info->subject : "?");
+        else
+                log_event(LOG_NOTICE, VERTEX_MESSAGE_INSTALLED, j->new_fingerprint, c->generation, c->source,
+                          j->caller, NULL, "Installed certificate %s as generation %" PRIu64 " from %s (%s).",
+                          c->info && c->info->subject ? c->info->subject : "?", c->generation, c->source,
+                          c->info ? c->info->fingerprint : "?");
+
+        PipelineResult result = { .generation = c->generation, .fingerprint = j->new_fingerprint };
+        job_finish(j, &result);
+}
+
+/* The reload (or the reload after reverting) is over; decide what the job's outcome is. */
+static void job_after_reload(PipelineJob *j) {
+        Context *c = j->context;
+        int r;
+
+        if (j->reload_result >= 0 && !j->reverting) {
+                job_settle_success(j);
+                return;
+        }
+
+        if (j->action == PIPELINE_RELOAD || (!j->reverting && j->previous_id == 0)) {
+                /* Nothing to go back to: keep what is there, and say that it is not right. */
+                char message[700];
+                (void) snprintf(message, sizeof(message), "%s", j->reload_message ?: "reload failed");
+                c->degraded = true;
+                if (j->action != PIPELINE_RELOAD)
+                        (void) context_load_current(c, NULL);
+                (void) context_set_last_error(c, message);
+                (void) bus_emit_all_changed(c);
+                (void) bus_emit_endpoints_reloaded(c);
+                log_event(LOG_ERR, VERTEX_MESSAGE_RELOAD_FAILED, c->info ? c->info->fingerprint : NULL,
+                          c->generation, j->source, j->caller, "ReloadFailed", "%s", message);
+                (void) job_fail(j, -EIO, BUS_ERROR_RELOAD_FAILED, "ReloadFailed", message);
+                return;
+        }
+
+        if (!j->reverting) {
+                /* The new generation does not serve: put the previous one back and reload again. */
+                log_warning("%s; going back to generation %" PRIu64 ".", j->reload_message, j->previous_id);
+                r = store_commit(c->store, j->previous_id);
+                if (r >= 0) {
+                        j->reverting = true;
+                        r = job_start_reload(j, j->previous_fingerprint);
+                        if (r >= 0)
+                                return;
+                }
+                log_error_errno(r, "Failed to go back to generation %" PRIu64 ": %m", j->previous_id);
+                j->reload_result = r;
+                j->reverting = true;
+        }
+
+        /* Reverted (or tried to): the previous generation is current again. */
+        char message[800];
+        c->degraded = j->reload_result < 0;
+        (void) context_load_current(c, NULL);
+        (void) snprintf(message, sizeof(message), "%s; generation %" PRIu64 " was put back%s",
+                        j->reload_message ?: "reload failed", j->previous_id,
+                        c->degraded ? ", but reloading it failed too" : " and is serving");
+        (void) context_set_last_error(c, message);
+        (void) expiry_update(c);
+        (void) bus_emit_all_changed(c);
+        (void) bus_emit_endpoints_reloaded(c);
+        log_event(LOG_ERR, VERTEX_MESSAGE_ROLLED_BACK, j->previous_fingerprint, j->previous_id, j->source,
+                  j->caller, "ReloadFailed", "Reload of generation %" PRIu64 " failed: %s", j->new_id, message);
+        (void) job_fail(j, -EIO, BUS_ERROR_RELOAD_FAILED, "ReloadFailed", message);
+}
+
+static int on_reload_defer(sd_event_source *s, void *userdata) {
+        PipelineJob *j = userdata;
+
+        j->reload = reload_request_free(j->reload);
+        /* Settling announces the outcome; State must already say the reload is over. */
+        j->context->reloading = false;
+        job_after_reload(j);
+        return 0;
+}
+
+static void on_reload_done(ReloadRequest *req, int r, const char *error_message,
+                           const EndpointStatus *endpoints, size_t n_endpoints, void *userdata) {
+        PipelineJob *j = userdata;
+        Context *c = j->context;
+
+        j->reload_result = r;
+        if (r < 0 && !j->reverting) {
+                free(j->reload_message);
+                j->reload_message = strdup(!isempty(error_message) ? error_message : "Reloading the endpoints failed");
+        }
+        if (context_set_endpoints(c, endpoints, n_endpoints) < 0)
+                log_warning("Out of memory while recording endpoint states, ignoring.");
+
+        /* Continue from the event loop: reload.c is still on the stack and owns req. */
+        if (!j->reload_defer) {
+                if (sd_event_add_defer(c->event, &j->reload_defer, on_reload_defer, j) < 0) {
+                        log_error("Failed to schedule the end of a reload; continuing directly.");
+                        job_after_reload(j);
+                        return;
+                }
+        } else
+                (void) sd_event_source_set_enabled(j->reload_defer, SD_EVENT_ONESHOT);
+}
+
+/* read -> validate -> stage -> commit, then the reload. */
+static int job_run(PipelineJob *j) {
+        Context *c = j->context;
+        _cleanup_(cert_bundle_freep) CertBundle *bundle = NULL;
+        _cleanup_(cert_info_freep) CertInfo *info = NULL;
+        CertProblem problem = {};
+        uint64_t id;
+        int r;
+
+        j->previous_id = 0;
+        j->previous_fingerprint[0] = 0;
+        if (store_current(c->store, &id) >= 0) {
+                _cleanup_(store_generation_freep) StoreGeneration *g = NULL;
+                j->previous_id = id;
+                if (store_get(c->store, id, &g) >= 0 && g->info)
+                        (void) snprintf(j->previous_fingerprint, sizeof(j->previous_fingerprint), "%s",
+                                        g->info->fingerprint);
+        }
+
+        switch (j->action) {
+
+        case PIPELINE_INSTALL: {
+                ValidateOptions options;
+                pipeline_validate_options(c, &options);
+                r = cert_bundle_load(j->certificate, j->certificate_size, j->key ?: "", j->key_size,
+                                     j->authority ?: "", j->authority_size, &options, &bundle, &problem);
+                /* The bytes are no longer needed; the key least of all. */
+                erase_and_free(j->key, j->key_size);
+                j->key = NULL;
+                j->key_size = 0;
+                if (r == -EBADMSG)
+                        return job_refuse(j, &problem);
+                if (r < 0)
+                        return job_fail_internal(j, r, "Failed to read the certificate");
+                break;
+        }
+
+        case PIPELINE_SELF_SIGNED:
+                r = selfsigned_generate(c->config->server_name, c->config->alternative_names,
+                                        SELFSIGNED_LIFETIME_DAYS_DEFAULT, &bundle);
+                if (r < 0)
+                        return job_fail_internal(j, r, "Failed to generate a self-signed certificate");
+                break;
+
+        case PIPELINE_ROLLBACK:
+                if (j->previous_id == 0 || store_previous(c->store, &id) < 0)
+                        return job_fail(j, -ENOENT, BUS_ERROR_NO_PREVIOUS_GENERATION, "NoPreviousGeneration",
+                                        "There is no previous generation to go back to.");
+                break;
+
+        case PIPELINE_RELOAD:
+                if (j->previous_id == 0)
+                        return job_fail(j, -ENOENT, BUS_ERROR_NO_PREVIOUS_GENERATION, "NoPreviousGeneration",
+                                        "No certificate is installed yet.");
+                (void) snprintf(j->new_fingerprint, sizeof(j->new_fingerprint), "%s", j->previous_fingerprint);
+                j->new_id = j->previous_id;
+                r = job_start_reload(j, j->new_fingerprint);
+                if (r < 0)
+                        return job_fail_internal(j, r, "Failed to start reloading the endpoints");
+                return 0;
+        }
+
+        if (bundle) {
+                r = cert_info_from_bundle(bundle, &info);
+                if (r < 0)
+                        return job_fail_internal(j, r, "Failed to describe the certificate");
+
+                r = store_stage(c->store, bundle, j->action == PIPELINE_SELF_SIGNED ? "self-signed" : j->source, &id);
+                if (r < 0)
+                        return job_fail_internal(j, r, "Failed to write a new generation");
+                bundle = cert_bundle_free(bundle);
+                (void) snprintf(j->new_fingerprint, sizeof(j->new_fingerprint), "%s", info->fingerprint);
+        } else {
+                _cleanup_(store_generation_freep) StoreGeneration *g = NULL;
+                r = store_get(c->store, id, &g);
+                if (r < 0)
+                        return job_fail_internal(j, r, "Failed to read the previous generation");
+                (void) snprintf(j->new_fingerprint, sizeof(j->new_fingerprint), "%s",
+                                g->info ? g->info->fingerprint : "");
+        }
+        j->new_id = id;
+
+        r = store_commit(c->store, id);
+        if (r < 0)
+                return job_fail_internal(j, r, "Failed to make the new generation current");
+
+        r = job_start_reload(j, j->new_fingerprint);
+        if (r < 0) {
+                j->reload_result = r;
+                free(j->reload_message);
+                j->reload_message = strdup("Failed to start reloading the endpoints");
+                job_after_reload(j);
+        }
+        return 0;
+}
+
+static int on_job_defer(sd_event_source *s, void *userdata) {
+        Context *c = userdata;
+
+        if (c->jobs)
+                (void) job_run(c->jobs);
+        return 0;
+}
+
+static void job_arm_next(Context *c) {
+        int r;
+
+        if (!c->jobs)
+                return;
+        if (!c->job_defer) {
+                r = sd_event_add_defer(c->event, &c->job_defer, on_job_defer, c);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to schedule a certificate change: %m");
+                        return;
+                }
+        }
+        (void) sd_event_source_set_enabled(c->job_defer, SD_EVENT_ONESHOT);
+}
+
+int pipeline_submit(Context *c, const PipelineRequest *request, pipeline_done_t done, void *userdata) {
+        PipelineJob *j;
+
+        if (c->jobs && !request->queue)
+                return -EBUSY;
+
+        j = calloc(1, sizeof(PipelineJob));
+        if (!j)
+                return -ENOMEM;
+        *j = (PipelineJob) {
+                .context = c,
+                .action = request->action,
+                .caller = request->caller,
+                .done = done,
+                .userdata = userdata,
+                .source = strdup(request->source ?: ""),
+                .origin = strdup(request->origin ?: ""),
+                .certificate_size = request->certificate_size,
+                .key_size = request->key_size,
+                .authority_size = request->authority_size,
+        };
+        if (!j->source || !j->origin ||
+            copy_bytes(request->certificate, request->certificate_size, &j->certificate) < 0 ||
+            copy_bytes(request->key, request->key_size, &j->key) < 0 ||
+            copy_bytes(request->authority, request->authority_size, &j->authority) < 0) {
+                job_free(j);
+                return -ENOMEM;
+        }
+
+        PipelineJob **tail = &c->jobs;
+        while (*tail)
+                tail = &(*tail)->next;
+        *tail = j;
+
+        if (c->jobs == j)
+                job_arm_next(c);
+        return 0;
+}
+
+void pipeline_cancel_all(Context *c) {
+        while (c->jobs) {
+                PipelineJob *j = c->jobs;
+                PipelineResult result = { .r = -ECANCELED, .short_error = "Failed",
+                                          .message = "The daemon is shutting down." };
+
+                c->jobs = j->next;
+                if (j->done)
+                        j->done(c, &result, j->userdata);
+                job_free(j);
+        }
+        c->job_defer = sd_event_source_disable_unref(c->job_defer);
+}
