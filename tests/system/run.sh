@@ -1,0 +1,511 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# The system tier: the built project installed in a real systemd booted with
+# systemd-nspawn (see lib.sh), with real dbus, polkitd and socket
+# activation. Each scenario is checked from outside the daemon, the way an
+# operator would: openssl s_client, busctl, systemctl, journalctl, run
+# inside the container with nsenter. TAP output, one line per scenario.
+#
+# The container has its own network namespace (only lo), so ports 8443-8445
+# cannot clash with anything on the host. It is stopped on every path.
+#
+# Environment: VERTEX_BUILD_DIR (a configured build), VERTEX_SOURCE_DIR.
+# VERTEX_SYSTEM_KEEP=1 leaves the container's directory for a post-mortem.
+
+set -u -o pipefail
+
+SRC=${VERTEX_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+BUILD=${VERTEX_BUILD_DIR:-$SRC/build}
+# shellcheck source=tests/system/lib.sh
+. "$SRC/tests/system/lib.sh"
+
+SERVER_NAME=appliance.vertex.test
+PORTS=(8443 8444 8445)
+UNITS=(vertex-console.service vertex-grpc.service vertex-api.service)
+BUS_OBJ=(org.vertex.Certificates /org/vertex/Certificates org.vertex.Certificates)
+
+skip_all() {
+        echo "1..0 # SKIP $*"
+        exit 0
+}
+
+[ "$(id -u)" = 0 ] || skip_all "needs root (systemd-nspawn)"
+command -v systemd-nspawn >/dev/null || skip_all "needs systemd-nspawn (package systemd-container)"
+command -v openssl >/dev/null || skip_all "needs the openssl command"
+
+# ---------------------------------------------------------------- helpers
+
+diag() {
+        sed 's/^/#   /' >&2
+}
+
+fail() {
+        echo "# FAIL: $*" >&2
+        return 1
+}
+
+norm_fp() {
+        tr 'A-F' 'a-f'
+}
+
+# SHA-256 fingerprint of the first certificate in a PEM file on the host.
+file_fp() {
+        openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/^.*=//' | norm_fp
+}
+
+# The leaf served on 127.0.0.1:PORT inside the container, as PEM.
+served_cert() {
+        vx_exec timeout 10 openssl s_client -connect "127.0.0.1:$1" -servername "$SERVER_NAME" \
+                </dev/null 2>/dev/null | openssl x509 2>/dev/null
+}
+
+served_fp() {
+        served_cert "$1" | openssl x509 -noout -fingerprint -sha256 2>/dev/null | sed 's/^.*=//' | norm_fp
+}
+
+# GET PATH over HTTPS on 127.0.0.1:PORT inside the container; more
+# s_client options (verification) may follow. Prints the response.
+https_get() {
+        local port=$1 path=$2
+        shift 2
+        printf 'GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' "$path" "$SERVER_NAME" |
+                vx_exec timeout 10 openssl s_client -quiet -connect "127.0.0.1:$port" \
+                        -servername "$SERVER_NAME" "$@" 2>/dev/null
+}
+
+# A property of org.vertex.Certificates, its value only (strings unquoted).
+prop() {
+        vx_exec busctl get-property "${BUS_OBJ[@]}" "$1" | sed -E 's/^[a-z(){}]+ //; s/^"(.*)"$/\1/'
+}
+
+# Every endpoint serves fingerprint $1 (case-insensitive), within $2 seconds.
+all_serve() {
+        local want i port got deadline=$((SECONDS + ${2:-10}))
+        want=$(echo "$1" | norm_fp)
+        while :; do
+                local bad=()
+                for i in "${!PORTS[@]}"; do
+                        port=${PORTS[$i]}
+                        got=$(served_fp "$port")
+                        [ "$got" = "$want" ] || bad+=("${UNITS[$i]} (port $port) serves '${got:-nothing}'")
+                done
+                [ ${#bad[@]} -eq 0 ] && return 0
+                if [ $SECONDS -ge "$deadline" ]; then
+                        printf '%s\n' "${bad[@]}" | diag
+                        return 1
+                fi
+                sleep 0.5
+        done
+}
+
+# Waits until a property equals a value.
+wait_prop() {
+        local name=$1 want=$2 deadline=$((SECONDS + ${3:-30})) got
+        while :; do
+                got=$(prop "$name" | norm_fp)
+                [ "$got" = "$(echo "$want" | norm_fp)" ] && return 0
+                if [ $SECONDS -ge "$deadline" ]; then
+                        echo "$name is '$got', expected '$want'" | diag
+                        return 1
+                fi
+                sleep 0.5
+        done
+}
+
+# A fresh root -> intermediate -> leaf PKI for SERVER_NAME, written into the
+# container's /root/pki/NAME (visible from the host under $VX_ROOT).
+PKI_HOST=
+PKI_IN=
+make_pki() {
+        PKI_HOST=$VX_ROOT/root/pki/$1
+        PKI_IN=/root/pki/$1
+        mkdir -p "$VX_ROOT/root/pki"
+        shift
+        "$TESTPKI" "$PKI_HOST" --server-name "$SERVER_NAME" "$@" >/dev/null
+}
+
+# busctl call … Install with the files of a PKI directory on the host.
+bus_install() {
+        local dir=$1
+        shift
+        "$@" busctl call --timeout=90 -- "${BUS_OBJ[@]}" Install sss \
+                "$(cat "$dir/fullchain.pem")" "$(cat "$dir/key.pem")" "$(cat "$dir/ca.pem")"
+}
+
+journal_of() {
+        vx_exec journalctl --no-pager -o cat -u "$1" "${@:2}"
+}
+
+dump_state() {
+        {
+                echo "--- vertex-certd journal (last 25)"
+                journal_of vertex-certd.service -n 25
+                echo "--- endpoints"
+                vx_exec systemctl --no-pager --lines=3 status "${UNITS[@]}" 2>&1 | head -40
+                echo "--- Endpoints property"
+                prop Endpoints
+        } 2>&1 | diag
+}
+
+# ---------------------------------------------------------------- scenarios
+
+# The installed units load without complaint and nothing failed on the way up.
+t_units_verify() {
+        local out failed_units
+        out=$(vx_exec systemd-analyze verify --man=no vertex-certd.service \
+                vertex-console.socket vertex-grpc.socket vertex-api.socket "${UNITS[@]}" 2>&1) ||
+                { echo "$out" | diag; fail "systemd-analyze verify failed"; } || return 1
+        [ -z "$out" ] || { echo "$out" | diag; fail "systemd-analyze verify complained"; } || return 1
+        failed_units=$(vx_exec systemctl --failed --no-legend --plain)
+        [ -z "$failed_units" ] || fail "failed units: $failed_units"
+}
+
+# The self-signed certificate made on first boot is served by all three
+# endpoints (socket activation starts them on the first connection), it is
+# for ServerName=, GET / says which endpoint and which fingerprint, and
+# `systemctl status` shows the daemon's STATUS= line.
+t_first_boot() {
+        local fp status body
+        fp=$(prop Fingerprint)
+        [ -n "$fp" ] || fail "no Fingerprint property" || return 1
+        [ "$(prop Source)" = self-signed ] || fail "Source is '$(prop Source)', expected self-signed" || return 1
+        all_serve "$fp" 20 || fail "not every endpoint serves the self-signed certificate $fp" || return 1
+        served_cert 8443 | openssl x509 -noout -ext subjectAltName | grep -q "DNS:$SERVER_NAME" ||
+                fail "the served certificate does not name $SERVER_NAME" || return 1
+        body=$(https_get 8444 /)
+        echo "$body" | grep -q '^HTTP/1.1 200' || fail "GET / on 8444 answered '$body'" || return 1
+        echo "$body" | grep -q '"endpoint":"grpc"' || fail "GET / answered '$body'" || return 1
+        echo "$body" | norm_fp | grep -q "$(echo "$fp" | norm_fp)" || fail "GET / does not name $fp: '$body'" || return 1
+        status=$(vx_exec systemctl status --no-pager vertex-certd.service)
+        echo "$status" | grep -Eq "Status: \"Serving CN=$SERVER_NAME .*generation 1" ||
+                { echo "$status" | diag; fail "no STATUS= line in systemctl status"; }
+}
+
+# Install over the bus (as root) with a real chain: every endpoint serves
+# it, and a client verifying the chain against the new root, and the name,
+# accepts it (so the intermediate is served too).
+t_bus_install() {
+        local fp out gen_before
+        make_pki bus || return 1
+        fp=$(file_fp "$PKI_HOST/leaf.pem")
+        gen_before=$(prop Generation)
+        out=$(bus_install "$PKI_HOST" vx_exec 2>&1) || fail "Install failed: $out" || return 1
+        echo "$out" | norm_fp | grep -q "$fp" || fail "Install answered '$out', expected $fp" || return 1
+        [ "$(prop Generation)" -gt "$gen_before" ] || fail "Generation did not grow" || return 1
+        [ "$(prop Source)" = bus ] || fail "Source is '$(prop Source)'" || return 1
+        all_serve "$fp" 5 || fail "not every endpoint serves $fp after Install returned" || return 1
+        out=$(https_get 8445 /healthz -verify_return_error -CAfile "$PKI_IN/root.pem" \
+                -verify_hostname "$SERVER_NAME")
+        echo "$out" | grep -q '^HTTP/1.1 200' ||
+                fail "a client verifying chain and name against the new root failed: '$out'"
+}
+
+# A tls.crt/tls.key pair moved into the drop directory goes live by itself;
+# the dropped files are removed.
+t_drop_directory() {
+        local fp left
+        make_pki drop || return 1
+        fp=$(file_fp "$PKI_HOST/leaf.pem")
+        # As an operator would: written aside, made readable by the daemon
+        # (it has no capabilities; a root-only file is not readable to it),
+        # renamed into place.
+        vx_exec sh -c "cd /var/lib/vertex-certd/drop &&
+                       install -o vertex-certd -g vertex-tls -m 0640 $PKI_IN/ca.pem .ca.tmp &&
+                       install -o vertex-certd -g vertex-tls -m 0640 $PKI_IN/key.pem .key.tmp &&
+                       install -o vertex-certd -g vertex-tls -m 0640 $PKI_IN/fullchain.pem .crt.tmp &&
+                       mv .ca.tmp ca.crt && mv .key.tmp tls.key && mv .crt.tmp tls.crt" ||
+                fail "could not drop the bundle" || return 1
+        wait_prop Fingerprint "$fp" 30 || fail "the dropped bundle was not installed" || return 1
+        [ "$(prop Source)" = drop-directory ] || fail "Source is '$(prop Source)'" || return 1
+        all_serve "$fp" 10 || fail "not every endpoint serves the dropped certificate" || return 1
+        left=$(vx_exec find /var/lib/vertex-certd/drop -maxdepth 1 -name 'tls.*' -o -maxdepth 1 -name ca.crt)
+        [ -z "$left" ] || fail "dropped files left behind: $left"
+}
+
+# A bundle whose key belongs to another certificate is refused with
+# KeyMismatch; the old certificate keeps serving; LastError and the journal
+# say why.
+t_bad_bundle() {
+        local fp_before out last since
+        fp_before=$(prop Fingerprint)
+        make_pki bad-a || return 1
+        local a=$PKI_HOST
+        make_pki bad-b || return 1
+        cp "$PKI_HOST/key.pem" "$a/key.pem"
+        since=$(vx_exec date '+%Y-%m-%d %H:%M:%S')
+        if out=$(bus_install "$a" vx_exec 2>&1); then
+                fail "a mismatched key was accepted: $out"
+                return 1
+        fi
+        # busctl shows the message; the journal names the error too.
+        echo "$out" | grep -Eqi 'belong|match' ||
+                fail "the error does not say the key does not match: '$out'" || return 1
+        last=$(prop LastError)
+        echo "$last" | grep -Eqi 'belong|match' || fail "LastError is '$last'" || return 1
+        journal_of vertex-certd.service --since "$since" | grep -q 'KeyMismatch' ||
+                { journal_of vertex-certd.service --since "$since" | diag; fail "the journal does not say why"; } || return 1
+        [ "$(prop Fingerprint | norm_fp)" = "$(echo "$fp_before" | norm_fp)" ] || fail "Fingerprint changed" || return 1
+        all_serve "$fp_before" 2 || fail "the old certificate is no longer served"
+}
+
+# A user who is not root is refused by the real polkitd (no session, no
+# rule); once a rule grants their group org.vertex.certificates.manage the
+# same call goes through.
+t_polkit_non_root() {
+        local fp_before fp out i
+        vx_exec getent group certadmins >/dev/null || vx_exec groupadd certadmins || return 1
+        vx_exec id alice >/dev/null 2>&1 || vx_exec useradd -U -G certadmins alice || return 1
+        fp_before=$(prop Fingerprint)
+        make_pki alice || return 1
+        fp=$(file_fp "$PKI_HOST/leaf.pem")
+        if out=$(bus_install "$PKI_HOST" vx_exec_as alice 2>&1); then
+                fail "alice was allowed without a rule: $out"
+                return 1
+        fi
+        echo "$out" | grep -Eqi 'denied|authori[sz]|authenticat|not allowed' ||
+                fail "refused, but not by authorization: '$out'" || return 1
+        # Refused by polkitd's answer, not because polkitd would not answer.
+        if journal_of vertex-certd.service | grep -q 'Only trusted callers'; then
+                fail "polkitd does not answer vertex-certd about other users: the action needs" \
+                     "<annotate key=\"org.freedesktop.policykit.owner\">unix-user:vertex-certd</annotate>"
+                return 1
+        fi
+        [ "$(prop Fingerprint | norm_fp)" = "$(echo "$fp_before" | norm_fp)" ] ||
+                fail "the refused call changed the certificate" || return 1
+
+        vx_exec sh -c 'cat >/etc/polkit-1/rules.d/60-vertex-test.rules' <<'RULE' || return 1
+polkit.addRule(function(action, subject) {
+        if (action.id == "org.vertex.certificates.manage" && subject.isInGroup("certadmins"))
+                return polkit.Result.YES;
+});
+RULE
+        # polkitd notices new rules by itself, a moment later.
+        for ((i = 0; i < 20; i++)); do
+                out=$(bus_install "$PKI_HOST" vx_exec_as alice 2>&1) && break
+                sleep 0.5
+        done
+        vx_exec rm -f /etc/polkit-1/rules.d/60-vertex-test.rules
+        echo "$out" | norm_fp | grep -q "$fp" || fail "alice's Install with the rule answered '$out'" || return 1
+        all_serve "$fp" 5 || fail "alice's certificate is not served"
+}
+
+# A TLS connection made before a rotation goes on working after it: it was
+# handshaked with the old certificate, and answers a request sent after the
+# new one is live.
+t_connection_survives() {
+        local fifo=$VX_DIR/sclient.fifo out=$VX_DIR/sclient.out fp_old fp_new pid i held
+        fp_old=$(prop Fingerprint)
+        rm -f "$fifo" "$out"
+        mkfifo "$fifo"
+        # The client leaves when its input ends: fd 7 stays open until the answers are in.
+        vx_exec timeout 120 openssl s_client -connect 127.0.0.1:8443 -servername "$SERVER_NAME" \
+                <"$fifo" >"$out" 2>&1 &
+        pid=$!
+        exec 7>"$fifo"
+        printf 'GET / HTTP/1.1\r\nHost: %s\r\n\r\n' "$SERVER_NAME" >&7
+        for ((i = 0; i < 50; i++)); do
+                grep -q '"fingerprint"' "$out" 2>/dev/null && break
+                sleep 0.1
+        done
+        held=$(openssl x509 -in "$out" -noout -fingerprint -sha256 2>/dev/null | sed 's/^.*=//' | norm_fp)
+        if [ "$held" != "$(echo "$fp_old" | norm_fp)" ] || ! grep -q '"fingerprint"' "$out"; then
+                exec 7>&-
+                wait "$pid"
+                diag <"$out"
+                fail "the first request on the held connection failed (handshake with '$held')"
+                return 1
+        fi
+
+        make_pki rotate || { exec 7>&-; wait "$pid"; return 1; }
+        fp_new=$(file_fp "$PKI_HOST/leaf.pem")
+        if ! bus_install "$PKI_HOST" vx_exec >/dev/null || ! all_serve "$fp_new" 5; then
+                exec 7>&-
+                wait "$pid"
+                fail "the rotation itself failed"
+                return 1
+        fi
+
+        printf 'GET /healthz HTTP/1.1\r\nHost: %s\r\n\r\n' "$SERVER_NAME" >&7
+        for ((i = 0; i < 50; i++)); do
+                [ "$(grep -c '^HTTP/1.1 200' "$out")" -ge 2 ] && break
+                sleep 0.1
+        done
+        exec 7>&-
+        wait "$pid"
+        [ "$(grep -c '^HTTP/1.1 200' "$out")" -eq 2 ] ||
+                { tail -n 20 "$out" | diag; fail "the held connection did not answer after the rotation"; }
+}
+
+# vertex-grpc refuses its next reload (the endpoint's own test switch, set
+# for one reload by an ExecReload=+ step): vertex-certd puts the previous
+# generation back, reloads again, answers ReloadFailed, and all three
+# serve the old certificate.
+t_reload_failure_rollback() {
+        local fp_old gen_old fp_new out reload_line
+        reload_line=$(grep '^ExecReload=' "$VX_UPPER/lib/systemd/system/vertex-grpc.service" | head -n 1)
+        [ -n "$reload_line" ] || fail "no ExecReload= in vertex-grpc.service" || return 1
+        vx_exec mkdir -p /run/vertex-test /run/systemd/system/vertex-grpc.service.d || return 1
+        # fail-once becomes failing for one reload (the endpoint refuses it),
+        # and the reload after that clears it.
+        vx_exec sh -c 'cat >/run/systemd/system/vertex-grpc.service.d/50-fail-once.conf' <<EOF || return 1
+[Service]
+Environment=VERTEX_ENDPOINT_FAIL_RELOAD_IF_EXISTS=/run/vertex-test/grpc-failing
+ExecReload=
+ExecReload=+/bin/sh -c 'cd /run/vertex-test && if [ -e grpc-failing ]; then rm grpc-failing; elif [ -e grpc-fail-once ]; then mv grpc-fail-once grpc-failing; fi'
+$reload_line
+EOF
+        vx_exec systemctl daemon-reload || return 1
+        vx_exec systemctl restart vertex-grpc.service || return 1
+
+        fp_old=$(prop Fingerprint)
+        gen_old=$(prop Generation)
+        all_serve "$fp_old" 10 || fail "not serving $fp_old before the test" || return 1
+        vx_exec touch /run/vertex-test/grpc-fail-once
+        make_pki rollback || return 1
+        fp_new=$(file_fp "$PKI_HOST/leaf.pem")
+        local rc=0
+        out=$(bus_install "$PKI_HOST" vx_exec 2>&1) || rc=$?
+
+        vx_exec rm -rf /run/systemd/system/vertex-grpc.service.d /run/vertex-test
+        vx_exec systemctl daemon-reload
+
+        [ $rc -ne 0 ] || fail "Install succeeded although vertex-grpc failed its reload: $out" || return 1
+        echo "$out" | grep -q ReloadFailed || echo "$out" | grep -qi reload ||
+                fail "the error does not say the reload failed: '$out'" || return 1
+        [ "$(prop Generation)" = "$gen_old" ] || fail "Generation is $(prop Generation), expected $gen_old" || return 1
+        [ "$(prop Fingerprint | norm_fp)" = "$(echo "$fp_old" | norm_fp)" ] || fail "Fingerprint is not the old one" || return 1
+        [ "$(prop State)" = serving ] || fail "State is '$(prop State)' after a successful rollback" || return 1
+        all_serve "$fp_old" 10 || fail "not every endpoint serves the old certificate again" || return 1
+        journal_of vertex-grpc.service -n 50 | grep -q 'test switch' ||
+                fail "vertex-grpc never refused a reload (was the switch used?)" || return 1
+        [ "$(served_fp 8444)" != "$(echo "$fp_new" | norm_fp)" ]
+}
+
+# Restarting vertex-certd changes nothing: the same generation, the same
+# certificate, served by all three.
+t_restart_same_generation() {
+        local gen fp n_before n_after
+        gen=$(prop Generation)
+        fp=$(prop Fingerprint)
+        n_before=$(vx_exec busctl call "${BUS_OBJ[@]}" ListGenerations | awk '{print $2}')
+        vx_exec systemctl restart vertex-certd.service || fail "restart failed" || return 1
+        [ "$(prop Generation)" = "$gen" ] || fail "Generation is $(prop Generation) after restart, was $gen" || return 1
+        [ "$(prop Fingerprint | norm_fp)" = "$(echo "$fp" | norm_fp)" ] || fail "Fingerprint changed on restart" || return 1
+        n_after=$(vx_exec busctl call "${BUS_OBJ[@]}" ListGenerations | awk '{print $2}')
+        [ "$n_after" = "$n_before" ] || fail "generations: $n_before before, $n_after after" || return 1
+        all_serve "$fp" 5 || fail "not serving the same certificate after the restart"
+}
+
+# A drop-in moves vertex-api to another port: it serves there, and
+# vertex-certd (which reads listen addresses from systemd) checks it there.
+t_port_dropin() {
+        local fp endpoints
+        fp=$(prop Fingerprint)
+        vx_exec mkdir -p /etc/systemd/system/vertex-api.socket.d || return 1
+        printf '[Socket]\nListenStream=\nListenStream=9445\n' |
+                vx_exec sh -c 'cat >/etc/systemd/system/vertex-api.socket.d/50-port.conf' || return 1
+        vx_exec systemctl daemon-reload || return 1
+        # A socket is not restarted under its running service.
+        vx_exec systemctl stop vertex-api.service vertex-api.socket || return 1
+        vx_exec systemctl start vertex-api.socket || return 1
+        local rc=0
+        [ "$(served_fp 9445)" = "$(echo "$fp" | norm_fp)" ] || { fail "nothing serves $fp on 9445"; rc=1; }
+        [ -z "$(served_fp 8445)" ] || { fail "8445 still answers"; rc=1; }
+        if [ $rc = 0 ]; then
+                vx_exec busctl call --timeout=60 "${BUS_OBJ[@]}" ReloadEndpoints >/dev/null ||
+                        { fail "ReloadEndpoints failed"; rc=1; }
+                endpoints=$(prop Endpoints)
+                echo "$endpoints" | grep -q '"vertex-api.service" "[^"]*:9445" "serving"' ||
+                        { fail "Endpoints does not show vertex-api serving on 9445: $endpoints"; rc=1; }
+        fi
+
+        vx_exec rm -rf /etc/systemd/system/vertex-api.socket.d
+        vx_exec systemctl daemon-reload
+        vx_exec systemctl stop vertex-api.service vertex-api.socket
+        vx_exec systemctl start vertex-api.socket
+        [ $rc = 0 ] && all_serve "$fp" 5
+}
+
+SCENARIOS=(
+        "the installed units verify cleanly, no unit failed:t_units_verify"
+        "first boot: the self-signed certificate on all three endpoints, STATUS= shown:t_first_boot"
+        "busctl Install with a real chain is served everywhere:t_bus_install"
+        "a bundle dropped into the drop directory is served everywhere:t_drop_directory"
+        "a bad bundle is refused, the old certificate keeps serving, LastError and journal say why:t_bad_bundle"
+        "a non-root user is refused by polkitd, then allowed by a rule for their group:t_polkit_non_root"
+        "a TLS connection opened before a rotation still works after it:t_connection_survives"
+        "an endpoint failing its reload: automatic rollback, old certificate on all three:t_reload_failure_rollback"
+        "restart of vertex-certd: the same generation keeps serving:t_restart_same_generation"
+        "a drop-in moves an endpoint's port; it serves and is checked there:t_port_dropin"
+)
+
+# ---------------------------------------------------------------- setup
+
+cleanup() {
+        local rc=$?
+        exec 7>&- 2>/dev/null
+        vx_container_stop
+        if [ "${VERTEX_SYSTEM_KEEP:-0}" = 1 ]; then
+                echo "# kept $VX_DIR" >&2
+        else
+                vx_container_remove
+        fi
+        exit $rc
+}
+
+echo "1..${#SCENARIOS[@]}"
+
+UBUILD=$(vx_build_for_usr "$BUILD" "$SRC") || { echo "Bail out! could not build with prefix /usr"; exit 1; }
+TESTPKI=$UBUILD/tests/vertex-testpki
+for f in "$UBUILD/src/vertex-certd" "$UBUILD/src/vertex-endpoint" "$TESTPKI"; do
+        [ -x "$f" ] || { echo "Bail out! $f was not built"; exit 1; }
+done
+
+WORK=$(mktemp -d /var/tmp/vertex-system.XXXXXX) || exit 1
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+setup() {
+        vx_container_create "$WORK" || return 1
+        vx_install_build "$UBUILD" || return 1
+        mkdir -p "$VX_ROOT/etc/vertex-certd/certd.conf.d"
+        cat >"$VX_ROOT/etc/vertex-certd/certd.conf.d/50-system-test.conf" <<EOF
+[Certificates]
+ServerName=$SERVER_NAME
+ReloadTimeoutSec=20s
+SettleSec=2s
+EOF
+        local t0=$EPOCHREALTIME
+        vx_container_boot || return 1
+        # multi-user reached, as systemctl is-system-running --wait sees it
+        echo "# booted in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s" >&2
+        vx_start_project || return 1
+}
+
+if ! setup; then
+        [ -n "$VX_LEADER" ] && dump_state
+        echo "Bail out! could not boot the container with the project installed"
+        exit 1
+fi
+
+n=0
+failed=0
+for s in "${SCENARIOS[@]}"; do
+        n=$((n + 1))
+        name=${s%:*}
+        fn=${s##*:}
+        t0=$SECONDS
+        if $fn; then
+                echo "ok $n - $name"
+        else
+                dump_state
+                echo "not ok $n - $name"
+                failed=$((failed + 1))
+        fi
+        echo "#   ($((SECONDS - t0)) s)" >&2
+done
+
+echo "# $failed of ${#SCENARIOS[@]} scenarios failed" >&2
+# The TAP lines carry the verdict (a non-zero exit would make meson call it an ERROR).
+exit 0
