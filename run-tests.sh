@@ -13,7 +13,11 @@ build_dir=${BUILD_DIR:-build}
 read -r -a meson_options <<< "${MESON_OPTIONS:-}"
 
 summary() {
-        echo "$1 passed, $2 failed"
+        if [ -n "${3:-}" ] && [ "$3" -gt 0 ]; then
+                echo "$1 passed, $2 failed, $3 skipped"
+        else
+                echo "$1 passed, $2 failed"
+        fi
 }
 
 if [ "$(id -u)" -ne 0 ] || ! command -v systemd-nspawn >/dev/null; then
@@ -24,7 +28,7 @@ fi
 if [ -d "$build_dir" ]; then
         meson configure "$build_dir" "${meson_options[@]}" >/dev/null || { summary 0 1; exit 1; }
 else
-        meson setup "$build_dir" "${meson_options[@]}" || { summary 0 1; exit 1; }
+        meson setup --prefix=/usr "$build_dir" "${meson_options[@]}" || { summary 0 1; exit 1; }
 fi
 if ! ninja -C "$build_dir"; then
         echo "build failed" >&2
@@ -35,13 +39,13 @@ fi
 meson test -C "$build_dir" --print-errorlogs --num-processes 2 "$@"
 status=$?
 
-# meson writes one JSON object per test; count what it ran.
+# Count test cases (each TAP line), not just test programs.
 log="$build_dir/meson-logs/testlog.json"
 passed=0
 failed=0
+skipped=0
 if [ -f "$log" ]; then
-        passed=$(grep -c '"result": "OK"' "$log" || true)
-        failed=$(grep -Ec '"result": "(FAIL|ERROR|TIMEOUT|UNEXPECTEDPASS)"' "$log" || true)
+        read -r passed failed skipped < <(python3 tests/count-results.py "$log")
 fi
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
         failed=1
@@ -50,5 +54,5 @@ if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then
         echo "no test ran" >&2
         failed=1
 fi
-summary "$passed" "$failed"
+summary "$passed" "$failed" "$skipped"
 [ "$failed" -eq 0 ]
