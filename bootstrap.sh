@@ -20,8 +20,8 @@ SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BUILD=${BUILD_DIR:-build}
 case $BUILD in /*) ;; *) BUILD=$SRC/$BUILD ;; esac
 DEMO_DIR=/var/tmp/vertex-certd-demo
-PACKAGES=(meson ninja-build gcc pkg-config libssl-dev libsystemd-dev libinih-dev libglib2.0-dev
-          libdbus-1-dev libpolkit-gobject-1-dev dbus-daemon polkitd systemd-container openssl)
+# One package list for the build, the tests and CI.
+mapfile -t PACKAGES < <(grep -v '^#' "$SRC/.ci/packages")
 BUS=(org.vertex.Certificates /org/vertex/Certificates org.vertex.Certificates)
 
 say() {

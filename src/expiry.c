@@ -148,9 +148,12 @@ int expiry_update(Context *c) {
 
         uint64_t not_after = c->info->not_after_usec;
 
-        r = arm(c, &c->expiry_warning_timer, minus_days(not_after, c->config->expiry_warning_days), on_warning);
-        if (r < 0)
-                return log_error_errno(r, "Failed to arm the expiry warning timer: %m");
+        /* ExpiryWarningDays=0 turns the warning off (certd.conf(5)); expiry itself is always tracked. */
+        if (c->config->expiry_warning_days > 0) {
+                r = arm(c, &c->expiry_warning_timer, minus_days(not_after, c->config->expiry_warning_days), on_warning);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to arm the expiry warning timer: %m");
+        }
         r = arm(c, &c->expiry_timer, not_after, on_expired);
         if (r < 0)
                 return log_error_errno(r, "Failed to arm the expiry timer: %m");
