@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vertex-certctl: the operator's command line. Parses options and picks the
+ * verb; the verbs live in certctl-offline.c (no daemon) and certctl-bus.c
+ * (vertex-certd over the system bus). Nothing here reads a file or touches
+ * the bus.
+ */
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "build-config.h"
+#include "certctl.h"
+#include "macro.h"
+
+/* Which options a verb accepts, so a misplaced one is an error rather than silently ignored. */
+enum {
+        OPT_FILES   = 1 << 0,   /* --cert --key --ca */
+        OPT_OFFLINE = 1 << 1,   /* --offline --server-name --policy --trust-store */
+};
+
+typedef struct Verb {
+        const char *name;
+        int (*run)(const CertctlArgs *a);
+        unsigned min_args, max_args;
+        unsigned options;
+        const char *synopsis;
+        const char *help;
+} Verb;
+
+static int verb_validate(const CertctlArgs *a) {
+        return a->offline ? verb_validate_offline(a) : verb_validate_bus(a);
+}
+
+static const Verb verbs[] = {
+        { "status", verb_status, 0, 0, 0,
+          "status",
+          "Show the certificate vertex-certd serves, where it came from, when it\n"
+          "expires and what each endpoint serves.\n" },
+        { "install", verb_install, 0, 0, OPT_FILES,
+          "install --cert FILE [--key FILE] [--ca FILE]",
+          "Hand a bundle to vertex-certd: it is validated, stored as a new generation,\n"
+          "the endpoints are reloaded and checked; on any failure the previous\n"
+          "certificate stays. The files are passed as file descriptors. --key may be\n"
+          "left out when the --cert file holds the key too. Needs authorization\n"
+          "(polkit action org.vertex.certificates.manage).\n" },
+        { "validate", verb_validate, 0, 0, OPT_FILES | OPT_OFFLINE,
+          "validate [--offline --server-name NAME [--policy fips|strict] [--trust-store FILE]]\n"
+          "         --cert FILE [--key FILE] [--ca FILE]",
+          "Check a bundle without installing it. With --offline the checks run here,\n"
+          "against --server-name and --policy (default fips); without, vertex-certd\n"
+          "checks it against its configuration. Without --ca the chain must lead to\n"
+          "the system trust store (or to --trust-store FILE).\n"
+          "Exit status 0 when valid, 1 when not (\"ErrorName: message\" on stderr).\n" },
+        { "inspect", verb_inspect, 1, UINT32_MAX, 0,
+          "inspect FILE...",
+          "Show every certificate in PEM files: subject, issuer, serial, SANs,\n"
+          "validity, fingerprint, key type, and whether it is a CA.\n" },
+        { "rollback", verb_rollback, 0, 0, 0,
+          "rollback",
+          "Serve the previous generation again. Needs authorization.\n" },
+        { "regenerate", verb_regenerate, 0, 0, 0,
+          "regenerate",
+          "Replace the served certificate with a new self-signed one for the\n"
+          "configured ServerName= and AlternativeNames=. Needs authorization.\n" },
+        { "generations", verb_generations, 0, 0, 0,
+          "generations",
+          "List the stored generations; * marks the one being served.\n" },
+        { "reload", verb_reload, 0, 0, 0,
+          "reload",
+          "Reload the endpoints and check what they serve. Needs authorization.\n" },
+};
+
+static const Verb *verb_find(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (streq(verbs[i].name, name))
+                        return verbs + i;
+        return NULL;
+}
+
+static const char options_help[] =
+        "Options:\n"
+        "  -h --help             Show this help (after a command: that command's help)\n"
+        "     --version          Show the version\n"
+        "     --json             Print one JSON object on stdout, for scripts\n"
+        "     --no-ask-password  Do not let polkit ask for a password\n"
+        "     --offline          validate: check here, without the daemon\n"
+        "     --server-name NAME validate --offline: DNS name or IP the certificate must cover\n"
+        "     --policy POLICY    validate --offline: fips (default) or strict\n"
+        "     --trust-store FILE validate --offline: anchors when --ca is not given\n"
+        "                        (default: the system trust store)\n"
+        "     --cert FILE        Certificate and chain (PEM), possibly with key and CA\n"
+        "     --key FILE         Private key (PEM, unencrypted)\n"
+        "     --ca FILE          Certificate authority (PEM)\n";
+
+static const char exit_help[] =
+        "Exit status: 0 success (valid), 1 invalid bundle or error from the daemon,\n"
+        "2 usage error, unreadable file or no bus.\n";
+
+static void help(void) {
+        printf("vertex-certctl [OPTIONS...] COMMAND ...\n\n"
+               "Check and manage the appliance's TLS certificate.\n\n"
+               "Without the daemon:\n"
+               "  validate --offline --server-name NAME --cert FILE [--key FILE] [--ca FILE]\n"
+               "                         Check a bundle exactly as vertex-certd would\n"
+               "  inspect FILE...        Show every certificate in PEM files\n\n"
+               "With vertex-certd (system bus):\n"
+               "  status                 Show the served certificate and the endpoints\n"
+               "  install --cert FILE [--key FILE] [--ca FILE]\n"
+               "                         Install a bundle\n"
+               "  validate --cert FILE [--key FILE] [--ca FILE]\n"
+               "                         Ask the daemon whether it would accept a bundle\n"
+               "  rollback               Serve the previous generation again\n"
+               "  regenerate             Replace it with a new self-signed certificate\n"
+               "  generations            List the stored generations\n"
+               "  reload                 Reload the endpoints and check what they serve\n\n"
+               "%s\n%s\nSee vertex-certctl(1); '%s COMMAND --help' for one command.\n",
+               options_help, exit_help, program_invocation_short_name);
+}
+
+static void help_verb(const Verb *v) {
+        printf("vertex-certctl %s\n\n%s\n%s\n%s", v->synopsis, v->help, options_help, exit_help);
+}
+
+int main(int argc, char *argv[]) {
+        enum {
+                ARG_VERSION = 0x100,
+                ARG_JSON,
+                ARG_NO_ASK_PASSWORD,
+                ARG_OFFLINE,
+                ARG_SERVER_NAME,
+                ARG_POLICY,
+                ARG_TRUST_STORE,
+                ARG_CERT,
+                ARG_KEY,
+                ARG_CA,
+        };
+        static const struct option options[] = {
+                { "help",            no_argument,       NULL, 'h'                 },
+                { "version",         no_argument,       NULL, ARG_VERSION         },
+                { "json",            no_argument,       NULL, ARG_JSON            },
+                { "no-ask-password", no_argument,       NULL, ARG_NO_ASK_PASSWORD },
+                { "offline",         no_argument,       NULL, ARG_OFFLINE         },
+                { "server-name",     required_argument, NULL, ARG_SERVER_NAME     },
+                { "policy",          required_argument, NULL, ARG_POLICY          },
+                { "trust-store",     required_argument, NULL, ARG_TRUST_STORE     },
+                { "cert",            required_argument, NULL, ARG_CERT            },
+                { "key",             required_argument, NULL, ARG_KEY             },
+                { "ca",              required_argument, NULL, ARG_CA              },
+                {}
+        };
+        CertctlArgs a = {
+                .ask_password = true,
+                .policy = VALIDATE_POLICY_FIPS,
+        };
+        bool show_help = false;
+        unsigned used = 0;
+        int c, p;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        show_help = true;
+                        break;
+                case ARG_VERSION:
+                        printf("vertex-certctl %s\n", PACKAGE_VERSION);
+                        return CERTCTL_EXIT_OK;
+                case ARG_JSON:
+                        a.json = true;
+                        break;
+                case ARG_NO_ASK_PASSWORD:
+                        a.ask_password = false;
+                        break;
+                case ARG_OFFLINE:
+                        a.offline = true;
+                        used |= OPT_OFFLINE;
+                        break;
+                case ARG_SERVER_NAME:
+                        a.server_name = optarg;
+                        used |= OPT_OFFLINE;
+                        break;
+                case ARG_POLICY:
+                        p = validate_policy_from_string(optarg);
+                        if (p < 0) {
+                                fprintf(stderr, "Unknown policy '%s', expected fips or strict.\n", optarg);
+                                return CERTCTL_EXIT_USAGE;
+                        }
+                        a.policy = (ValidatePolicy) p;
+                        a.policy_set = true;
+                        used |= OPT_OFFLINE;
+                        break;
+                case ARG_TRUST_STORE:
+                        a.trust_store = optarg;
+                        used |= OPT_OFFLINE;
+                        break;
+                case ARG_CERT:
+                        a.cert = optarg;
+                        used |= OPT_FILES;
+                        break;
+                case ARG_KEY:
+                        a.key = optarg;
+                        used |= OPT_FILES;
+                        break;
+                case ARG_CA:
+                        a.ca = optarg;
+                        used |= OPT_FILES;
+                        break;
+                default:
+                        return CERTCTL_EXIT_USAGE;
+                }
+
+        if (optind >= argc || streq(argv[optind], "help")) {
+                const Verb *v = optind + 1 < argc ? verb_find(argv[optind + 1]) : NULL;
+
+                if (v)
+                        help_verb(v);
+                else if (show_help || optind < argc)
+                        help();
+                else {
+                        fprintf(stderr, "No command given; see '%s --help'.\n", program_invocation_short_name);
+                        return CERTCTL_EXIT_USAGE;
+                }
+                return CERTCTL_EXIT_OK;
+        }
+
+        const Verb *v = verb_find(argv[optind]);
+        if (!v) {
+                fprintf(stderr, "Unknown command '%s'; see '%s --help'.\n", argv[optind], program_invocation_short_name);
+                return CERTCTL_EXIT_USAGE;
+        }
+        if (show_help) {
+                help_verb(v);
+                return CERTCTL_EXIT_OK;
+        }
+
+        unsigned n_args = (unsigned) (argc - optind - 1);
+        if (n_args < v->min_args || n_args > v->max_args) {
+                fprintf(stderr, "Wrong number of arguments for '%s'; usage: vertex-certctl %s\n", v->name, v->synopsis);
+                return CERTCTL_EXIT_USAGE;
+        }
+        if (used & ~v->options) {
+                fprintf(stderr, "'%s' takes none of %s; usage: vertex-certctl %s\n", v->name,
+                        (used & ~v->options & OPT_OFFLINE) ? "--offline, --server-name, --policy, --trust-store"
+                                                           : "--cert, --key, --ca",
+                        v->synopsis);
+                return CERTCTL_EXIT_USAGE;
+        }
+        a.positional = argv + optind + 1;
+
+        return v->run(&a);
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * vertex-certctl: the parsed command line shared by the verbs. The verbs live
+ * in certctl-offline.c (no daemon needed) and certctl-bus.c (talk to
+ * vertex-certd over the system bus).
+ */
+
+#include <stdbool.h>
+
+#include "validate.h"
+
+/* Exit codes, documented in vertex-certctl(1). */
+#define CERTCTL_EXIT_OK       0
+#define CERTCTL_EXIT_REFUSED  1   /* invalid bundle, or the daemon answered with an error */
+#define CERTCTL_EXIT_USAGE    2   /* bad command line, unreadable file, no bus */
+
+typedef struct CertctlArgs {
+        bool json;
+        bool ask_password;
+        bool offline;
+        const char *server_name;
+        const char *cert;
+        const char *key;
+        const char *ca;
+        const char *trust_store;   /* --trust-store FILE: anchors used when --ca is not given */
+        ValidatePolicy policy;
+        bool policy_set;
+        char **positional;         /* arguments after the verb, NULL-terminated */
+} CertctlArgs;
+
+/* Each verb returns an exit code (CERTCTL_EXIT_*). */
+int verb_validate_offline(const CertctlArgs *a);
+int verb_inspect(const CertctlArgs *a);
+
+int verb_status(const CertctlArgs *a);
+int verb_install(const CertctlArgs *a);
+int verb_validate_bus(const CertctlArgs *a);
+int verb_rollback(const CertctlArgs *a);
+int verb_regenerate(const CertctlArgs *a);
+int verb_generations(const CertctlArgs *a);
+int verb_reload(const CertctlArgs *a);
+
+#include "certctl-util.h"
+
+/*
+ * Reads --cert, --key (optional: the key may be inside the --cert file) and
+ * --ca (optional) with the PEM reader's default bound, into in[0..2]; a
+ * missing optional file stays empty. On failure prints why on stderr.
+ * Returns CERTCTL_EXIT_OK or CERTCTL_EXIT_USAGE.
+ */
+int certctl_read_bundle_files(const CertctlArgs *a, Input in[static 3]);

@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vertex-certctl's bus commands against the built vertex-certd on a private
+ * dbus-daemon (bus-fixture.c). The CLI is run as a program with
+ * DBUS_SYSTEM_BUS_ADDRESS pointing at the test bus; each case checks the
+ * exit status, what it printed, and what the daemon's properties say after.
+ */
+
+#include <glib.h>
+#include <grp.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bus-fixture.h"
+#include "certinfo.h"
+#include "pki.h"
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PkiChain, pki_chain_free);
+
+typedef struct Run {
+        int status;
+        char *out, *err;
+} Run;
+
+static void run_clear(Run *r) {
+        g_free(r->out);
+        g_free(r->err);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Run, run_clear);
+
+#define NOBODY 65534
+
+static void drop_to_nobody(gpointer userdata) {
+        /* In the child, before exec: an unprivileged caller. */
+        if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
+                _exit(127);
+}
+
+static Run certctl_as(BusFixture *f, bool unprivileged, const char *first, ...) G_GNUC_NULL_TERMINATED;
+static Run certctl_as(BusFixture *f, bool unprivileged, const char *first, ...) {
+        g_autofree char *binary = g_build_filename(g_getenv("VERTEX_BUILD_DIR"), "src", "vertex-certctl", NULL);
+        g_autofree char *bus = g_strdup_printf("DBUS_SYSTEM_BUS_ADDRESS=%s", f->bus_address);
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        g_autoptr(GError) error = NULL;
+        const char *envp[] = { "LC_ALL=C", "TZ=UTC", bus, NULL };
+        int wait_status = 0;
+        Run r = {};
+        va_list ap;
+
+        g_ptr_array_add(argv, binary);
+        va_start(ap, first);
+        for (const char *a = first; a; a = va_arg(ap, const char *))
+                g_ptr_array_add(argv, (char *) a);
+        va_end(ap);
+        g_ptr_array_add(argv, NULL);
+
+        g_assert_true(g_spawn_sync(NULL, (char **) argv->pdata, (char **) envp, G_SPAWN_DEFAULT,
+                                   unprivileged ? drop_to_nobody : NULL, NULL,
+                                   &r.out, &r.err, &wait_status, &error));
+        g_assert_no_error(error);
+        r.status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1;
+        if (g_test_verbose())
+                g_printerr("exit %d\nstdout:\n%sstderr:\n%s", r.status, r.out, r.err);
+        return r;
+}
+
+#define certctl(f, ...) certctl_as(f, false, __VA_ARGS__)
+
+typedef struct Fixture {
+        BusFixture bus;
+        PkiChain *chain;                /* for console.example.com, the daemon's ServerName= */
+        char *cert, *key, *ca;          /* its files, readable by everyone (the unprivileged case reads them) */
+        char *leaf_fingerprint;
+} Fixture;
+
+static char *write_public(Fixture *f, const char *name, const char *content) {
+        char *p = bus_fixture_path(&f->bus, name);
+        g_assert_cmpint(pki_write_file(p, content), ==, 0);
+        g_assert_cmpint(chmod(p, 0644), ==, 0);
+        return p;
+}
+
+static void fixture_setup(Fixture *f, gconstpointer data) {
+        char fp[CERT_FINGERPRINT_MAX];
+
+        bus_fixture_setup(&f->bus, NULL);
+        f->chain = pki_chain_new("console.example.com");
+        f->cert = write_public(f, "fullchain.pem", f->chain->fullchain_pem);
+        f->key = write_public(f, "key.pem", f->chain->key_pem);
+        f->ca = write_public(f, "ca.pem", f->chain->root_pem);
+        g_assert_cmpint(cert_fingerprint(f->chain->leaf, fp), ==, 0);
+        f->leaf_fingerprint = g_strdup(fp);
+}
+
+static void fixture_teardown(Fixture *f, gconstpointer data) {
+        bus_fixture_teardown(&f->bus);
+        pki_chain_free(f->chain);
+        g_free(f->cert);
+        g_free(f->key);
+        g_free(f->ca);
+        g_free(f->leaf_fingerprint);
+}
+
+static bool contains_line(const char *text, const char *key, const char *value) {
+        /* Aligned "Key: value" lines: the key may be indented, the value is exact. */
+        g_autofree char *needle = g_strdup_printf("%s: %s\n", key, value);
+        return strstr(text, needle) != NULL;
+}
+
+/* ------------------------------------------------------------------ status */
+
+static void test_status(Fixture *f, gconstpointer data) {
+        g_autofree char *fingerprint = bus_get_string(&f->bus, "Fingerprint");
+        g_autofree char *generation = g_strdup_printf("%" G_GUINT64_FORMAT, bus_get_u64(&f->bus, "Generation"));
+
+        g_auto(Run) r = certctl(&f->bus, "status", NULL);
+        g_assert_cmpint(r.status, ==, 0);
+        g_assert_cmpstr(r.err, ==, "");
+        g_assert_true(contains_line(r.out, "Server name", "console.example.com"));
+        g_assert_true(contains_line(r.out, "Fingerprint", fingerprint));
+        g_assert_true(contains_line(r.out, "Source", "self-signed"));
+        g_assert_true(contains_line(r.out, "Generation", generation));
+        g_assert_true(contains_line(r.out, "Key type", "EC P-256"));
+        g_assert_nonnull(strstr(r.out, "Subject: CN=console.example.com"));
+        g_assert_nonnull(strstr(r.out, "SANs: DNS:console.example.com\n"));
+        g_assert_nonnull(strstr(r.out, "Valid until: "));
+        g_assert_nonnull(strstr(r.out, " days)\n"));
+        g_assert_nonnull(strstr(r.out, "State: "));
+        g_assert_nonnull(strstr(r.out, "Endpoints: none\n"));  /* Units= is empty in the fixture */
+
+        g_auto(Run) j = certctl(&f->bus, "status", "--json", NULL);
+        g_autofree char *fpfield = g_strdup_printf("\"Fingerprint\":\"%s\"", fingerprint);
+        g_autofree char *genfield = g_strdup_printf("\"Generation\":%s", generation);
+        g_assert_cmpint(j.status, ==, 0);
+        g_assert_true(g_str_has_prefix(j.out, "{"));
+        g_assert_true(g_str_has_suffix(j.out, "}\n"));
+        g_assert_nonnull(strstr(j.out, fpfield));
+        g_assert_nonnull(strstr(j.out, genfield));
+        g_assert_nonnull(strstr(j.out, "\"Source\":\"self-signed\""));
+        g_assert_nonnull(strstr(j.out, "\"Endpoints\":[]"));
+}
+
+/* ------------------------------------------------------------ install etc. */
+
+static void test_install(Fixture *f, gconstpointer data) {
+        guint64 before = bus_get_u64(&f->bus, "Generation");
+
+        g_auto(Run) r = certctl(&f->bus, "install", "--cert", f->cert, "--key", f->key, "--ca", f->ca, NULL);
+        g_assert_cmpint(r.status, ==, 0);
+        g_assert_cmpstr(r.err, ==, "");
+
+        guint64 after = bus_get_u64(&f->bus, "Generation");
+        g_autofree char *fp = bus_get_string(&f->bus, "Fingerprint");
+        g_autofree char *source = bus_get_string(&f->bus, "Source");
+        g_autofree char *gen = g_strdup_printf("%" G_GUINT64_FORMAT, after);
+        g_autofree char *line = g_strdup_printf("Installed generation %s.\n", gen);
+        g_assert_cmpuint(after, >, before);
+        g_assert_cmpstr(fp, ==, f->leaf_fingerprint);
+        g_assert_cmpstr(source, ==, "bus");
+        g_assert_true(g_str_has_prefix(r.out, line));
+        g_assert_true(contains_line(r.out, "Fingerprint", f->leaf_fingerprint));
+
+        g_auto(Run) s = certctl(&f->bus, "status", NULL);
+        g_assert_true(contains_line(s.out, "Source", "bus"));
+        g_assert_true(contains_line(s.out, "Fingerprint", f->leaf_fingerprint));
+        g_assert_true(contains_line(s.out, "Key type", "RSA 2048"));
+        g_assert_true(contains_line(s.out, "Chain length", "2"));
+        g_assert_nonnull(strstr(s.out, "(in 89 days)\n"));
+}
+
+static void test_install_json(Fixture *f, gconstpointer data) {
+        g_auto(Run) r = certctl(&f->bus, "install", "--json", "--cert", f->cert, "--key", f->key, "--ca", f->ca, NULL);
+        g_assert_cmpint(r.status, ==, 0);
+        g_autofree char *expect = g_strdup_printf("{\"generation\":%" G_GUINT64_FORMAT ",\"fingerprint\":\"%s\"}\n",
+                                                  bus_get_u64(&f->bus, "Generation"), f->leaf_fingerprint);
+        g_assert_cmpstr(r.out, ==, expect);
+}
+
+static void test_install_refused(Fixture *f, gconstpointer data) {
+        g_autofree char *before = bus_get_string(&f->bus, "Fingerprint");
+        EVP_PKEY *other = pki_key_pooled(PKI_KEY_EC256, 3);
+        g_autofree char *other_pem = pki_key_pem(other, NULL);
+        g_autofree char *bad_key = write_public(f, "other.key", other_pem);
+        EVP_PKEY_free(other);
+
+        g_auto(Run) r = certctl(&f->bus, "install", "--cert", f->cert, "--key", bad_key, "--ca", f->ca, NULL);
+        g_assert_cmpint(r.status, ==, 1);
+        g_assert_cmpstr(r.out, ==, "");
+        g_assert_true(g_str_has_prefix(r.err, "KeyMismatch: "));
+        g_assert_nonnull(strstr(r.err, "EC P-256"));
+
+        /* --json: the full error name, on stdout as JSON and on stderr. */
+        g_auto(Run) j = certctl(&f->bus, "install", "--json", "--cert", f->cert, "--key", bad_key, "--ca", f->ca, NULL);
+        g_assert_cmpint(j.status, ==, 1);
+        g_assert_true(g_str_has_prefix(j.out, "{\"error\":\"org.vertex.Certificates.Error.KeyMismatch\",\"message\":\""));
+        g_assert_true(g_str_has_prefix(j.err, "org.vertex.Certificates.Error.KeyMismatch: "));
+
+        /* Nothing changed. */
+        g_autofree char *after = bus_get_string(&f->bus, "Fingerprint");
+        g_assert_cmpstr(after, ==, before);
+}
+
+static void test_validate(Fixture *f, gconstpointer data) {
+        guint64 generation = bus_get_u64(&f->bus, "Generation");
+
+        g_auto(Run) ok = certctl(&f->bus, "validate", "--cert", f->cert, "--key", f->key, "--ca", f->ca, NULL);
+        g_assert_cmpint(ok.status, ==, 0);
+        g_assert_cmpstr(ok.err, ==, "");
+        g_assert_true(contains_line(ok.out, "Valid", "yes"));
+        g_assert_true(contains_line(ok.out, "Fingerprint", f->leaf_fingerprint));
+
+        g_auto(Run) j = certctl(&f->bus, "validate", "--json", "--cert", f->cert, "--key", f->key, "--ca", f->ca, NULL);
+        g_assert_cmpint(j.status, ==, 0);
+        g_assert_true(g_str_has_prefix(j.out, "{\"valid\":true"));
+
+        /* A certificate for another name: the daemon's ServerName= decides. */
+        g_autoptr(PkiChain) other = pki_chain_new("other.example.org");
+        g_autofree char *cert = write_public(f, "other.pem", other->fullchain_pem);
+        g_autofree char *key = write_public(f, "other.key", other->key_pem);
+        g_autofree char *ca = write_public(f, "other-ca.pem", other->root_pem);
+        g_auto(Run) bad = certctl(&f->bus, "validate", "--cert", cert, "--key", key, "--ca", ca, NULL);
+        g_assert_cmpint(bad.status, ==, 1);
+        g_assert_true(g_str_has_prefix(bad.err, "NameMismatch: "));
+        g_assert_nonnull(strstr(bad.err, "console.example.com"));
+        g_assert_true(contains_line(bad.out, "Valid", "no"));
+
+        /* Validate changes nothing. */
+        g_assert_cmpuint(bus_get_u64(&f->bus, "Generation"), ==, generation);
+}
+
+static void test_generations_rollback(Fixture *f, gconstpointer data) {
+        g_autofree char *self_signed = bus_get_string(&f->bus, "Fingerprint");
+        guint64 first = bus_get_u64(&f->bus, "Generation");
+
+        g_auto(Run) i = certctl(&f->bus, "install", "--cert", f->cert, "--key", f->key, "--ca", f->ca, NULL);
+        g_assert_cmpint(i.status, ==, 0);
+        guint64 installed = bus_get_u64(&f->bus, "Generation");
+
+        g_auto(Run) g = certctl(&f->bus, "generations", NULL);
+        g_assert_cmpint(g.status, ==, 0);
+        g_assert_true(g_str_has_prefix(g.out, "GEN "));
+        g_autofree char *current_row = g_strdup_printf("\n*%" G_GUINT64_FORMAT " ", installed);
+        g_autofree char *old_row = g_strdup_printf("\n %" G_GUINT64_FORMAT " ", first);
+        g_assert_nonnull(strstr(g.out, current_row));
+        g_assert_nonnull(strstr(g.out, old_row));
+        g_assert_nonnull(strstr(g.out, f->leaf_fingerprint));
+        g_assert_nonnull(strstr(g.out, self_signed));
+
+        g_auto(Run) gj = certctl(&f->bus, "generations", "--json", NULL);
+        g_autofree char *cur = g_strdup_printf("{\"current\":%" G_GUINT64_FORMAT ",\"generations\":[", installed);
+        g_assert_cmpint(gj.status, ==, 0);
+        g_assert_true(g_str_has_prefix(gj.out, cur));
+        g_assert_nonnull(strstr(gj.out, "\"source\":\"bus\""));
+        g_assert_nonnull(strstr(gj.out, "\"source\":\"self-signed\""));
+
+        g_auto(Run) rb = certctl(&f->bus, "rollback", NULL);
+        g_assert_cmpint(rb.status, ==, 0);
+        g_assert_true(g_str_has_prefix(rb.out, "Rolled back to generation "));
+        g_assert_true(contains_line(rb.out, "Fingerprint", self_signed));
+        g_autofree char *now = bus_get_string(&f->bus, "Fingerprint");
+        g_assert_cmpstr(now, ==, self_signed);
+}
+
+static void test_regenerate_reload(Fixture *f, gconstpointer data) {
+        g_autofree char *before = bus_get_string(&f->bus, "Fingerprint");
+
+        g_auto(Run) r = certctl(&f->bus, "regenerate", "--json", NULL);
+        g_assert_cmpint(r.status, ==, 0);
+        g_autofree char *after = bus_get_string(&f->bus, "Fingerprint");
+        g_autofree char *source = bus_get_string(&f->bus, "Source");
+        g_autofree char *field = g_strdup_printf("\"fingerprint\":\"%s\"}", after);
+        g_assert_cmpstr(after, !=, before);
+        g_assert_cmpstr(source, ==, "self-signed");
+        g_assert_nonnull(strstr(r.out, field));
+
+        g_auto(Run) l = certctl(&f->bus, "reload", NULL);
+        g_assert_cmpint(l.status, ==, 0);
+        g_assert_cmpstr(l.out, ==, "");
+        g_assert_cmpstr(l.err, ==, "");
+}
+
+/* An unprivileged caller may validate and read, not install. */
+static void test_unprivileged(Fixture *f, gconstpointer data) {
+        if (getuid() != 0) {
+                g_test_skip("switching to an unprivileged user needs root");
+                return;
+        }
+        g_autofree char *before = bus_get_string(&f->bus, "Fingerprint");
+
+        g_auto(Run) s = certctl_as(&f->bus, true, "status", NULL);
+        g_assert_cmpint(s.status, ==, 0);
+
+        g_auto(Run) v = certctl_as(&f->bus, true, "validate", "--cert", f->cert, "--key", f->key, "--ca", f->ca, NULL);
+        g_assert_cmpint(v.status, ==, 0);
+
+        g_auto(Run) i = certctl_as(&f->bus, true, "install", "--no-ask-password",
+                                   "--cert", f->cert, "--key", f->key, "--ca", f->ca, NULL);
+        g_assert_cmpint(i.status, ==, 1);
+        g_assert_cmpstr(i.out, ==, "");
+        g_assert_true(g_str_has_prefix(i.err, "org.freedesktop.DBus.Error.") ||
+                      g_str_has_prefix(i.err, "AccessDenied") ||
+                      g_str_has_prefix(i.err, "NotAuthorized"));
+        g_autofree char *after = bus_get_string(&f->bus, "Fingerprint");
+        g_assert_cmpstr(after, ==, before);
+}
+
+/* The daemon gone: the name has no owner, an error from the bus, exit 1. */
+static void test_no_daemon(Fixture *f, gconstpointer data) {
+        bus_fixture_stop_daemon(&f->bus);
+
+        g_auto(Run) r = certctl(&f->bus, "status", NULL);
+        g_assert_cmpint(r.status, ==, 1);
+        g_assert_true(g_str_has_prefix(r.err, "org.freedesktop.DBus.Error.ServiceUnknown: "));
+}
+
+int main(int argc, char *argv[]) {
+        g_test_init(&argc, &argv, NULL);
+
+#define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+        ADD("/certctl-bus/status", test_status);
+        ADD("/certctl-bus/install", test_install);
+        ADD("/certctl-bus/install-json", test_install_json);
+        ADD("/certctl-bus/install-refused", test_install_refused);
+        ADD("/certctl-bus/validate", test_validate);
+        ADD("/certctl-bus/generations-rollback", test_generations_rollback);
+        ADD("/certctl-bus/regenerate-reload", test_regenerate_reload);
+        ADD("/certctl-bus/unprivileged", test_unprivileged);
+        ADD("/certctl-bus/no-daemon", test_no_daemon);
+#undef ADD
+
+        return g_test_run();
+}
