@@ -12,6 +12,8 @@
 
 #include <systemd/sd-event.h>
 
+#include "macro.h"
+
 typedef struct DropDir DropDir;
 
 typedef struct DropBundle {
@@ -28,6 +30,8 @@ typedef struct DropBundle {
 /*
  * A bundle is ready. The daemon processes it (possibly asynchronously) and
  * then calls dropdir_bundle_done(). Until then no further bundle is handed out.
+ * The bundle (and its strings) stays valid until dropdir_bundle_done(); the
+ * callback may call dropdir_bundle_done() itself before returning.
  */
 typedef void (*dropdir_bundle_t)(DropDir *d, const DropBundle *bundle, void *userdata);
 
@@ -42,21 +46,32 @@ typedef void (*dropdir_rejected_t)(DropDir *d, const char *name, const char *err
 typedef struct DropDirOptions {
         const char *path;          /* created 0700 when missing; refused when group/world-writable */
         const char *state_file;    /* where installed content hashes are remembered; NULL: memory only */
-        uint64_t settle_usec;
-        uint64_t max_file_size;
+        uint64_t settle_usec;      /* how long an incomplete bundle waits for its missing part */
+        uint64_t max_file_size;    /* per file; 0: 1 MiB. Larger files are refused (TooLarge) unread */
         dropdir_bundle_t on_bundle;
         dropdir_rejected_t on_rejected;
         void *userdata;
 } DropDirOptions;
 
-/* Starts watching and scans once. Returns 0, -EPERM for an unsafe directory, or -errno. */
+/*
+ * Starts watching and scans once (from the event loop, so no callback runs
+ * inside this call). Returns 0, -EPERM for a group- or world-writable
+ * directory or one owned by another user, or -errno.
+ */
 int dropdir_new(sd_event *event, const DropDirOptions *options, DropDir **ret);
 DropDir *dropdir_free(DropDir *d);
+DEFINE_TRIVIAL_CLEANUP_FUNC(DropDir *, dropdir_free);
 
 /*
  * Outcome of the bundle last handed out. error_name NULL: installed, the
  * files are removed (or remembered by hash on a read-only directory).
  * Otherwise the files move to rejected/ beside NAME.error holding
- * "error_name: message". Returns 0 or -errno.
+ * "error_name: message\n" (or are remembered by hash where they cannot
+ * move). Returns 0, -ESTALE when no bundle is out, or -errno (the outcome
+ * is applied as far as possible anyway).
  */
 int dropdir_bundle_done(DropDir *d, const char *error_name, const char *message);
+
+/* How many times the inotify queue overflowed (each followed by a full rescan); for tests and status. */
+uint64_t dropdir_get_overflows(DropDir *d);
+const char *dropdir_get_path(DropDir *d);

@@ -1,0 +1,1334 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The drop directory object: one inotify watch on the directory (never per
+ * file), driven by sd-event, that turns files dropped by an operator into
+ * bundles handed to the daemon one at a time.
+ *
+ * Events are a reason to rescan, not data (as dbus-broker's dirwatch): the
+ * inotify fd is read to EAGAIN, the few facts that only events can tell are
+ * noted per name, and a deferred scan of the directory decides. The facts:
+ *   - a regular file is "being written" from IN_CREATE/IN_MODIFY until
+ *     IN_CLOSE_WRITE or IN_MOVED_TO; such a file is never read, whatever
+ *     pauses its writer makes. Files found by a scan without events (the scan
+ *     at start, the rescan after IN_Q_OVERFLOW) count as complete: a writer
+ *     that crashed is done too.
+ *   - the drop order: every IN_CLOSE_WRITE/IN_MOVED_TO/IN_CREATE takes the
+ *     next sequence number; files first seen by a scan are numbered in order
+ *     of ctime, then name.
+ *
+ * Ordering rule. A bundle's place is the sequence number of its newest
+ * file, i.e. when it became complete. Each scan hands out the complete,
+ * fully written bundle with the lowest place; after dropdir_bundle_done()
+ * the next scan hands out the next. Bundles of different names are all
+ * processed, in drop order, so the last valid one of a burst is what stays
+ * installed. A bundle is read when it is handed out, not when it was
+ * dropped, so a NAME rewritten while its previous bundle is out is only
+ * installed in its newest form: intermediate versions of the same name are
+ * superseded without being installed. Files changed while their bundle was
+ * out are left in place for the next round.
+ *
+ * Completeness: certificate + key, a certificate file holding a key as well
+ * ("PRIVATE KEY-----", the combined NAME.pem), or a Kubernetes Secret volume
+ * ("..data" a symlink to the kubelet's timestamped directory; the visible
+ * symlinks into it are ignored; one swap of "..data" is one new content). An
+ * incomplete bundle waits SettleSec= for its missing part (an sd-event
+ * timer, no sleeping), then is rejected; one with a file still being written
+ * waits for its close.
+ *
+ * Outcomes: installed content is remembered by SHA-256 in the state file
+ * (dropdir-state.c) and never handed out again; its files are removed. The
+ * daemon answers asynchronously, so an operator may already be renaming the
+ * next bundle's files over the old ones: a file is first renamed away and
+ * then compared with what was read (inode, size, mtime), and put back when
+ * it is newer (take_file()); checking first and unlinking by name would
+ * race and delete the new file.
+ * Refused files move to rejected/ beside NAME.error ("ErrorName: message").
+ * Where files cannot be removed or moved (read-only directory, Secret volume)
+ * the content is remembered instead, so nothing is handed out or rejected in
+ * a loop.
+ *
+ * It does not validate certificates (the daemon's pipeline does), does not
+ * log above debug, and never reads a file outside the directory
+ * (dropdir-safeopen.c).
+ */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "dropdir-naming.h"
+#include "dropdir-safeopen.h"
+#include "dropdir-state.h"
+#include "dropdir.h"
+#include "macro.h"
+
+#define TRACK_BUCKETS 1024
+#define KUBELET_DATA "..data"
+#define REJECTED_DIR "rejected"
+/* IN_ATTRIB: a chmod of the directory itself makes it (un)safe. */
+#define INOTIFY_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | \
+                      IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+
+/* What events told us about one name in the directory. */
+typedef struct Track {
+        struct Track *next;
+        char *name;
+        bool pending;            /* created or modified, not yet closed */
+        bool modified;           /* IN_MODIFY seen since IN_CREATE */
+        uint64_t seq;            /* drop order; 0: not yet numbered */
+        uint64_t ready_usec;     /* CLOCK_MONOTONIC when it became complete */
+        bool present;            /* sweep mark of the current scan */
+        mode_t type;             /* S_IFREG, S_IFLNK, … as last listed */
+        /* cached answer to "does this certificate file hold a key too?" */
+        bool key_checked, has_key;
+        dev_t dev;
+        ino_t ino;
+        off_t size;
+        struct timespec mtime;
+} Track;
+
+/* A bundle found by a scan. */
+typedef struct Candidate {
+        char *name;
+        char *paths[_DROP_PART_MAX];    /* relative to the directory */
+        bool kubelet;
+        bool pending;                   /* some file still being written */
+        bool complete;
+        uint64_t seq;
+        uint64_t since;
+} Candidate;
+
+/* The bundle handed out, until dropdir_bundle_done(). */
+typedef struct Current {
+        DropBundle bundle;
+        char *paths[_DROP_PART_MAX];
+        struct stat lst[_DROP_PART_MAX];   /* lstat() of each path when read */
+        bool kubelet;
+} Current;
+
+struct DropDir {
+        sd_event *event;
+        char *path;
+        uint64_t settle_usec;
+        uint64_t max_file_size;
+        dropdir_bundle_t on_bundle;
+        dropdir_rejected_t on_rejected;
+        void *userdata;
+
+        int dir_fd;             /* open only during a scan or dropdir_bundle_done(): see dir_pin() */
+        int inotify_fd;
+        int wd;
+        bool unsafe;            /* made group/world-writable under us: ignored (and said once) until fixed */
+
+        sd_event_source *io_source;
+        sd_event_source *scan_source;
+        sd_event_source *settle_source;
+
+        DropSeen *seen;
+        Track *tracks[TRACK_BUCKETS];
+        uint64_t seq;
+        bool busy;
+        Current current;
+
+        uint64_t n_overflows;
+        uint64_t n_scans;
+};
+
+static int dir_pin(DropDir *d);
+static void dir_unpin(DropDir *d, int pinned);
+
+/* ------------------------------------------------------------ tracking */
+
+static unsigned track_bucket(const char *name) {
+        unsigned h = 5381;
+        for (const unsigned char *p = (const unsigned char *) name; *p; p++)
+                h = h * 33 + *p;
+        return h % TRACK_BUCKETS;
+}
+
+static Track *track_get(DropDir *d, const char *name) {
+        for (Track *t = d->tracks[track_bucket(name)]; t; t = t->next)
+                if (streq(t->name, name))
+                        return t;
+        return NULL;
+}
+
+static Track *track_ensure(DropDir *d, const char *name) {
+        Track *t = track_get(d, name);
+        unsigned b;
+
+        if (t)
+                return t;
+        t = calloc(1, sizeof(Track));
+        if (!t)
+                return NULL;
+        t->name = strdup(name);
+        if (!t->name) {
+                free(t);
+                return NULL;
+        }
+        b = track_bucket(name);
+        t->next = d->tracks[b];
+        d->tracks[b] = t;
+        return t;
+}
+
+static void track_remove(DropDir *d, const char *name) {
+        for (Track **p = &d->tracks[track_bucket(name)]; *p; p = &(*p)->next)
+                if (streq((*p)->name, name)) {
+                        Track *t = *p;
+                        *p = t->next;
+                        free(t->name);
+                        free(t);
+                        return;
+                }
+}
+
+static void tracks_clear(DropDir *d) {
+        for (unsigned b = 0; b < TRACK_BUCKETS; b++)
+                while (d->tracks[b]) {
+                        Track *t = d->tracks[b];
+                        d->tracks[b] = t->next;
+                        free(t->name);
+                        free(t);
+                }
+}
+
+static uint64_t now_usec(DropDir *d) {
+        uint64_t t = 0;
+        (void) sd_event_now(d->event, CLOCK_MONOTONIC, &t);
+        return t;
+}
+
+/* ------------------------------------------------------------- hashing */
+
+static int sha256_hex(EVP_MD_CTX *ctx, char ret[static 65]) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned len = 0;
+
+        if (EVP_DigestFinal_ex(ctx, md, &len) != 1 || len != 32)
+                return -EIO;
+        for (unsigned i = 0; i < len; i++)
+                sprintf(ret + 2 * i, "%02x", md[i]);
+        ret[64] = 0;
+        return 0;
+}
+
+static int update_part(EVP_MD_CTX *ctx, unsigned char tag, const void *data, size_t size) {
+        uint64_t n = size;
+        if (EVP_DigestUpdate(ctx, &tag, 1) != 1 ||
+            EVP_DigestUpdate(ctx, &n, sizeof(n)) != 1 ||
+            (size > 0 && EVP_DigestUpdate(ctx, data, size) != 1))
+                return -EIO;
+        return 0;
+}
+
+/* SHA-256 over certificate, key and authority, each tagged and length-prefixed. */
+static int bundle_hash(DropBundle *b) {
+        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+        if (!ctx)
+                return -ENOMEM;
+        if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+                return -EIO;
+        if (update_part(ctx, 'c', b->certificate, b->certificate_size) < 0 ||
+            update_part(ctx, 'k', b->key, b->key_size) < 0 ||
+            update_part(ctx, 'a', b->authority, b->authority_size) < 0)
+                return -EIO;
+        return sha256_hex(ctx, b->content_hash);
+}
+
+/* For refusals nothing was read: remember the files by name and inode instead. */
+static int identity_hash(DropDir *d, char *const *paths, char ret[static 65]) {
+        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+        if (!ctx)
+                return -ENOMEM;
+        if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+                return -EIO;
+        for (size_t p = 0; p < _DROP_PART_MAX; p++) {
+                struct stat st = {};
+                uint64_t v[4];
+
+                if (!paths[p])
+                        continue;
+                (void) fstatat(d->dir_fd, paths[p], &st, AT_SYMLINK_NOFOLLOW);
+                v[0] = st.st_dev;
+                v[1] = st.st_ino;
+                v[2] = (uint64_t) st.st_size;
+                v[3] = (uint64_t) st.st_mtim.tv_sec * 1000000000ULL + (uint64_t) st.st_mtim.tv_nsec;
+                if (update_part(ctx, 'n', paths[p], strlen(paths[p])) < 0 ||
+                    update_part(ctx, 'i', v, sizeof(v)) < 0)
+                        return -EIO;
+        }
+        return sha256_hex(ctx, ret);
+}
+
+/* ----------------------------------------------------------- bundles */
+
+static void drop_bundle_done(DropBundle *b) {
+        free(b->name);
+        free(b->certificate);
+        if (b->key)
+                erase_and_free(b->key, b->key_size);
+        free(b->authority);
+        *b = (DropBundle) {};
+}
+
+static void current_done(Current *c) {
+        drop_bundle_done(&c->bundle);
+        for (size_t p = 0; p < _DROP_PART_MAX; p++)
+                free(c->paths[p]);
+        *c = (Current) {};
+}
+
+static void candidate_done(Candidate *c) {
+        free(c->name);
+        for (size_t p = 0; p < _DROP_PART_MAX; p++)
+                free(c->paths[p]);
+        *c = (Candidate) {};
+}
+
+static void candidates_free(Candidate *c, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                candidate_done(&c[i]);
+        free(c);
+}
+
+static bool same_file(const struct stat *a, const struct stat *b) {
+        return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+               a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* ------------------------------------------------------------ outcomes */
+
+/*
+ * Moves name (in the drop directory) to target in target_fd, but only if it
+ * is still the file described by expected (when given): checking first and
+ * renaming after would race with an operator renaming a newer file over
+ * it, so it is moved first and checked where it landed. A newer file is put
+ * back (unless yet another one took its place, which supersedes it).
+ * Returns 1 when moved, 0 when not (vanished, or newer), -errno.
+ */
+static int take_file(DropDir *d, const char *name, const struct stat *expected, int target_fd, const char *target) {
+        struct stat st;
+
+        if (renameat2(d->dir_fd, name, target_fd, target, RENAME_NOREPLACE) < 0) {
+                /* Filesystems without RENAME_NOREPLACE: the target names are ours and were checked free. */
+                if (errno != EINVAL || renameat(d->dir_fd, name, target_fd, target) < 0)
+                        return errno == ENOENT ? 0 : negative_errno();
+        }
+        if (!expected)
+                return 1;
+        if (fstatat(target_fd, target, &st, AT_SYMLINK_NOFOLLOW) >= 0 && same_file(&st, expected))
+                return 1;
+        if (renameat2(target_fd, target, d->dir_fd, name, RENAME_NOREPLACE) < 0 && errno == EEXIST)
+                (void) unlinkat(target_fd, target, 0);
+        return 0;
+}
+
+static int remember(DropDir *d, DropSeenKind kind, const char *hash) {
+        return drop_seen_add(d->seen, kind, hash);
+}
+
+/* Where files of bundle `name` go in rejected/: unchanged names, or NAME.N… on a clash. */
+static char *rejected_name(const char *name, const char *file, unsigned n) {
+        char *s;
+        size_t l = strlen(name);
+
+        if (n == 0)
+                return strdup(file);
+        if (strncmp(file, name, l) == 0 && (file[l] == '.' || file[l] == '-' || file[l] == 0))
+                return asprintf(&s, "%s.%u%s", name, n, file + l) < 0 ? NULL : s;
+        return asprintf(&s, "%s.%u", file, n) < 0 ? NULL : s;
+}
+
+/*
+ * Moves the files to rejected/ beside NAME.error. Files that changed since
+ * `lst` (when given) stay. Returns 0, or -errno (-EROFS, -EACCES… for a
+ * directory we may not change: the caller remembers the content instead).
+ */
+static int move_to_rejected(DropDir *d, const char *name, char *const *paths, const struct stat *lst,
+                            const char *error_name, const char *message) {
+        _cleanup_close_ int rfd = -EBADF, efd = -EBADF;
+        _cleanup_free_ char *error_file = NULL, *text = NULL;
+        unsigned n;
+        int r;
+
+        if (mkdirat(d->dir_fd, REJECTED_DIR, 0700) < 0 && errno != EEXIST)
+                return negative_errno();
+        rfd = openat(d->dir_fd, REJECTED_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (rfd < 0)
+                return negative_errno();
+
+        for (n = 0; n < 10000; n++) {
+                bool clash = false;
+
+                free(error_file);
+                error_file = NULL;
+                if (n == 0 ? asprintf(&error_file, "%s.error", name) < 0
+                           : asprintf(&error_file, "%s.%u.error", name, n) < 0)
+                        return -ENOMEM;
+                if (faccessat(rfd, error_file, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
+                        clash = true;
+                for (size_t p = 0; !clash && p < _DROP_PART_MAX; p++) {
+                        _cleanup_free_ char *t = NULL;
+                        if (!paths[p])
+                                continue;
+                        t = rejected_name(name, paths[p], n);
+                        if (!t)
+                                return -ENOMEM;
+                        if (faccessat(rfd, t, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
+                                clash = true;
+                }
+                if (!clash)
+                        break;
+        }
+
+        for (size_t p = 0; p < _DROP_PART_MAX; p++) {
+                _cleanup_free_ char *t = NULL;
+                if (!paths[p])
+                        continue;
+                t = rejected_name(name, paths[p], n);
+                if (!t)
+                        return -ENOMEM;
+                /* rename moves a symlink itself, never its target. */
+                r = take_file(d, paths[p], lst ? &lst[p] : NULL, rfd, t);
+                if (r < 0)
+                        return r;
+        }
+
+        if (asprintf(&text, "%s: %s\n", error_name, message) < 0)
+                return -ENOMEM;
+        efd = openat(rfd, error_file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (efd < 0)
+                return negative_errno();
+        size_t len = strlen(text);
+        if (write(efd, text, len) != (ssize_t) len)
+                return errno > 0 ? -errno : -EIO;
+        return 0;
+}
+
+/* Rejection decided here (unsafe file, incomplete bundle): move or remember, then tell the daemon. */
+static void reject_candidate(DropDir *d, const Candidate *c, const char *error_name, const char *message) {
+        char hash[65];
+        bool have_hash;
+        int r = -EROFS;
+
+        /* Files we could not move away last time are still here: say it once, not at every scan. */
+        have_hash = identity_hash(d, c->paths, hash) >= 0;
+        if (have_hash && drop_seen_contains(d->seen, hash, NULL))
+                return;
+
+        if (!c->kubelet)
+                r = move_to_rejected(d, c->name, c->paths, NULL, error_name, message);
+        if (r < 0 && have_hash)
+                (void) remember(d, DROP_SEEN_REJECTED, hash);
+
+        if (d->on_rejected)
+                d->on_rejected(d, c->name, error_name, message, d->userdata);
+}
+
+/* Removes installed (or already installed) files that are unchanged since they were read. */
+static int remove_files(DropDir *d, char *const *paths, const struct stat *lst) {
+        int ret = 0, r;
+
+        for (size_t p = 0; p < _DROP_PART_MAX; p++) {
+                _cleanup_free_ char *tmp = NULL;
+
+                if (!paths[p])
+                        continue;
+                /* Hidden, so no scan takes it for a bundle in the instant it exists. */
+                if (asprintf(&tmp, ".#vertex-certd-removing.%s", paths[p]) < 0)
+                        return -ENOMEM;
+                (void) unlinkat(d->dir_fd, tmp, 0);   /* left over from a crash */
+                r = take_file(d, paths[p], &lst[p], d->dir_fd, tmp);
+                if (r > 0 && unlinkat(d->dir_fd, tmp, 0) < 0)
+                        r = negative_errno();
+                if (r < 0 && ret == 0)
+                        ret = r;
+        }
+        return ret;
+}
+
+/* ------------------------------------------------------------- reading */
+
+static bool holds_private_key(const char *data, size_t size) {
+        return memmem(data, size, "PRIVATE KEY-----", strlen("PRIVATE KEY-----")) != NULL;
+}
+
+/*
+ * Reads every part of a candidate into *ret. Returns 0; -EPERM with
+ * *refusal set; -ENOENT when a file vanished or changed under us; -errno.
+ */
+static int read_candidate(DropDir *d, const Candidate *c, Current *ret, DropRefusal *refusal) {
+        _cleanup_(current_done) Current cur = {};
+        DropFile files[_DROP_PART_MAX] = {};
+        int r = 0;
+
+        for (size_t p = 0; p < _DROP_PART_MAX; p++) {
+                if (!c->paths[p])
+                        continue;
+                cur.paths[p] = strdup(c->paths[p]);
+                if (!cur.paths[p]) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+                if (fstatat(d->dir_fd, c->paths[p], &cur.lst[p], AT_SYMLINK_NOFOLLOW) < 0) {
+                        r = negative_errno();
+                        goto finish;
+                }
+                r = drop_file_read(d->dir_fd, c->paths[p], d->max_file_size, &files[p], refusal);
+                if (r < 0)
+                        goto finish;
+        }
+
+        cur.kubelet = c->kubelet;
+        cur.bundle.name = strdup(c->name);
+        if (!cur.bundle.name) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        cur.bundle.certificate = TAKE_PTR(files[DROP_PART_CERT].data);
+        cur.bundle.certificate_size = files[DROP_PART_CERT].size;
+        cur.bundle.key = TAKE_PTR(files[DROP_PART_KEY].data);
+        cur.bundle.key_size = files[DROP_PART_KEY].size;
+        cur.bundle.authority = TAKE_PTR(files[DROP_PART_CA].data);
+        cur.bundle.authority_size = files[DROP_PART_CA].size;
+        r = bundle_hash(&cur.bundle);
+        if (r < 0)
+                goto finish;
+
+        *ret = cur;
+        cur = (Current) {};
+finish:
+        for (size_t p = 0; p < _DROP_PART_MAX; p++)
+                drop_file_done(&files[p]);
+        return r;
+}
+
+/*
+ * Does a lone certificate file hold the key too (the combined NAME.pem)?
+ * Returns 1/0, -EPERM with *refusal, -ENOENT, -errno. Cached per inode.
+ */
+static int check_combined(DropDir *d, const char *path, DropRefusal *refusal) {
+        _cleanup_(drop_file_done) DropFile f = {};
+        Track *t = track_ensure(d, path);
+        struct stat st;
+        int r;
+
+        if (!t)
+                return -ENOMEM;
+        if (fstatat(d->dir_fd, path, &st, 0) >= 0 && t->key_checked &&
+            t->dev == st.st_dev && t->ino == st.st_ino && t->size == st.st_size &&
+            t->mtime.tv_sec == st.st_mtim.tv_sec && t->mtime.tv_nsec == st.st_mtim.tv_nsec)
+                return t->has_key;
+
+        r = drop_file_read(d->dir_fd, path, d->max_file_size, &f, refusal);
+        if (r < 0)
+                return r;
+        t->key_checked = true;
+        t->has_key = holds_private_key(f.data, f.size);
+        t->dev = f.st.st_dev;
+        t->ino = f.st.st_ino;
+        t->size = f.st.st_size;
+        t->mtime = f.st.st_mtim;
+        return t->has_key;
+}
+
+/* -------------------------------------------------------------- scans */
+
+typedef struct Listing {
+        char **names;
+        mode_t *types;
+        size_t n, allocated;
+} Listing;
+
+static void listing_done(Listing *l) {
+        for (size_t i = 0; i < l->n; i++)
+                free(l->names[i]);
+        free(l->names);
+        free(l->types);
+}
+
+static int listing_add(Listing *l, const char *name, mode_t type) {
+        if (l->n + 1 >= l->allocated) {
+                size_t k = l->allocated ? l->allocated * 2 : 64;
+                char **nn = reallocarray(l->names, k, sizeof(char *));
+                if (!nn)
+                        return -ENOMEM;
+                l->names = nn;
+                mode_t *nt = reallocarray(l->types, k, sizeof(mode_t));
+                if (!nt)
+                        return -ENOMEM;
+                l->types = nt;
+                l->allocated = k;
+        }
+        l->names[l->n] = strdup(name);
+        if (!l->names[l->n])
+                return -ENOMEM;
+        l->types[l->n] = type;
+        l->n++;
+        l->names[l->n] = NULL;
+        return 0;
+}
+
+static mode_t dtype_to_mode(unsigned char t) {
+        switch (t) {
+        case DT_REG:  return S_IFREG;
+        case DT_DIR:  return S_IFDIR;
+        case DT_LNK:  return S_IFLNK;
+        case DT_FIFO: return S_IFIFO;
+        case DT_SOCK: return S_IFSOCK;
+        case DT_CHR:  return S_IFCHR;
+        case DT_BLK:  return S_IFBLK;
+        default:      return 0;
+        }
+}
+
+/* Lists a directory beneath the drop directory ("." or "..data"). */
+static int list_dir(DropDir *d, const char *path, Listing *ret) {
+        _cleanup_(listing_done) Listing l = {};
+        DIR *dir;
+        int fd, r = 0;
+
+        fd = safe_open_beneath(d->dir_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return fd;
+        dir = fdopendir(fd);
+        if (!dir) {
+                r = negative_errno();
+                safe_close(fd);
+                return r;
+        }
+        for (;;) {
+                struct dirent *de;
+                mode_t type;
+
+                errno = 0;
+                de = readdir(dir);
+                if (!de) {
+                        if (errno != 0)
+                                r = negative_errno();
+                        break;
+                }
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                type = dtype_to_mode(de->d_type);
+                if (type == 0) {
+                        struct stat st;
+                        if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                                continue;
+                        type = st.st_mode & S_IFMT;
+                }
+                r = listing_add(&l, de->d_name, type);
+                if (r < 0)
+                        break;
+        }
+        closedir(dir);
+        if (r < 0)
+                return r;
+        *ret = l;
+        l = (Listing) {};
+        return 0;
+}
+
+typedef struct Numbering {
+        Track *track;
+        struct timespec ctime;
+} Numbering;
+
+static int numbering_cmp(const void *a, const void *b) {
+        const Numbering *x = a, *y = b;
+        if (x->ctime.tv_sec != y->ctime.tv_sec)
+                return x->ctime.tv_sec < y->ctime.tv_sec ? -1 : 1;
+        if (x->ctime.tv_nsec != y->ctime.tv_nsec)
+                return x->ctime.tv_nsec < y->ctime.tv_nsec ? -1 : 1;
+        return strcmp(x->track->name, y->track->name);
+}
+
+/* Marks present names, forgets vanished ones, numbers names seen for the first time. */
+static int sweep_tracks(DropDir *d, const Listing *l, uint64_t now) {
+        _cleanup_free_ Numbering *fresh = NULL;
+        size_t n_fresh = 0;
+
+        for (unsigned b = 0; b < TRACK_BUCKETS; b++)
+                for (Track *t = d->tracks[b]; t; t = t->next)
+                        t->present = false;
+
+        fresh = calloc(l->n + 1, sizeof(Numbering));
+        if (!fresh)
+                return -ENOMEM;
+
+        for (size_t i = 0; i < l->n; i++) {
+                Track *t = track_ensure(d, l->names[i]);
+                if (!t)
+                        return -ENOMEM;
+                t->present = true;
+                t->type = l->types[i];
+                if (t->seq == 0) {
+                        struct stat st = {};
+                        (void) fstatat(d->dir_fd, l->names[i], &st, AT_SYMLINK_NOFOLLOW);
+                        fresh[n_fresh++] = (Numbering) { .track = t, .ctime = st.st_ctim };
+                }
+                if (t->ready_usec == 0)
+                        t->ready_usec = now;
+        }
+
+        qsort(fresh, n_fresh, sizeof(Numbering), numbering_cmp);
+        for (size_t i = 0; i < n_fresh; i++)
+                fresh[i].track->seq = ++d->seq;
+
+        for (unsigned b = 0; b < TRACK_BUCKETS; b++)
+                for (Track **p = &d->tracks[b]; *p;) {
+                        Track *t = *p;
+                        if (t->present) {
+                                p = &t->next;
+                                continue;
+                        }
+                        *p = t->next;
+                        free(t->name);
+                        free(t);
+                }
+        return 0;
+}
+
+static int candidates_add(Candidate **list, size_t *n, Candidate *c) {
+        Candidate *nl = reallocarray(*list, *n + 1, sizeof(Candidate));
+        if (!nl)
+                return -ENOMEM;
+        *list = nl;
+        nl[(*n)++] = *c;
+        *c = (Candidate) {};
+        return 0;
+}
+
+/* The kubelet's form: "..data" a symlink to a timestamped directory holding the Secret's files. */
+static int kubelet_candidates(DropDir *d, Candidate **list, size_t *n) {
+        _cleanup_(listing_done) Listing l = {};
+        DropGroup *groups = NULL;
+        Track *t = track_get(d, KUBELET_DATA);
+        int r, n_groups;
+
+        r = list_dir(d, KUBELET_DATA, &l);
+        if (r < 0)
+                return r == -ENOENT || r == -ENOTDIR || r == -EXDEV ? 0 : r;
+
+        n_groups = drop_names_group(l.names, l.n, &groups);
+        if (n_groups < 0)
+                return n_groups;
+
+        for (int i = 0; i < n_groups; i++) {
+                Candidate c = { .kubelet = true, .seq = t ? t->seq : 0, .since = t ? t->ready_usec : 0 };
+
+                if (streq(groups[i].name, "tls"))
+                        c.name = strdup(KUBELET_DATA);
+                else if (asprintf(&c.name, KUBELET_DATA "/%s", groups[i].name) < 0)
+                        c.name = NULL;
+                if (!c.name) {
+                        r = -ENOMEM;
+                        break;
+                }
+                for (size_t p = 0; p < _DROP_PART_MAX; p++)
+                        if (groups[i].files[p] &&
+                            asprintf(&c.paths[p], KUBELET_DATA "/%s", groups[i].files[p]) < 0) {
+                                c.paths[p] = NULL;
+                                r = -ENOMEM;
+                        }
+                c.complete = c.paths[DROP_PART_CERT] && c.paths[DROP_PART_KEY];
+                if (r >= 0)
+                        r = candidates_add(list, n, &c);
+                candidate_done(&c);
+                if (r < 0)
+                        break;
+        }
+        drop_groups_free(groups, (size_t) n_groups);
+        return r < 0 ? r : 0;
+}
+
+/* Is a top-level symlink one of the kubelet's visible names ("tls.crt -> ..data/tls.crt")? */
+static bool is_kubelet_link(DropDir *d, const char *name) {
+        char target[PATH_MAX];
+        ssize_t n = readlinkat(d->dir_fd, name, target, sizeof(target) - 1);
+
+        if (n < 0)
+                return false;
+        target[n] = 0;
+        return strncmp(target, KUBELET_DATA "/", strlen(KUBELET_DATA "/")) == 0;
+}
+
+/*
+ * `ln /root/new.crt console.crt` creates a complete file: IN_CREATE and no
+ * close will ever follow. Never written since its creation and with a second
+ * name, it is not being written through this one.
+ */
+static bool is_hard_link(DropDir *d, Track *t) {
+        struct stat st;
+
+        if (t->modified)
+                return false;
+        if (fstatat(d->dir_fd, t->name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_nlink < 2)
+                return false;
+        t->pending = false;
+        return true;
+}
+
+static int collect_candidates(DropDir *d, uint64_t now, Candidate **ret, size_t *ret_n) {
+        _cleanup_(listing_done) Listing l = {}, usable = {};
+        Candidate *list = NULL;
+        DropGroup *groups = NULL;
+        size_t n = 0;
+        bool kubelet = false;
+        int r, n_groups;
+
+        r = list_dir(d, ".", &l);
+        if (r < 0)
+                return r;
+        r = sweep_tracks(d, &l, now);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < l.n; i++)
+                if (streq(l.names[i], KUBELET_DATA) && S_ISLNK(l.types[i]))
+                        kubelet = true;
+
+        for (size_t i = 0; i < l.n; i++) {
+                if (S_ISDIR(l.types[i]) || drop_name_ignored(l.names[i]))
+                        continue;
+                if (kubelet && S_ISLNK(l.types[i]) && is_kubelet_link(d, l.names[i]))
+                        continue;
+                r = listing_add(&usable, l.names[i], l.types[i]);
+                if (r < 0)
+                        return r;
+        }
+
+        n_groups = drop_names_group(usable.names, usable.n, &groups);
+        if (n_groups < 0)
+                return n_groups;
+
+        for (int i = 0; i < n_groups; i++) {
+                Candidate c = { .since = UINT64_MAX };
+
+                c.name = TAKE_PTR(groups[i].name);
+                for (size_t p = 0; p < _DROP_PART_MAX; p++) {
+                        Track *t;
+
+                        c.paths[p] = TAKE_PTR(groups[i].files[p]);
+                        if (!c.paths[p])
+                                continue;
+                        t = track_get(d, c.paths[p]);
+                        /* Only regular files have writers to wait for; links, FIFOs, devices are refused when read. */
+                        if (t && t->pending && S_ISREG(t->type) && !is_hard_link(d, t))
+                                c.pending = true;
+                        if (t) {
+                                c.seq = t->seq > c.seq ? t->seq : c.seq;
+                                c.since = t->ready_usec < c.since ? t->ready_usec : c.since;
+                        }
+                }
+                if (c.since == UINT64_MAX)
+                        c.since = now;
+                c.complete = c.paths[DROP_PART_CERT] && c.paths[DROP_PART_KEY];
+                r = candidates_add(&list, &n, &c);
+                candidate_done(&c);
+                if (r < 0)
+                        break;
+        }
+        drop_groups_free(groups, (size_t) n_groups);
+
+        if (r >= 0 && kubelet)
+                r = kubelet_candidates(d, &list, &n);
+        if (r < 0) {
+                candidates_free(list, n);
+                return r;
+        }
+        *ret = list;
+        *ret_n = n;
+        return 0;
+}
+
+static int candidate_cmp(const void *a, const void *b) {
+        const Candidate *x = a, *y = b;
+        if (x->seq != y->seq)
+                return x->seq < y->seq ? -1 : 1;
+        return strcmp(x->name, y->name);
+}
+
+static bool shares_current_file(DropDir *d, const Candidate *c) {
+        if (!d->busy)
+                return false;
+        for (size_t p = 0; p < _DROP_PART_MAX; p++)
+                for (size_t q = 0; q < _DROP_PART_MAX; q++)
+                        if (c->paths[p] && d->current.paths[q] && streq(c->paths[p], d->current.paths[q]))
+                                return true;
+        return false;
+}
+
+static void incomplete_message(const Candidate *c, const char **ret_error, char *buf, size_t size) {
+        if (!c->paths[DROP_PART_KEY]) {
+                *ret_error = "MissingKey";
+                (void) snprintf(buf, size, "no private key arrived for '%s'", c->paths[DROP_PART_CERT]);
+        } else {
+                *ret_error = "Malformed";
+                (void) snprintf(buf, size, "no certificate arrived for '%s'",
+                                c->paths[DROP_PART_KEY] ? c->paths[DROP_PART_KEY] : c->paths[DROP_PART_CA]);
+        }
+}
+
+/*
+ * Hands out the candidate if it is new. Returns 1 when handed out, 0 when it
+ * was disposed of (refused, already seen, vanished), -errno.
+ */
+static int offer(DropDir *d, Candidate *c) {
+        _cleanup_(current_done) Current cur = {};
+        DropRefusal refusal = {};
+        DropSeenKind kind;
+        int r;
+
+        r = read_candidate(d, c, &cur, &refusal);
+        if (r == -EPERM) {
+                reject_candidate(d, c, refusal.error_name, refusal.message);
+                return 0;
+        }
+        if (r == -ENOENT)
+                return 0;   /* changed under us: its events bring it back */
+        if (r < 0)
+                return r;
+
+        if (drop_seen_contains(d->seen, cur.bundle.content_hash, &kind)) {
+                /* Same content as before: installed already, or rejected where it could not be moved. */
+                if (kind == DROP_SEEN_INSTALLED && !cur.kubelet)
+                        (void) remove_files(d, cur.paths, cur.lst);
+                return 0;
+        }
+
+        d->busy = true;
+        d->current = cur;
+        cur = (Current) {};
+        if (d->on_bundle)
+                d->on_bundle(d, &d->current.bundle, d->userdata);
+        return 1;
+}
+
+static int request_scan(DropDir *d) {
+        return sd_event_source_set_enabled(d->scan_source, SD_EVENT_ONESHOT);
+}
+
+static int scan(DropDir *d) {
+        Candidate *list = NULL;
+        size_t n = 0;
+        uint64_t now = now_usec(d), deadline = UINT64_MAX;
+        bool handed = false;
+        int r, pinned;
+
+        pinned = dir_pin(d);
+        if (pinned == -EPERM) {
+                /* Anyone may have put files here: trust none of them until the mode is fixed (IN_ATTRIB). */
+                if (!d->unsafe && d->on_rejected) {
+                        char message[PATH_MAX + 128];
+                        (void) snprintf(message, sizeof(message),
+                                        "the drop directory '%s' is writable by group or others or owned by another user, ignoring it until that is fixed",
+                                        d->path);
+                        d->on_rejected(d, d->path, "Malformed", message, d->userdata);
+                }
+                d->unsafe = true;
+                return pinned;
+        }
+        if (pinned < 0)
+                return pinned;      /* gone: IN_DELETE_SELF/IN_MOVE_SELF brings a rewatch */
+        d->unsafe = false;
+        d->n_scans++;
+
+        r = collect_candidates(d, now, &list, &n);
+        if (r < 0) {
+                dir_unpin(d, pinned);
+                return r;
+        }
+
+        /* Lone certificates may be combined files: look inside (cached per inode). */
+        for (size_t i = 0; i < n; i++) {
+                Candidate *c = &list[i];
+                DropRefusal refusal = {};
+
+                if (c->complete || c->pending || c->kubelet || !c->paths[DROP_PART_CERT] || shares_current_file(d, c))
+                        continue;
+                r = check_combined(d, c->paths[DROP_PART_CERT], &refusal);
+                if (r == -EPERM) {
+                        reject_candidate(d, c, refusal.error_name, refusal.message);
+                        c->pending = true;   /* disposed of */
+                } else if (r > 0)
+                        c->complete = true;
+        }
+
+        qsort(list, n, sizeof(Candidate), candidate_cmp);
+
+        for (size_t i = 0; i < n; i++) {
+                Candidate *c = &list[i];
+
+                if (c->pending || shares_current_file(d, c))
+                        continue;
+
+                if (c->complete) {
+                        /* One per scan: dropdir_bundle_done() asks for the next scan, which reads afresh. */
+                        if (d->busy || handed)
+                                continue;
+                        r = offer(d, c);
+                        if (r < 0)
+                                break;
+                        handed = r > 0;
+                        continue;
+                }
+
+                if (c->kubelet)
+                        continue;
+                if (now >= c->since + d->settle_usec) {
+                        char message[320];
+                        const char *error_name;
+
+                        incomplete_message(c, &error_name, message, sizeof(message));
+                        reject_candidate(d, c, error_name, message);
+                } else if (c->since + d->settle_usec < deadline)
+                        deadline = c->since + d->settle_usec;
+        }
+        candidates_free(list, n);
+
+        if (deadline != UINT64_MAX) {
+                (void) sd_event_source_set_time(d->settle_source, deadline);
+                (void) sd_event_source_set_enabled(d->settle_source, SD_EVENT_ONESHOT);
+        } else
+                (void) sd_event_source_set_enabled(d->settle_source, SD_EVENT_OFF);
+
+        dir_unpin(d, pinned);
+        return r < 0 ? r : 0;
+}
+
+static int on_scan(sd_event_source *s, void *userdata) {
+        (void) scan(userdata);
+        return 0;
+}
+
+static int on_settle(sd_event_source *s, uint64_t usec, void *userdata) {
+        (void) scan(userdata);
+        return 0;
+}
+
+/* ------------------------------------------------------ the directory */
+
+static int mkdir_parents(const char *path) {
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = 0;
+                if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                        return negative_errno();
+                *s = '/';
+        }
+        return 0;
+}
+
+/* Whoever can write here can make us install a certificate. Returns 0 or -EPERM. */
+static int check_directory(int fd) {
+        struct stat st;
+
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if ((st.st_mode & (S_IWGRP | S_IWOTH)) || (st.st_uid != 0 && st.st_uid != geteuid()))
+                return -EPERM;
+        return 0;
+}
+
+/* Opens the directory, creating it 0700 when missing if create. Returns the fd or -errno. */
+static int open_directory(DropDir *d, bool create) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        fd = open(d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT && create) {
+                r = mkdir_parents(d->path);
+                if (r < 0)
+                        return r;
+                if (mkdir(d->path, 0700) < 0 && errno != EEXIST)
+                        return negative_errno();
+                fd = open(d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        }
+        if (fd < 0)
+                return negative_errno();
+        return TAKE_FD(fd);
+}
+
+/*
+ * The directory is opened for each scan and closed after it: an fd held open
+ * would keep a deleted directory's dentry alive and its IN_DELETE_SELF would
+ * never come. Returns 1 when this call opened it (pass to dir_unpin()), 0 when
+ * it was open already, -errno.
+ */
+static int dir_pin(DropDir *d) {
+        int fd, r;
+
+        if (d->dir_fd >= 0)
+                return 0;
+        fd = open_directory(d, false);
+        if (fd < 0)
+                return fd;
+        r = check_directory(fd);
+        if (r < 0) {
+                safe_close(fd);
+                return r;
+        }
+        d->dir_fd = fd;
+        return 1;
+}
+
+static void dir_unpin(DropDir *d, int pinned) {
+        if (pinned > 0)
+                d->dir_fd = safe_close(d->dir_fd);
+}
+
+/* Creates the directory and watches it. Returns 0, -EPERM when it is unsafe (but watched), -errno. */
+static int setup_directory(DropDir *d) {
+        _cleanup_close_ int fd = -EBADF;
+        char proc[64];
+        int wd;
+
+        fd = open_directory(d, true);
+        if (fd < 0)
+                return fd;
+
+        /* Watch the very inode we opened, not whatever the path names by now. */
+        (void) snprintf(proc, sizeof(proc), "/proc/self/fd/%i", fd);
+        wd = inotify_add_watch(d->inotify_fd, proc, INOTIFY_MASK);
+        if (wd < 0 && errno == ENOENT)
+                wd = inotify_add_watch(d->inotify_fd, d->path, INOTIFY_MASK);
+        if (wd < 0)
+                return negative_errno();
+
+        d->wd = wd;
+        return check_directory(fd);
+}
+
+static void rewatch(DropDir *d) {
+        if (d->wd >= 0)
+                (void) inotify_rm_watch(d->inotify_fd, d->wd);
+        d->wd = -1;
+        tracks_clear(d);
+
+        /* An unsafe replacement is still watched: the scan says so, and a chmod brings it back. */
+        (void) setup_directory(d);
+        (void) request_scan(d);
+}
+
+static void note_event(DropDir *d, const struct inotify_event *e, uint64_t now) {
+        Track *t;
+
+        if (e->len == 0 || (e->mask & IN_ISDIR) || e->wd != d->wd)
+                return;
+
+        if (e->mask & (IN_DELETE | IN_MOVED_FROM)) {
+                track_remove(d, e->name);
+                return;
+        }
+        t = track_ensure(d, e->name);
+        if (!t)
+                return;   /* out of memory: the scan numbers it instead */
+        if (e->mask & (IN_CREATE | IN_MODIFY))
+                t->pending = true;
+        if (e->mask & IN_CREATE)
+                t->modified = false;
+        if (e->mask & IN_MODIFY)
+                t->modified = true;
+        if (e->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE)) {
+                if (e->mask & (IN_CLOSE_WRITE | IN_MOVED_TO))
+                        t->pending = false;
+                t->seq = ++d->seq;
+                t->ready_usec = now;
+                t->key_checked = false;
+        }
+}
+
+static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        DropDir *d = userdata;
+        bool overflow = false, replaced = false, changed = false;
+        uint64_t now = now_usec(d);
+
+        for (;;) {
+                union {
+                        struct inotify_event ev;
+                        char raw[64 * 1024];
+                } buf;
+                ssize_t n;
+
+                n = read(fd, &buf, sizeof(buf));
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break;   /* EAGAIN: drained */
+                }
+                if (n == 0)
+                        break;
+
+                for (char *p = buf.raw; p < buf.raw + n;) {
+                        const struct inotify_event *e = (const struct inotify_event *) p;
+
+                        if (e->mask & IN_Q_OVERFLOW)
+                                overflow = true;
+                        else if (e->wd == d->wd && (e->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)))
+                                replaced = true;
+                        else {
+                                note_event(d, e, now);
+                                /* Writes alone are no reason to look: only their close is. */
+                                if (e->mask & ~(IN_MODIFY))
+                                        changed = true;
+                        }
+                        p += sizeof(struct inotify_event) + e->len;
+                }
+        }
+
+        if (replaced) {
+                rewatch(d);
+                return 0;
+        }
+        if (overflow) {
+                /* Events were lost: what is there now is all we know, as at start. */
+                d->n_overflows++;
+                for (unsigned b = 0; b < TRACK_BUCKETS; b++)
+                        for (Track *t = d->tracks[b]; t; t = t->next)
+                                t->pending = false;
+                changed = true;
+        }
+        if (changed)
+                (void) request_scan(d);
+        return 0;
+}
+
+/* ------------------------------------------------------------- public */
+
+DropDir *dropdir_free(DropDir *d) {
+        if (!d)
+                return NULL;
+        sd_event_source_disable_unref(d->io_source);
+        sd_event_source_disable_unref(d->scan_source);
+        sd_event_source_disable_unref(d->settle_source);
+        safe_close(d->inotify_fd);
+        safe_close(d->dir_fd);
+        current_done(&d->current);
+        tracks_clear(d);
+        drop_seen_free(d->seen);
+        sd_event_unref(d->event);
+        free(d->path);
+        free(d);
+        return NULL;
+}
+
+int dropdir_new(sd_event *event, const DropDirOptions *options, DropDir **ret) {
+        _cleanup_(dropdir_freep) DropDir *d = NULL;
+        int r;
+
+        if (!event || !options || isempty(options->path) || !ret)
+                return -EINVAL;
+
+        d = calloc(1, sizeof(DropDir));
+        if (!d)
+                return -ENOMEM;
+        d->dir_fd = d->inotify_fd = d->wd = -1;
+        d->event = sd_event_ref(event);
+        d->path = strdup(options->path);
+        if (!d->path)
+                return -ENOMEM;
+        d->settle_usec = options->settle_usec;
+        d->max_file_size = options->max_file_size > 0 ? options->max_file_size : 1024 * 1024;
+        d->on_bundle = options->on_bundle;
+        d->on_rejected = options->on_rejected;
+        d->userdata = options->userdata;
+
+        r = drop_seen_load(options->state_file, &d->seen);
+        if (r < 0)
+                return r;
+
+        d->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (d->inotify_fd < 0)
+                return negative_errno();
+
+        r = setup_directory(d);
+        if (r < 0)
+                return r;
+
+        r = sd_event_add_io(event, &d->io_source, d->inotify_fd, EPOLLIN, on_inotify, d);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(d->io_source, "dropdir-inotify");
+
+        /* Lower priority than the inotify source: every queued event is read before a scan. */
+        r = sd_event_add_defer(event, &d->scan_source, on_scan, d);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_priority(d->scan_source, SD_EVENT_PRIORITY_NORMAL + 10);
+        (void) sd_event_source_set_description(d->scan_source, "dropdir-scan");
+
+        r = sd_event_add_time(event, &d->settle_source, CLOCK_MONOTONIC, UINT64_MAX, 0, on_settle, d);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(d->settle_source, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(d->settle_source, "dropdir-settle");
+
+        /* The scan at start, from the loop, so callbacks never run inside dropdir_new(). */
+        r = request_scan(d);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(d);
+        return 0;
+}
+
+int dropdir_bundle_done(DropDir *d, const char *error_name, const char *message) {
+        Current *c;
+        int r = 0, pinned;
+
+        if (!d)
+                return -EINVAL;
+        if (!d->busy)
+                return -ESTALE;
+        c = &d->current;
+        pinned = dir_pin(d);
+        if (pinned < 0) {
+                /* The directory is gone: nothing to remove, but never hand this content out again. */
+                r = remember(d, error_name ? DROP_SEEN_REJECTED : DROP_SEEN_INSTALLED, c->bundle.content_hash);
+                goto finish;
+        }
+
+        if (!error_name) {
+                r = remember(d, DROP_SEEN_INSTALLED, c->bundle.content_hash);
+                if (!c->kubelet)
+                        (void) remove_files(d, c->paths, c->lst);
+        } else {
+                int k = c->kubelet ? -EROFS : move_to_rejected(d, c->bundle.name, c->paths, c->lst,
+                                                               error_name, message ?: "");
+                if (k < 0)
+                        r = remember(d, DROP_SEEN_REJECTED, c->bundle.content_hash);
+        }
+        dir_unpin(d, pinned);
+
+finish:
+        current_done(c);
+        d->busy = false;
+        (void) request_scan(d);
+        return r;
+}
+
+uint64_t dropdir_get_overflows(DropDir *d) {
+        return d ? d->n_overflows : 0;
+}
+
+const char *dropdir_get_path(DropDir *d) {
+        return d ? d->path : NULL;
+}
