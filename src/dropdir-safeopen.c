@@ -230,6 +230,11 @@ int drop_file_read(int dir_fd, const char *path, uint64_t max_size, DropFile *re
                 fd = safe_open_beneath(dir_fd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
         else if (fd < 0)
                 fd = negative_errno();
+        if (fd == -EACCES)
+                /* Typically a root-owned 0600 file: say so instead of leaving it there unexplained. */
+                return refuse(refusal, "Malformed",
+                              "'%s' is not readable by the daemon (uid %u): make it readable by user or group of the daemon, e.g. mode 0640 group vertex-tls",
+                              path, (unsigned) geteuid());
         if (fd < 0)
                 return fd;
         if (fstat(fd, &st2) < 0)

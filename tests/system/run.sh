@@ -223,6 +223,30 @@ t_drop_directory() {
         [ -z "$left" ] || fail "dropped files left behind: $left"
 }
 
+# A bundle dropped as root with mode 0600 cannot be read by the daemon (it
+# runs as vertex-certd): it is refused with a reason in rejected/, never left
+# lying there unexplained, and the served certificate does not change.
+t_drop_unreadable() {
+        local fp_before i err
+        fp_before=$(prop Fingerprint)
+        make_pki unreadable || return 1
+        vx_exec sh -c "cd /var/lib/vertex-certd/drop &&
+                       install -m 0600 $PKI_IN/key.pem .key.tmp &&
+                       install -m 0600 $PKI_IN/fullchain.pem .crt.tmp &&
+                       mv .key.tmp private.key && mv .crt.tmp private.crt" ||
+                fail "could not drop the bundle" || return 1
+        for ((i = 0; i < 40; i++)); do
+                err=$(vx_exec sh -c 'cat /var/lib/vertex-certd/drop/rejected/private*.error 2>/dev/null')
+                [ -n "$err" ] && break
+                sleep 0.25
+        done
+        echo "$err" | grep -q 'not readable by the daemon' ||
+                { vx_exec ls -la /var/lib/vertex-certd/drop /var/lib/vertex-certd/drop/rejected 2>&1 | diag;
+                  fail "no rejection saying the file is unreadable: '$err'"; } || return 1
+        [ "$(prop Fingerprint | norm_fp)" = "$(echo "$fp_before" | norm_fp)" ] || fail "Fingerprint changed" || return 1
+        echo "$(prop LastError)" | grep -q 'not readable' || fail "LastError is '$(prop LastError)'"
+}
+
 # A bundle whose key belongs to another certificate is refused with
 # KeyMismatch; the old certificate keeps serving; LastError and the journal
 # say why.
@@ -432,6 +456,7 @@ SCENARIOS=(
         "first boot: the self-signed certificate on all three endpoints, STATUS= shown:t_first_boot"
         "busctl Install with a real chain is served everywhere:t_bus_install"
         "a bundle dropped into the drop directory is served everywhere:t_drop_directory"
+        "a root-only file in the drop directory is refused with a reason, not ignored:t_drop_unreadable"
         "a bad bundle is refused, the old certificate keeps serving, LastError and journal say why:t_bad_bundle"
         "a non-root user is refused by polkitd, then allowed by a rule for their group:t_polkit_non_root"
         "a TLS connection opened before a rotation still works after it:t_connection_survives"
