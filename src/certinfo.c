@@ -206,6 +206,29 @@ CertInfo *cert_info_free(CertInfo *info) {
         return NULL;
 }
 
+int cert_info_dup(const CertInfo *info, CertInfo **ret) {
+        _cleanup_(cert_info_freep) CertInfo *copy = NULL;
+
+        copy = calloc(1, sizeof(CertInfo));
+        if (!copy)
+                return -ENOMEM;
+        *copy = *info;
+        copy->subject = copy->issuer = copy->common_name = copy->serial = NULL;
+        copy->alt_names = NULL;
+        if ((info->subject && !(copy->subject = strdup(info->subject))) ||
+            (info->issuer && !(copy->issuer = strdup(info->issuer))) ||
+            (info->common_name && !(copy->common_name = strdup(info->common_name))) ||
+            (info->serial && !(copy->serial = strdup(info->serial))))
+                return -ENOMEM;
+        if (info->alt_names) {
+                copy->alt_names = strv_copy(info->alt_names);
+                if (!copy->alt_names)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(copy);
+        return 0;
+}
+
 int cert_info_new(X509 *leaf, unsigned chain_length, CertInfo **ret) {
         _cleanup_(cert_info_freep) CertInfo *info = NULL;
         int r;

@@ -26,6 +26,8 @@ typedef struct CertInfo {
 int cert_info_new(X509 *leaf, unsigned chain_length, CertInfo **ret);
 /* Convenience: info of a bundle's leaf with chain_length = 1 + intermediates. */
 int cert_info_from_bundle(const CertBundle *b, CertInfo **ret);
+/* A deep copy. Returns 0 or -ENOMEM. */
+int cert_info_dup(const CertInfo *info, CertInfo **ret);
 CertInfo *cert_info_free(CertInfo *info);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CertInfo *, cert_info_free);
 
