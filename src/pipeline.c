@@ -44,6 +44,7 @@ struct PipelineJob {
         uint64_t new_id;               /* generation this job made current */
         char new_fingerprint[CERT_FINGERPRINT_MAX];
         bool reverting;                /* the reload failed; the previous generation is back and reloading */
+        bool revert_commit_failed;     /* …or could not be put back at all */
         char *reload_message;          /* why the first reload failed */
 
         ReloadRequest *reload;
@@ -254,15 +255,21 @@ static void job_after_reload(PipelineJob *j) {
                 log_error_errno(r, "Failed to go back to generation %" PRIu64 ": %m", j->previous_id);
                 j->reload_result = r;
                 j->reverting = true;
+                j->revert_commit_failed = true;
         }
 
-        /* Reverted (or tried to): the previous generation is current again. */
+        /* Reverted (or tried to): say exactly which generation is current now. */
         char message[800];
         c->degraded = j->reload_result < 0;
         (void) context_load_current(c, NULL);
-        (void) snprintf(message, sizeof(message), "%s; generation %" PRIu64 " was put back%s",
-                        j->reload_message ?: "reload failed", j->previous_id,
-                        c->degraded ? ", but reloading it failed too" : " and is serving");
+        if (j->revert_commit_failed)
+                (void) snprintf(message, sizeof(message),
+                                "%s; putting generation %" PRIu64 " back failed, generation %" PRIu64 " is still current",
+                                j->reload_message ?: "reload failed", j->previous_id, c->generation);
+        else
+                (void) snprintf(message, sizeof(message), "%s; generation %" PRIu64 " was put back%s",
+                                j->reload_message ?: "reload failed", j->previous_id,
+                                c->degraded ? ", but reloading it failed too" : " and is serving");
         (void) context_set_last_error(c, message);
         (void) expiry_update(c);
         (void) bus_emit_all_changed(c);

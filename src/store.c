@@ -73,6 +73,7 @@ typedef struct VerifiedGeneration {
 struct Store {
         VerifiedGeneration *verified;
         size_t n_verified;
+        uint64_t last_staged_id;   /* written and synced by this process: committing it needs no re-read */
         char *directory;       /* absolute, canonical */
         char *current_path;    /* directory + "/current" */
         int dir_fd;            /* also carries the flock against a second writer */
@@ -1016,6 +1017,7 @@ int store_stage(Store *s, const CertBundle *b, const char *source, uint64_t *ret
         CertInfo *info = NULL;
         if (cert_info_from_bundle(b, &info) >= 0)
                 (void) verified_add(s, id, source, installed_usec, info);
+        s->last_staged_id = id;
 
         for (size_t i = 0; i < ELEMENTSOF(fds); i++)
                 safe_close(fds[i]);
@@ -1037,7 +1039,12 @@ int store_commit(Store *s, uint64_t id) {
 
         assert(s);
 
-        r = check_generation(s, id, NULL);
+        /* Going back to an older generation (rollback, revert after a failed reload) is rare and is
+         * where a generation damaged on disk since it was checked would hurt: read it again. */
+        if (id == s->last_staged_id)
+                r = check_generation(s, id, NULL);
+        else
+                r = load_generation(s, id, NULL, NULL);
         if (r == -EBADMSG)
                 return -ENOENT;
         if (r < 0)

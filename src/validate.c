@@ -702,8 +702,9 @@ static int check_policy(STACK_OF(X509) *verified, ValidatePolicy policy, CertPro
                 X509 *x = sk_X509_value(verified, i);
                 const char *md;
 
-                /* Nobody verifies the self-signature of a trust anchor: its digest does not matter. */
-                if (i == n - 1 && self_signed(x))
+                /* Nobody verifies the self-signature of a trust anchor: its digest does not matter.
+                 * Never for the leaf, though: a self-signed leaf's signature is all there is. */
+                if (i > 0 && i == n - 1 && self_signed(x))
                         break;
                 md = weak_digest(x);
                 if (!md)

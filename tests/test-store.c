@@ -356,6 +356,25 @@ static void test_rollback(Fixture *f, gconstpointer data) {
         g_assert_cmpuint(prev, ==, 1);
 }
 
+/* A generation damaged on disk after the store checked it is not put back by a rollback. */
+static void test_rollback_damaged(Fixture *f, gconstpointer data) {
+        _cleanup_(store_freep) Store *s = NULL;
+        char fp1[CERT_FINGERPRINT_MAX], fp2[CERT_FINGERPRINT_MAX];
+        uint64_t prev;
+
+        g_assert_cmpint(store_open(f->store, 3, &s), ==, 0);
+        g_assert_cmpuint(install(s, "one.example.com", "self-signed", fp1), ==, 1);
+        g_assert_cmpuint(install(s, "two.example.com", "bus", fp2), ==, 2);
+        g_assert_cmpint(store_previous(s, &prev), ==, 0);   /* generation 1 checked and remembered */
+        g_assert_cmpuint(prev, ==, 1);
+
+        g_autofree char *key = g_build_filename(f->store, "generations", "1", "key.pem", NULL);
+        g_assert_cmpint(truncate(key, 10), ==, 0);
+
+        g_assert_cmpint(store_commit(s, 1), ==, -ENOENT);
+        g_assert_cmpuint(assert_current_sound(s, f->store), ==, 2);
+}
+
 static void test_prune(Fixture *f, gconstpointer data) {
         _cleanup_(store_freep) Store *s = NULL;
 
@@ -674,6 +693,7 @@ int main(int argc, char *argv[]) {
         ADD("/store/bad-arguments", test_bad_arguments);
         ADD("/store/permissions", test_permissions);
         ADD("/store/rollback", test_rollback);
+        ADD("/store/rollback-damaged", test_rollback_damaged);
         ADD("/store/prune", test_prune);
         ADD("/store/ids-never-reused", test_ids_never_reused);
         ADD("/store/steps", test_steps);

@@ -432,6 +432,20 @@ static void test_sha1_signed(void) {
                        "the intermediate 'Example Intermediate 2' is signed with SHA-1");
 }
 
+/* A self-signed leaf is its own anchor, but its signature is still all there is: never exempt. */
+static void test_sha1_self_signed_leaf(void) {
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *k = pki_key_pooled(PKI_KEY_EC256, 7);
+        _cleanup_(X509_freep) X509 *x = pki_cert_new(k, &(PkiCertOptions) {
+                .common_name = SERVER, .dns_names = (const char *[]) { SERVER, NULL }, .digest = EVP_sha1() });
+        _cleanup_free_ char *cert = pki_cert_pem(x);
+        _cleanup_free_ char *key = pki_key_pem(k, NULL);
+
+        ValidateOptions v = { .server_name = SERVER, .allow_self_signed_leaf = true };
+        assert_refused(cert, key, NULL, &v, CERT_ERROR_WEAK_SIGNATURE, "is signed with SHA-1");
+        /* Given as its own authority: the same. */
+        assert_refused(cert, key, cert, NULL, CERT_ERROR_WEAK_SIGNATURE, "is signed with SHA-1");
+}
+
 static void test_rsa1024(void) {
         PkiChainOptions o = { .leaf_key_type = PKI_KEY_RSA1024 };
         _cleanup_(pki_chain_freep) PkiChain *c = named_chain(&o);
@@ -591,6 +605,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/validate/intermediate-in-authority", test_intermediate_in_authority);
         g_test_add_func("/validate/self-signed-leaf", test_self_signed_leaf);
         g_test_add_func("/validate/sha1-root-exempt", test_sha1_root_exempt);
+        g_test_add_func("/validate/sha1-self-signed-leaf", test_sha1_self_signed_leaf);
         g_test_add_func("/validate/in-place", test_validate_in_place);
         g_test_add_func("/validate/policy-strings", test_policy_strings);
 
