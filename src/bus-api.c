@@ -414,40 +414,33 @@ static int method_validate(sd_bus_message *m, void *userdata, sd_bus_error *erro
         return sd_bus_send(NULL, reply, NULL);
 }
 
-static int method_rollback(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Context *c = userdata;
+/* The argument-less changes: authorize, then hand them over like any other. */
+static int submit_authorized(Context *c, sd_bus_message *m, PipelineRequest *request, sd_bus_error *error) {
         int r;
 
         r = polkit_verify(c, m, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
 
+        return submit_from_bus(c, m, request, error);
+}
+
+static int method_rollback(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         PipelineRequest request = { .action = PIPELINE_ROLLBACK, .source = "rollback" };
-        return submit_from_bus(c, m, &request, error);
+
+        return submit_authorized(userdata, m, &request, error);
 }
 
 static int method_regenerate_self_signed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Context *c = userdata;
-        int r;
-
-        r = polkit_verify(c, m, error);
-        if (r <= 0)
-                return r < 0 ? r : 1;
-
         PipelineRequest request = { .action = PIPELINE_SELF_SIGNED, .source = "self-signed" };
-        return submit_from_bus(c, m, &request, error);
+
+        return submit_authorized(userdata, m, &request, error);
 }
 
 static int method_reload_endpoints(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Context *c = userdata;
-        int r;
-
-        r = polkit_verify(c, m, error);
-        if (r <= 0)
-                return r < 0 ? r : 1;
-
         PipelineRequest request = { .action = PIPELINE_RELOAD };
-        return submit_from_bus(c, m, &request, error);
+
+        return submit_authorized(userdata, m, &request, error);
 }
 
 static int method_list_generations(sd_bus_message *m, void *userdata, sd_bus_error *error) {

@@ -328,8 +328,44 @@ static int read_endpoints(sd_bus_message *m, Status *s) {
         return sd_bus_message_exit_container(m);
 }
 
-/* Reads the properties we know; others (and known ones of an unexpected type) are skipped. */
-static int status_read(sd_bus_message *m, Status *s) {
+/*
+ * Walks the a{sv} at the read position: f gets each key with the variant's
+ * signature and must read or skip the variant ("v"). Stops at f's first error.
+ */
+typedef int (*bus_dict_entry_t)(sd_bus_message *m, const char *key, const char *contents, void *userdata);
+
+static int bus_dict_foreach(sd_bus_message *m, bus_dict_entry_t f, void *userdata) {
+        int r;
+
+        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
+        if (r < 0)
+                return r;
+        for (;;) {
+                const char *key, *contents;
+                char type;
+
+                r = sd_bus_message_enter_container(m, SD_BUS_TYPE_DICT_ENTRY, "sv");
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                r = sd_bus_message_read_basic(m, SD_BUS_TYPE_STRING, &key);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_peek_type(m, &type, &contents);
+                if (r < 0)
+                        return r;
+                r = f(m, key, contents, userdata);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_exit_container(m);
+}
+
+static int status_read_entry(sd_bus_message *m, const char *name, const char *contents, void *userdata) {
         static const struct {
                 const char *name;
                 const char *signature;
@@ -353,65 +389,38 @@ static int status_read(sd_bus_message *m, Status *s) {
                 { "SubjectAlternativeNames", "as",      offsetof(Status, alt_names)      },
                 { "Endpoints",               "a(ssss)", offsetof(Status, endpoints)      },
         };
+        Status *s = userdata;
         int r;
 
-        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
-        if (r < 0)
-                return r;
-        for (;;) {
-                const char *name, *contents;
-                char type;
-                bool handled = false;
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
+                if (!streq(fields[i].name, name) || !streq(fields[i].signature, contents))
+                        continue;
+                void *p = (uint8_t *) s + fields[i].offset;
 
-                r = sd_bus_message_enter_container(m, SD_BUS_TYPE_DICT_ENTRY, "sv");
+                r = sd_bus_message_enter_container(m, SD_BUS_TYPE_VARIANT, contents);
                 if (r < 0)
                         return r;
-                if (r == 0)
-                        break;
-                r = sd_bus_message_read_basic(m, SD_BUS_TYPE_STRING, &name);
+                if (streq(contents, "as")) {
+                        strv_free(s->alt_names);
+                        s->alt_names = NULL;
+                        r = sd_bus_message_read_strv(m, &s->alt_names);
+                } else if (streq(contents, "a(ssss)")) {
+                        free(s->endpoints);
+                        s->endpoints = NULL;
+                        s->n_endpoints = 0;
+                        r = read_endpoints(m, s);
+                } else
+                        r = sd_bus_message_read_basic(m, contents[0], p);
                 if (r < 0)
                         return r;
-                r = sd_bus_message_peek_type(m, &type, &contents);
-                if (r < 0)
-                        return r;
-
-                for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
-                        if (!streq(fields[i].name, name) || !streq(fields[i].signature, contents))
-                                continue;
-                        void *p = (uint8_t *) s + fields[i].offset;
-
-                        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_VARIANT, contents);
-                        if (r < 0)
-                                return r;
-                        if (streq(contents, "as")) {
-                                strv_free(s->alt_names);
-                                s->alt_names = NULL;
-                                r = sd_bus_message_read_strv(m, &s->alt_names);
-                        } else if (streq(contents, "a(ssss)")) {
-                                free(s->endpoints);
-                                s->endpoints = NULL;
-                                s->n_endpoints = 0;
-                                r = read_endpoints(m, s);
-                        } else
-                                r = sd_bus_message_read_basic(m, contents[0], p);
-                        if (r < 0)
-                                return r;
-                        r = sd_bus_message_exit_container(m);
-                        if (r < 0)
-                                return r;
-                        handled = true;
-                        break;
-                }
-                if (!handled) {
-                        r = sd_bus_message_skip(m, "v");
-                        if (r < 0)
-                                return r;
-                }
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
+                return sd_bus_message_exit_container(m);
         }
-        return sd_bus_message_exit_container(m);
+        return sd_bus_message_skip(m, "v");
+}
+
+/* Reads the properties we know; others (and known ones of an unexpected type) are skipped. */
+static int status_read(sd_bus_message *m, Status *s) {
+        return bus_dict_foreach(m, status_read_entry, s);
 }
 
 static void status_print(const Status *s) {
@@ -770,45 +779,26 @@ typedef struct Verdict {
         const char *error, *message;
 } Verdict;
 
-static int report_scan(sd_bus_message *m, Verdict *v) {
-        int r;
+static int report_scan_entry(sd_bus_message *m, const char *key, const char *contents, void *userdata) {
+        Verdict *v = userdata;
 
-        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
-        if (r < 0)
-                return r;
-        for (;;) {
-                const char *key, *contents;
-                char type;
+        if (strcasecmp(key, "Valid") == 0 && streq(contents, "b")) {
+                int b, r;
 
-                r = sd_bus_message_enter_container(m, SD_BUS_TYPE_DICT_ENTRY, "sv");
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        break;
-                r = sd_bus_message_read_basic(m, SD_BUS_TYPE_STRING, &key);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_peek_type(m, &type, &contents);
-                if (r < 0)
-                        return r;
-
-                if (strcasecmp(key, "Valid") == 0 && streq(contents, "b")) {
-                        int b;
-                        r = sd_bus_message_read(m, "v", "b", &b);
+                r = sd_bus_message_read(m, "v", "b", &b);
+                if (r >= 0)
                         v->valid = b;
-                } else if ((strcasecmp(key, "Error") == 0 || strcasecmp(key, "ErrorName") == 0) && streq(contents, "s"))
-                        r = sd_bus_message_read(m, "v", "s", &v->error);
-                else if (strcasecmp(key, "Message") == 0 && streq(contents, "s"))
-                        r = sd_bus_message_read(m, "v", "s", &v->message);
-                else
-                        r = sd_bus_message_skip(m, "v");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
+                return r;
         }
-        return sd_bus_message_exit_container(m);
+        if ((strcasecmp(key, "Error") == 0 || strcasecmp(key, "ErrorName") == 0) && streq(contents, "s"))
+                return sd_bus_message_read(m, "v", "s", &v->error);
+        if (strcasecmp(key, "Message") == 0 && streq(contents, "s"))
+                return sd_bus_message_read(m, "v", "s", &v->message);
+        return sd_bus_message_skip(m, "v");
+}
+
+static int report_scan(sd_bus_message *m, Verdict *v) {
+        return bus_dict_foreach(m, report_scan_entry, v);
 }
 
 /* The daemon's report keys ("not-after", …) as people read them, in the order we print them. */
@@ -839,84 +829,69 @@ static bool key_is_timestamp(const char *key) {
         return strncasecmp(key, "not", 3) == 0 || (n > 2 && strcasecmp(key + n - 2, "at") == 0);
 }
 
+typedef struct ReportPrint {
+        int which;
+        uint64_t now;
+} ReportPrint;
+
+static int report_print_entry(sd_bus_message *m, const char *raw_key, const char *contents, void *userdata) {
+        const ReportPrint *rp = userdata;
+        int index = report_label_index(raw_key), r;
+        const char *key = index >= 0 ? report_labels[index][1] : raw_key;
+
+        if (index != rp->which)
+                r = sd_bus_message_skip(m, "v");
+        else if (streq(contents, "s")) {
+                const char *s;
+                r = sd_bus_message_read(m, "v", "s", &s);
+                if (r >= 0 && !isempty(s))
+                        kv(key, "%s", s);
+        } else if (streq(contents, "b")) {
+                int b;
+                r = sd_bus_message_read(m, "v", "b", &b);
+                if (r >= 0)
+                        kv(key, "%s", b ? "yes" : "no");
+        } else if (streq(contents, "t")) {
+                uint64_t t;
+                r = sd_bus_message_read(m, "v", "t", &t);
+                if (r >= 0) {
+                        if (key_is_timestamp(raw_key))
+                                kv_time(key, t, rp->now);
+                        else
+                                kv(key, "%" PRIu64, t);
+                }
+        } else if (streq(contents, "u")) {
+                uint32_t u;
+                r = sd_bus_message_read(m, "v", "u", &u);
+                if (r >= 0)
+                        kv(key, "%" PRIu32, u);
+        } else if (streq(contents, "as")) {
+                _cleanup_strv_free_ char **l = NULL;
+                r = sd_bus_message_enter_container(m, SD_BUS_TYPE_VARIANT, "as");
+                if (r >= 0)
+                        r = sd_bus_message_read_strv(m, &l);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+                if (r >= 0)
+                        STRV_FOREACH(s, l) {
+                                if (s == l)
+                                        kv(key, "%s", *s);
+                                else
+                                        kv_more("%s", *s);
+                        }
+        } else
+                r = sd_bus_message_skip(m, "v");
+        return r;
+}
+
 /*
  * The entries of the report whose label index is `which` (-1: the unknown
  * ones) as aligned lines; times in local time, arrays one element a line.
  */
 static int report_print_entries(sd_bus_message *m, int which) {
-        uint64_t now = now_usec();
-        int r;
+        ReportPrint rp = { .which = which, .now = now_usec() };
 
-        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
-        if (r < 0)
-                return r;
-        for (;;) {
-                const char *raw_key, *key, *contents;
-                char type;
-
-                r = sd_bus_message_enter_container(m, SD_BUS_TYPE_DICT_ENTRY, "sv");
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        break;
-                r = sd_bus_message_read_basic(m, SD_BUS_TYPE_STRING, &raw_key);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_peek_type(m, &type, &contents);
-                if (r < 0)
-                        return r;
-                int index = report_label_index(raw_key);
-                key = index >= 0 ? report_labels[index][1] : raw_key;
-
-                if (index != which)
-                        r = sd_bus_message_skip(m, "v");
-                else if (streq(contents, "s")) {
-                        const char *s;
-                        r = sd_bus_message_read(m, "v", "s", &s);
-                        if (r >= 0 && !isempty(s))
-                                kv(key, "%s", s);
-                } else if (streq(contents, "b")) {
-                        int b;
-                        r = sd_bus_message_read(m, "v", "b", &b);
-                        if (r >= 0)
-                                kv(key, "%s", b ? "yes" : "no");
-                } else if (streq(contents, "t")) {
-                        uint64_t t;
-                        r = sd_bus_message_read(m, "v", "t", &t);
-                        if (r >= 0) {
-                                if (key_is_timestamp(raw_key))
-                                        kv_time(key, t, now);
-                                else
-                                        kv(key, "%" PRIu64, t);
-                        }
-                } else if (streq(contents, "u")) {
-                        uint32_t u;
-                        r = sd_bus_message_read(m, "v", "u", &u);
-                        if (r >= 0)
-                                kv(key, "%" PRIu32, u);
-                } else if (streq(contents, "as")) {
-                        _cleanup_strv_free_ char **l = NULL;
-                        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_VARIANT, "as");
-                        if (r >= 0)
-                                r = sd_bus_message_read_strv(m, &l);
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(m);
-                        if (r >= 0)
-                                STRV_FOREACH(s, l) {
-                                        if (s == l)
-                                                kv(key, "%s", *s);
-                                        else
-                                                kv_more("%s", *s);
-                                }
-                } else
-                        r = sd_bus_message_skip(m, "v");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        return sd_bus_message_exit_container(m);
+        return bus_dict_foreach(m, report_print_entry, &rp);
 }
 
 /* The whole report, known entries first in a fixed order, like validate --offline prints them. */

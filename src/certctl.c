@@ -72,6 +72,17 @@ static const Verb verbs[] = {
           "Reload the endpoints and check what they serve. Needs authorization.\n" },
 };
 
+/* The option groups the command line used, judged from what the options set. */
+static unsigned options_used(const CertctlArgs *a) {
+        unsigned used = 0;
+
+        if (a->cert || a->key || a->ca)
+                used |= OPT_FILES;
+        if (a->offline || a->server_name || a->policy_set || a->trust_store)
+                used |= OPT_OFFLINE;
+        return used;
+}
+
 static const Verb *verb_find(const char *name) {
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (streq(verbs[i].name, name))
@@ -155,7 +166,7 @@ int main(int argc, char *argv[]) {
                 .policy = VALIDATE_POLICY_FIPS,
         };
         bool show_help = false;
-        unsigned used = 0;
+        unsigned used;
         int c, p;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
@@ -174,11 +185,9 @@ int main(int argc, char *argv[]) {
                         break;
                 case ARG_OFFLINE:
                         a.offline = true;
-                        used |= OPT_OFFLINE;
                         break;
                 case ARG_SERVER_NAME:
                         a.server_name = optarg;
-                        used |= OPT_OFFLINE;
                         break;
                 case ARG_POLICY:
                         p = validate_policy_from_string(optarg);
@@ -188,23 +197,18 @@ int main(int argc, char *argv[]) {
                         }
                         a.policy = (ValidatePolicy) p;
                         a.policy_set = true;
-                        used |= OPT_OFFLINE;
                         break;
                 case ARG_TRUST_STORE:
                         a.trust_store = optarg;
-                        used |= OPT_OFFLINE;
                         break;
                 case ARG_CERT:
                         a.cert = optarg;
-                        used |= OPT_FILES;
                         break;
                 case ARG_KEY:
                         a.key = optarg;
-                        used |= OPT_FILES;
                         break;
                 case ARG_CA:
                         a.ca = optarg;
-                        used |= OPT_FILES;
                         break;
                 default:
                         return CERTCTL_EXIT_USAGE;
@@ -239,6 +243,7 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "Wrong number of arguments for '%s'; usage: vertex-certctl %s\n", v->name, v->synopsis);
                 return CERTCTL_EXIT_USAGE;
         }
+        used = options_used(&a);
         if (used & ~v->options) {
                 fprintf(stderr, "'%s' takes none of %s; usage: vertex-certctl %s\n", v->name,
                         (used & ~v->options & OPT_OFFLINE) ? "--offline, --server-name, --policy, --trust-store"

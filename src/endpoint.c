@@ -20,7 +20,6 @@
  * store (the agent tells us when to reload, after its commit is complete).
  */
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -41,6 +40,7 @@
 #include "endpoint-server.h"
 #include "endpoint-tls.h"
 #include "macro.h"
+#include "socket-address.h"
 
 #define DEFAULT_DIRECTORY "/var/lib/vertex-certd/current"
 #define CONTROL_REPLY_MAX 1024
@@ -313,77 +313,32 @@ static int control_listen(Context *c) {
 
 /* "ADDR:PORT", "[V6]:PORT", "PORT" (all addresses, dual-stack). */
 static int listen_address(const char *address, int *ret_fd, char **ret_bound) {
-        union {
-                struct sockaddr sa;
-                struct sockaddr_in in;
-                struct sockaddr_in6 in6;
-                struct sockaddr_storage storage;
-        } sa = {};
-        socklen_t sa_len;
-        _cleanup_free_ char *host = NULL;
-        const char *port_str, *colon;
         _cleanup_close_ int fd = -EBADF;
-        char *end, buf[INET6_ADDRSTRLEN];
-        unsigned long port;
-        int one = 1, zero = 0;
+        SocketAddress a;
+        int one = 1, zero = 0, r;
 
-        if (address[0] == '[') {
-                const char *close = strchr(address, ']');
+        r = socket_address_parse(address, "::", &a);
+        if (r < 0)
+                return r;
 
-                if (!close || close[1] != ':')
-                        return -EINVAL;
-                host = strndup(address + 1, close - address - 1);
-                port_str = close + 2;
-        } else if ((colon = strrchr(address, ':'))) {
-                host = strndup(address, colon - address);
-                port_str = colon + 1;
-        } else {
-                host = strdup("::");
-                port_str = address;
-        }
-        if (!host)
-                return -ENOMEM;
-
-        errno = 0;
-        port = strtoul(port_str, &end, 10);
-        if (errno != 0 || end == port_str || *end != '\0' || port > 65535)
-                return -EINVAL;
-
-        if (inet_pton(AF_INET, host, &sa.in.sin_addr) == 1) {
-                sa.in.sin_family = AF_INET;
-                sa.in.sin_port = htons(port);
-                sa_len = sizeof(sa.in);
-        } else if (inet_pton(AF_INET6, host, &sa.in6.sin6_addr) == 1) {
-                sa.in6.sin6_family = AF_INET6;
-                sa.in6.sin6_port = htons(port);
-                sa_len = sizeof(sa.in6);
-        } else
-                return -EINVAL;
-
-        fd = socket(sa.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        fd = socket(a.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return negative_errno();
         (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (sa.sa.sa_family == AF_INET6)
+        if (a.sa.sa_family == AF_INET6)
                 (void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-        if (bind(fd, &sa.sa, sa_len) < 0)
+        if (bind(fd, &a.sa, a.len) < 0)
                 return negative_errno();
         if (listen(fd, SOMAXCONN) < 0)
                 return negative_errno();
 
         /* Port 0 asks the kernel for one: report which. */
-        sa_len = sizeof(sa);
-        if (getsockname(fd, &sa.sa, &sa_len) < 0)
+        a.len = sizeof(a.storage);
+        if (getsockname(fd, &a.sa, &a.len) < 0)
                 return negative_errno();
-        if (sa.sa.sa_family == AF_INET) {
-                inet_ntop(AF_INET, &sa.in.sin_addr, buf, sizeof(buf));
-                if (asprintf(ret_bound, "%s:%u", buf, ntohs(sa.in.sin_port)) < 0)
-                        return -ENOMEM;
-        } else {
-                inet_ntop(AF_INET6, &sa.in6.sin6_addr, buf, sizeof(buf));
-                if (asprintf(ret_bound, "[%s]:%u", buf, ntohs(sa.in6.sin6_port)) < 0)
-                        return -ENOMEM;
-        }
+        r = socket_address_format(&a, ret_bound);
+        if (r < 0)
+                return r;
 
         *ret_fd = TAKE_FD(fd);
         return 0;

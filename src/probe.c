@@ -29,6 +29,7 @@
 #include "certinfo.h"
 #include "macro.h"
 #include "probe.h"
+#include "socket-address.h"
 
 struct Probe {
         sd_event *event;
@@ -40,13 +41,7 @@ struct Probe {
         bool connected;
 
         /* Candidate addresses, tried in order when one cannot even be reached locally. */
-        union {
-                struct sockaddr sa;
-                struct sockaddr_in in;
-                struct sockaddr_in6 in6;
-                struct sockaddr_un un;
-        } addrs[2];
-        socklen_t addr_lens[2];
+        SocketAddress addrs[2];
         size_t n_addrs, current_addr;
 
         char *server_name;
@@ -101,12 +96,10 @@ Probe *probe_free(Probe *p) {
         return NULL;
 }
 
-/* Splits "[v6]:port", "v4:port", "port" or "/unix/path" into candidate socket addresses. */
+/* Turns "[v6]:port", "v4:port", "port" or "/unix/path" into candidate socket addresses. */
 static int probe_parse_address(Probe *p, const char *address) {
-        _cleanup_free_ char *host = NULL;
-        const char *port_str;
-        unsigned long port;
-        char *end;
+        SocketAddress *a = &p->addrs[0];
+        int r;
 
         if (isempty(address))
                 return -EINVAL;
@@ -114,91 +107,38 @@ static int probe_parse_address(Probe *p, const char *address) {
         if (address[0] == '/') {
                 size_t l = strlen(address);
 
-                if (l >= sizeof(p->addrs[0].un.sun_path))
+                if (l >= sizeof(a->un.sun_path))
                         return -EINVAL;
-                p->addrs[0].un.sun_family = AF_UNIX;
-                memcpy(p->addrs[0].un.sun_path, address, l + 1);
-                p->addr_lens[0] = offsetof(struct sockaddr_un, sun_path) + l + 1;
+                a->un.sun_family = AF_UNIX;
+                memcpy(a->un.sun_path, address, l + 1);
+                a->len = offsetof(struct sockaddr_un, sun_path) + l + 1;
                 p->n_addrs = 1;
                 return 0;
         }
 
-        if (address[0] == '[') {
-                const char *close = strchr(address, ']');
-
-                if (!close || close[1] != ':')
-                        return -EINVAL;
-                host = strndup(address + 1, close - address - 1);
-                port_str = close + 2;
-        } else {
-                const char *colon = strrchr(address, ':');
-
-                if (colon) {
-                        if (strchr(address, ':') != colon)
-                                return -EINVAL;  /* bare IPv6 without brackets is ambiguous */
-                        host = strndup(address, colon - address);
-                        port_str = colon + 1;
-                } else {
-                        host = strdup("127.0.0.1");
-                        port_str = address;
-                }
-        }
-        if (!host)
-                return -ENOMEM;
-
-        errno = 0;
-        port = strtoul(port_str, &end, 10);
-        if (errno != 0 || end == port_str || *end != '\0' || port == 0 || port > 65535)
+        r = socket_address_parse(address, "127.0.0.1", a);
+        if (r < 0)
+                return r;
+        if (socket_address_port(a) == 0)
                 return -EINVAL;
+        p->n_addrs = 1;
 
         /*
          * A wildcard listener is reachable on loopback. systemd shows a plain
          * "ListenStream=8443" as "[::]:8443", which is dual-stack on most hosts
          * but IPv4 only where IPv6 is disabled: try ::1 first, then 127.0.0.1.
          */
-        if (streq(host, "::") || streq(host, "::1")) {
-                p->addrs[0].in6.sin6_family = AF_INET6;
-                p->addrs[0].in6.sin6_port = htons(port);
-                p->addrs[0].in6.sin6_addr = in6addr_loopback;
-                p->addr_lens[0] = sizeof(struct sockaddr_in6);
-                p->n_addrs = 1;
-                if (streq(host, "::")) {
-                        p->addrs[1].in.sin_family = AF_INET;
-                        p->addrs[1].in.sin_port = htons(port);
-                        p->addrs[1].in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-                        p->addr_lens[1] = sizeof(struct sockaddr_in);
-                        p->n_addrs = 2;
-                }
-                return 0;
-        }
+        if (a->sa.sa_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&a->in6.sin6_addr)) {
+                a->in6.sin6_addr = in6addr_loopback;
+                p->addrs[1].in.sin_family = AF_INET;
+                p->addrs[1].in.sin_port = a->in6.sin6_port;
+                p->addrs[1].in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+                p->addrs[1].len = sizeof(struct sockaddr_in);
+                p->n_addrs = 2;
+        } else if (a->sa.sa_family == AF_INET && a->in.sin_addr.s_addr == htonl(INADDR_ANY))
+                a->in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 
-        if (streq(host, "0.0.0.0") || streq(host, "")) {
-                p->addrs[0].in.sin_family = AF_INET;
-                p->addrs[0].in.sin_port = htons(port);
-                p->addrs[0].in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-                p->addr_lens[0] = sizeof(struct sockaddr_in);
-                p->n_addrs = 1;
-                return 0;
-        }
-
-        if (inet_pton(AF_INET, host, &p->addrs[0].in.sin_addr) == 1) {
-                p->addrs[0].in.sin_family = AF_INET;
-                p->addrs[0].in.sin_port = htons(port);
-                p->addr_lens[0] = sizeof(struct sockaddr_in);
-                p->n_addrs = 1;
-                return 0;
-        }
-
-        if (inet_pton(AF_INET6, host, &p->addrs[0].in6.sin6_addr) == 1) {
-                p->addrs[0].in6.sin6_family = AF_INET6;
-                p->addrs[0].in6.sin6_port = htons(port);
-                p->addr_lens[0] = sizeof(struct sockaddr_in6);
-                p->n_addrs = 1;
-                return 0;
-        }
-
-        /* Host names are not resolved: that would block, and listen addresses are numeric. */
-        return -EINVAL;
+        return 0;
 }
 
 static int probe_set_events(Probe *p, uint32_t events) {
@@ -284,7 +224,7 @@ static int probe_connect_next(Probe *p) {
         if (p->fd < 0)
                 return negative_errno();
 
-        if (connect(p->fd, &p->addrs[p->current_addr].sa, p->addr_lens[p->current_addr]) < 0 &&
+        if (connect(p->fd, &p->addrs[p->current_addr].sa, p->addrs[p->current_addr].len) < 0 &&
             errno != EINPROGRESS) {
                 r = negative_errno();
                 p->fd = safe_close(p->fd);

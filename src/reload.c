@@ -198,7 +198,16 @@ static const char *bus_error_message(sd_bus_message *m) {
         return e && e->message ? e->message : e && e->name ? e->name : "unknown error";
 }
 
-/* Records a failure of unit u (first error wins) and finishes it. */
+static void request_check_complete(ReloadRequest *req) {
+        for (size_t i = 0; i < req->n_units; i++)
+                if (req->units[i].phase != UNIT_FINISHED)
+                        return;
+
+        /* done runs from its own event so that no handler touches a freed request afterwards. */
+        (void) sd_event_source_set_enabled(req->complete, SD_EVENT_ONESHOT);
+}
+
+/* Records a failure of unit u (first error wins) and finishes it, like unit_finish(). */
 static void unit_fail(UnitReload *u, int error, const char *state, const char *format, ...) _printf_(4, 5);
 static void unit_fail(UnitReload *u, int error, const char *state, const char *format, ...) {
         va_list ap;
@@ -215,15 +224,7 @@ static void unit_fail(UnitReload *u, int error, const char *state, const char *f
         u->slot = sd_bus_slot_unref(u->slot);
         for (size_t i = 0; i < u->n_checks; i++)
                 address_check_done(&u->checks[i]);
-}
-
-static void request_check_complete(ReloadRequest *req) {
-        for (size_t i = 0; i < req->n_units; i++)
-                if (req->units[i].phase != UNIT_FINISHED)
-                        return;
-
-        /* done runs from its own event so that no handler touches a freed request afterwards. */
-        (void) sd_event_source_set_enabled(req->complete, SD_EVENT_ONESHOT);
+        request_check_complete(u->req);
 }
 
 static void unit_finish(UnitReload *u, const char *state) {
@@ -376,7 +377,6 @@ static void unit_check_verified(UnitReload *u) {
                                   "%s is unreachable on %s: %m", u->name, c->address);
                 }
         }
-        request_check_complete(u->req);
 }
 
 static int address_check_start(AddressCheck *c);
@@ -458,10 +458,8 @@ static void unit_verify(UnitReload *u) {
                 return unit_finish(u, "serving");
 
         u->checks = calloc(n, sizeof(AddressCheck));
-        if (!u->checks) {
-                unit_fail(u, -ENOMEM, "failed", "Out of memory");
-                return request_check_complete(u->req);
-        }
+        if (!u->checks)
+                return unit_fail(u, -ENOMEM, "failed", "Out of memory");
         for (size_t i = 0; i < n; i++) {
                 u->checks[i] = (AddressCheck) {
                         .unit = u,
@@ -470,10 +468,8 @@ static void unit_verify(UnitReload *u) {
                         .state = "unreachable",
                 };
                 u->n_checks++;
-                if (!u->checks[i].address) {
-                        unit_fail(u, -ENOMEM, "failed", "Out of memory");
-                        return request_check_complete(u->req);
-                }
+                if (!u->checks[i].address)
+                        return unit_fail(u, -ENOMEM, "failed", "Out of memory");
         }
 
         for (size_t i = 0; i < n; i++)
@@ -486,10 +482,8 @@ static void unit_verify(UnitReload *u) {
 /* ------------------------------------------------------------------ jobs */
 
 static void unit_job_removed(UnitReload *u, const char *result) {
-        if (!streq(result, "done")) {
-                unit_fail(u, -EIO, "failed", "Reloading %s failed: job result '%s'", u->name, result);
-                return request_check_complete(u->req);
-        }
+        if (!streq(result, "done"))
+                return unit_fail(u, -EIO, "failed", "Reloading %s failed: job result '%s'", u->name, result);
         unit_verify(u);
 }
 
@@ -543,12 +537,10 @@ static int on_job_enqueued(sd_bus_message *m, void *userdata, sd_bus_error *ret_
 
         if (sd_bus_message_is_method_error(m, NULL)) {
                 unit_fail(u, -EIO, "failed", "Failed to reload %s: %s", u->name, bus_error_message(m));
-                request_check_complete(req);
                 return 0;
         }
         if (sd_bus_message_read(m, "o", &job) < 0) {
                 unit_fail(u, -EBADMSG, "failed", "Failed to reload %s: unexpected reply", u->name);
-                request_check_complete(req);
                 return 0;
         }
 
@@ -559,10 +551,8 @@ static int on_job_enqueued(sd_bus_message *m, void *userdata, sd_bus_error *ret_
                 }
 
         u->job = strdup(job);
-        if (!u->job) {
+        if (!u->job)
                 unit_fail(u, -ENOMEM, "failed", "Out of memory");
-                request_check_complete(req);
-        }
         return 0;
 }
 
@@ -591,7 +581,6 @@ static int on_listen(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
                         if (streq(type, "Stream") && !strv_contains(u->addresses, address) &&
                             strv_extend(&u->addresses, address) < 0) {
                                 unit_fail(u, -ENOMEM, "failed", "Out of memory");
-                                request_check_complete(u->req);
                                 return 0;
                         }
         }
@@ -617,7 +606,6 @@ static int on_triggered_by(sd_bus_message *m, void *userdata, sd_bus_error *ret_
 
                         if (l > 7 && streq(name + l - 7, ".socket") && strv_extend(&u->sockets, name) < 0) {
                                 unit_fail(u, -ENOMEM, "failed", "Out of memory");
-                                request_check_complete(u->req);
                                 return 0;
                         }
                 }
@@ -636,12 +624,10 @@ static int on_active_state(sd_bus_message *m, void *userdata, sd_bus_error *ret_
 
         if (sd_bus_message_is_method_error(m, NULL)) {
                 unit_fail(u, -EIO, "failed", "Failed to read the state of %s: %s", u->name, bus_error_message(m));
-                request_check_complete(u->req);
                 return 0;
         }
         if (sd_bus_message_read(m, "v", "s", &state) < 0) {
                 unit_fail(u, -EBADMSG, "failed", "Failed to read the state of %s: unexpected reply", u->name);
-                request_check_complete(u->req);
                 return 0;
         }
 
@@ -669,12 +655,10 @@ static int on_get_unit(sd_bus_message *m, void *userdata, sd_bus_error *ret_erro
         }
         if (sd_bus_message_is_method_error(m, NULL)) {
                 unit_fail(u, -EIO, "failed", "Failed to look up %s: %s", u->name, bus_error_message(m));
-                request_check_complete(u->req);
                 return 0;
         }
         if (sd_bus_message_read(m, "o", &path) < 0 || !(u->path = strdup(path))) {
                 unit_fail(u, -ENOMEM, "failed", "Failed to look up %s: unexpected reply", u->name);
-                request_check_complete(u->req);
                 return 0;
         }
 
@@ -746,7 +730,6 @@ static void unit_advance(UnitReload *u) {
         if (r < 0) {
                 errno = -r;
                 unit_fail(u, r, "failed", "Failed to ask systemd about %s: %m", u->name);
-                request_check_complete(req);
         }
 }
 
