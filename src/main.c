@@ -23,6 +23,7 @@
 #include "expiry.h"
 #include "journal.h"
 #include "pipeline.h"
+#include "strv.h"
 
 #define EXIT_USAGE 2
 #define EXIT_NOTCONFIGURED 6
@@ -98,6 +99,33 @@ static void on_first_boot_done(Context *c, const PipelineResult *result, void *u
         r = take_bus_name(c);
         if (r < 0)
                 (void) sd_event_exit(c->event, EXIT_FAILURE);
+}
+
+static void on_start_reconciled(Context *c, const PipelineResult *result, void *userdata) {
+        if (result->r == -ECANCELED)
+                return;
+        if (result->r < 0)
+                log_error("The endpoints do not serve generation %" PRIu64 " after start: %s",
+                          c->generation, result->message ?: "reload failed");
+}
+
+/*
+ * A previous instance may have died between committing a generation and
+ * reloading the consumers (crash, SIGKILL, power loss): `current` is then
+ * newer than what they serve. Reload and verify once at start, so what is
+ * served always converges on `current`, and Endpoints is known, not guessed.
+ */
+static int reconcile_endpoints(Context *c) {
+        PipelineRequest request = {
+                .action = PIPELINE_RELOAD,
+                .source = "start",
+                .caller = LOG_CALLER_NONE,
+                .queue = true,
+        };
+
+        if (strv_length(c->config->units) == 0)
+                return 0;
+        return pipeline_submit(c, &request, on_start_reconciled, NULL);
 }
 
 static void on_drop_done(Context *c, const PipelineResult *result, void *userdata) {
@@ -274,6 +302,9 @@ static int run(int argc, char *argv[]) {
                 r = take_bus_name(c);
                 if (r < 0)
                         return EXIT_FAILURE;
+                r = reconcile_endpoints(c);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to queue the reload of the endpoints at start, ignoring: %m");
         }
 
         (void) expiry_update(c);
