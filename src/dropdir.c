@@ -683,7 +683,8 @@ static int sweep_tracks(DropDir *d, const Listing *l, uint64_t now) {
                         t->ready_usec = now;
         }
 
-        qsort(fresh, n_fresh, sizeof(Numbering), numbering_cmp);
+        if (n_fresh > 0)   /* qsort() must not be given NULL, even for no elements */
+                qsort(fresh, n_fresh, sizeof(Numbering), numbering_cmp);
         for (size_t i = 0; i < n_fresh; i++)
                 fresh[i].track->seq = ++d->seq;
 
@@ -967,7 +968,8 @@ static int scan(DropDir *d) {
                         c->complete = true;
         }
 
-        qsort(list, n, sizeof(Candidate), candidate_cmp);
+        if (n > 0)
+                qsort(list, n, sizeof(Candidate), candidate_cmp);
 
         for (size_t i = 0; i < n; i++) {
                 Candidate *c = &list[i];
