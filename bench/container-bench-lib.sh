@@ -56,13 +56,18 @@ cb_watchdog() {
         local seconds=$(($1 - SECONDS)) me=$$
         ((seconds > 0)) || seconds=1
         (
-                trap 'exit 0' TERM
-                sleep "$seconds" &
-                wait $!
+                # Its sleeps must neither outlive it nor hold the caller's
+                # output open (meson waits for that pipe to close).
+                local sp=
+                trap 'kill $sp 2>/dev/null; exit 0' TERM
+                sleep "$seconds" >/dev/null 2>&1 &
+                sp=$!
+                wait $sp
                 echo "# watchdog: $1 s are over, stopping" >&2
                 kill -TERM "$me" 2>/dev/null
-                sleep 60 &
-                wait $!
+                sleep 60 >/dev/null 2>&1 &
+                sp=$!
+                wait $sp
                 if kill -0 "$me" 2>/dev/null; then
                         echo "# watchdog: still running, stopping the container" >&2
                         VX_NSPAWN_PID=

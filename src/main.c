@@ -125,7 +125,12 @@ static int reconcile_endpoints(Context *c) {
 
         if (strv_length(c->config->units) == 0)
                 return 0;
-        return pipeline_submit(c, &request, on_start_reconciled, NULL);
+        /* State says so from the moment the name is taken, not only once the job reaches the loop. */
+        c->reloading = true;
+        int r = pipeline_submit(c, &request, on_start_reconciled, NULL);
+        if (r < 0)
+                c->reloading = false;
+        return r;
 }
 
 static void on_drop_done(Context *c, const PipelineResult *result, void *userdata) {
@@ -299,12 +304,12 @@ static int run(int argc, char *argv[]) {
                 return log_error_errno(r, "Failed to read the current generation: %m"), EXIT_FAILURE;
         else {
                 log_info("Serving generation %" PRIu64 " (%s).", c->generation, c->info ? c->info->subject : "?");
-                r = take_bus_name(c);
-                if (r < 0)
-                        return EXIT_FAILURE;
                 r = reconcile_endpoints(c);
                 if (r < 0)
                         log_warning_errno(r, "Failed to queue the reload of the endpoints at start, ignoring: %m");
+                r = take_bus_name(c);
+                if (r < 0)
+                        return EXIT_FAILURE;
         }
 
         (void) expiry_update(c);

@@ -6,7 +6,8 @@
 # seen on the bus), stop (SIGTERM). Passes only when the daemon exits 0 and
 # valgrind reports no error and no definite or indirect leak.
 #
-# Speaks TAP. Environment: VERTEX_BUILD_DIR (the build, default "build").
+# Speaks TAP. Environment: VERTEX_BUILD_DIR (the build, default "build");
+# MEMCHECK_KEEP=1 keeps the temporary directory (logs, store, drop directory).
 # Everything lives in one temporary directory; every process is stopped by
 # its PID.
 set -uo pipefail
@@ -45,9 +46,15 @@ cleanup() {
         for pid in $monitor_pid $daemon_pid $bus_pid; do
                 kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
         done
-        rm -rf "$T"
+        if [ -n "${MEMCHECK_KEEP:-}" ]; then
+                echo "# kept $T"
+        else
+                rm -rf "$T"
+        fi
 }
 trap cleanup EXIT
+# meson's timeout sends SIGTERM: clean up then too.
+trap 'exit 1' TERM INT
 
 # Prints a file's last lines as TAP comments.
 show() {
@@ -206,9 +213,15 @@ ok "rollback: generation 2 serves again"
 # ------------------------------------------------------ drop directory
 "$testpki" "$T/drop-pki" --server-name "$server_name" >/dev/null || bail "vertex-testpki failed"
 installed_before=$(monitor_count "\.Installed \(")
-cp "$T/drop-pki/ca.pem" "$T/drop/site.ca.crt"
-cp "$T/drop-pki/key.pem" "$T/drop/site.key"
-cp "$T/drop-pki/fullchain.pem" "$T/drop/.site.tmp" && mv "$T/drop/.site.tmp" "$T/drop/site.crt"
+# Staged beside the drop directory and renamed in, certificate last, as an operator should: each
+# file appears whole. (Plain cp into it is test-dropdir's and test-bus's business.)
+drop_in() {
+        mkdir -p "$T/stage"
+        cp "$1/ca.pem" "$T/stage/$2.ca.crt" && mv "$T/stage/$2.ca.crt" "$T/drop/"
+        cp "$1/key.pem" "$T/stage/$2.key" && mv "$T/stage/$2.key" "$T/drop/"
+        cp "$1/fullchain.pem" "$T/stage/$2.crt" && mv "$T/stage/$2.crt" "$T/drop/"
+}
+drop_in "$T/drop-pki" site
 wait_monitor "\.Installed \(.*'drop-directory'\)" 60 || bail "drop directory: no Installed signal"
 [ "$(monitor_count "\.Installed \(")" -eq $((installed_before + 1)) ] || bail "drop directory: one Installed expected"
 # The files are removed right after the signal, in the same callback: allow for valgrind's pace.
@@ -218,9 +231,7 @@ for _ in $(seq 100); do
 done
 ! ls "$T/drop"/site.* >/dev/null 2>&1 || bail "drop directory: files left behind: $(ls "$T/drop" | tr '\n' ' ')"
 # A bad bundle goes to rejected/.
-cp "$T/expired/ca.pem" "$T/drop/old.ca.crt"
-cp "$T/expired/key.pem" "$T/drop/old.key"
-cp "$T/expired/fullchain.pem" "$T/drop/.old.tmp" && mv "$T/drop/.old.tmp" "$T/drop/old.crt"
+drop_in "$T/expired" old
 wait_monitor "\.Rejected \('drop-directory', .*'Expired'" 60 || bail "drop directory: no Rejected signal"
 ok "drop directory: a bundle installed, an expired one rejected"
 
