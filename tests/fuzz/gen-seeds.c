@@ -200,6 +200,45 @@ int main(int argc, char *argv[]) {
         PkiChain *s1 = chain(&sha1);
         seed_parts("weak-signature-sha1", s1->fullchain_pem, s1->key_pem, s1->root_pem, NULL);
 
+        PkiChainOptions cao = { .leaf_key_type = PKI_KEY_EC256, .ca_key_type = PKI_KEY_EC256, .leaf.ca = true };
+        PkiChain *leafca = chain(&cao);
+        seed_parts("not-server-leaf-is-ca", leafca->fullchain_pem, leafca->key_pem, leafca->root_pem, NULL);
+
+        PkiChainOptions kuo = { .leaf_key_type = PKI_KEY_EC256, .ca_key_type = PKI_KEY_EC256,
+                                .leaf.key_usage = "critical,keyAgreement" };
+        PkiChain *ku = chain(&kuo);
+        seed_parts("not-server-key-usage", ku->fullchain_pem, ku->key_pem, ku->root_pem, NULL);
+
+        PkiChainOptions ipo = { .leaf_key_type = PKI_KEY_EC256, .ca_key_type = PKI_KEY_EC256,
+                                .leaf.ip_addresses = (const char *[]) { "192.0.2.10", "2001:db8::10", NULL } };
+        PkiChain *ip = chain(&ipo);
+        seed_parts("name-mismatch-ip-only", ip->fullchain_pem, ip->key_pem, ip->root_pem, NULL);
+
+        {
+                /* Hand-made leaves under ec's intermediate: CN only (no SAN), and one issued by a non-CA. */
+                EVP_PKEY *k = pki_key_pooled(PKI_KEY_EC256, 6);
+                PkiCertOptions cn = { .common_name = SERVER_NAME, .issuer_cert = ec->intermediate,
+                                      .issuer_key = ec->intermediate_key,
+                                      .not_before_offset = delta - PKI_DAY, .not_after_offset = delta + 30 * PKI_DAY };
+                X509 *x = pki_cert_new(k, &cn);
+                char *c = pki_certs_pem(x, ec->intermediate, NULL), *kp = pki_key_pem(k, NULL);
+                seed_parts("cn-only-no-san", c, kp, ec->root_pem, NULL);
+                free(c);
+                X509_free(x);
+
+                PkiCertOptions bad = cn;
+                bad.issuer_cert = ec->leaf;
+                bad.issuer_key = ec->leaf_key;
+                bad.dns_names = (const char *[]) { SERVER_NAME, NULL };
+                x = pki_cert_new(k, &bad);
+                c = pki_certs_pem(x, ec->leaf, ec->intermediate, NULL);
+                seed_parts("issuer-not-ca", c, kp, ec->root_pem, NULL);
+                free(c);
+                free(kp);
+                X509_free(x);
+                EVP_PKEY_free(k);
+        }
+
         /* Broken bytes. */
         {
                 size_t len = strlen(ec->fullchain_pem);
@@ -226,5 +265,8 @@ int main(int argc, char *argv[]) {
         pki_chain_free(client);
         pki_chain_free(w);
         pki_chain_free(s1);
+        pki_chain_free(leafca);
+        pki_chain_free(ku);
+        pki_chain_free(ip);
         return EXIT_SUCCESS;
 }
