@@ -418,12 +418,25 @@ static int check_chain(CertBundle *b, const ValidateOptions *o, STACK_OF(X509) *
         /* Walk up from the leaf through the given intermediates, in whatever order they came. */
         cur = b->leaf;
         while (!self_signed(cur)) {
-                int found = -1;
-                for (int i = 0; i < sk_X509_num(pool); i++)
-                        if (X509_check_issued(sk_X509_value(pool, i), cur) == X509_V_OK) {
+                int found = -1, not_issuer = -1;
+                for (int i = 0; i < sk_X509_num(pool); i++) {
+                        int why = X509_check_issued(sk_X509_value(pool, i), cur);
+                        if (why == X509_V_OK) {
                                 found = i;
                                 break;
                         }
+                        if (why == X509_V_ERR_KEYUSAGE_NO_CERTSIGN)
+                                not_issuer = i;
+                }
+                if (found < 0 && not_issuer >= 0) {
+                        /* The issuer was given, but may not issue: say that, not "missing". */
+                        char name[256], issuer[256];
+                        cert_label(cur, name, sizeof(name));
+                        cert_label(sk_X509_value(pool, not_issuer), issuer, sizeof(issuer));
+                        return cert_problem_set(problem, CERT_ERROR_UNTRUSTED_CHAIN,
+                                                "'%s' is named as the issuer of '%s' but its key usage does not allow "
+                                                "signing certificates (no keyCertSign)", issuer, name);
+                }
                 if (found < 0)
                         break;
                 cur = sk_X509_delete(pool, found);

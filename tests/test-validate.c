@@ -446,6 +446,16 @@ static void test_sha1_self_signed_leaf(void) {
         assert_refused(cert, key, cert, NULL, CERT_ERROR_WEAK_SIGNATURE, "is signed with SHA-1");
 }
 
+/* The issuer is given but may not sign certificates: named as such, not as a missing link. */
+static void test_issuer_without_cert_sign(void) {
+        PkiChainOptions o = { .intermediate = { .key_usage = "critical,digitalSignature" } };
+        _cleanup_(pki_chain_freep) PkiChain *c = named_chain(&o);
+        assert_refused(c->fullchain_pem, c->key_pem, c->root_pem, NULL, CERT_ERROR_UNTRUSTED_CHAIN,
+                       "'Example Intermediate 2' is named as the issuer of");
+        assert_refused(c->fullchain_pem, c->key_pem, c->root_pem, NULL, CERT_ERROR_UNTRUSTED_CHAIN,
+                       "does not allow signing certificates");
+}
+
 static void test_rsa1024(void) {
         PkiChainOptions o = { .leaf_key_type = PKI_KEY_RSA1024 };
         _cleanup_(pki_chain_freep) PkiChain *c = named_chain(&o);
@@ -606,6 +616,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/validate/self-signed-leaf", test_self_signed_leaf);
         g_test_add_func("/validate/sha1-root-exempt", test_sha1_root_exempt);
         g_test_add_func("/validate/sha1-self-signed-leaf", test_sha1_self_signed_leaf);
+        g_test_add_func("/validate/issuer-without-cert-sign", test_issuer_without_cert_sign);
         g_test_add_func("/validate/in-place", test_validate_in_place);
         g_test_add_func("/validate/policy-strings", test_policy_strings);
 
