@@ -157,7 +157,8 @@ static int write_all(int fd, const void *data, size_t size) {
         return 0;
 }
 
-/* Creates name (never an existing one) and writes it, unsynced. Returns the open fd. */
+/* Creates name (never an existing one) and writes it, unsynced: store_stage() syncs the whole
+ * generation at once. Returns 0 or -errno. */
 static int create_file_at(Store *s, int dfd, const char *name, const void *data, size_t size, mode_t mode) {
         _cleanup_close_ int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
         int r;
@@ -167,10 +168,7 @@ static int create_file_at(Store *s, int dfd, const char *name, const void *data,
         r = fix_owner_mode(s, fd, mode);
         if (r < 0)
                 return r;
-        r = write_all(fd, data, size);
-        if (r < 0)
-                return r;
-        return TAKE_FD(fd);
+        return write_all(fd, data, size);
 }
 
 /* Reads a regular file beneath dfd, bounded. The buffer is NUL-terminated; free it with erase_and_free(). */
@@ -926,7 +924,6 @@ static bool source_valid(const char *source) {
 }
 
 int store_stage(Store *s, const CertBundle *b, const char *source, uint64_t *ret_id) {
-        int fds[_CERT_BUNDLE_PART_MAX + 1];
         char tmp[sizeof(TMP_PREFIX) + 21 + 8], final[21];
         _cleanup_close_ int tmp_fd = -EBADF;
         _cleanup_free_ char *meta = NULL;
@@ -939,9 +936,6 @@ int store_stage(Store *s, const CertBundle *b, const char *source, uint64_t *ret
 
         if (!b->leaf || !b->key || !source_valid(source))
                 return -EINVAL;
-
-        for (size_t i = 0; i < ELEMENTSOF(fds); i++)
-                fds[i] = -EBADF;
 
         r = allocate_id(s, &id);
         if (r < 0)
@@ -979,7 +973,6 @@ int store_stage(Store *s, const CertBundle *b, const char *source, uint64_t *ret
                 erase_and_free(pem, size);
                 if (r < 0)
                         goto fail;
-                fds[part] = r;
         }
 
         uint64_t installed_usec = now_usec();
@@ -991,7 +984,6 @@ int store_stage(Store *s, const CertBundle *b, const char *source, uint64_t *ret
         r = create_file_at(s, tmp_fd, META_FILE, meta, strlen(meta), MODE_PUBLIC);
         if (r < 0)
                 goto fail;
-        fds[_CERT_BUNDLE_PART_MAX] = r;
         step(s, STORE_STEP_STAGE_WRITTEN);
 
         /* One syncfs() instead of an fsync() per file and one for the directory: each of those is a
@@ -1023,15 +1015,11 @@ int store_stage(Store *s, const CertBundle *b, const char *source, uint64_t *ret
                 (void) verified_add(s, id, source, installed_usec, info);
         s->last_staged_id = id;
 
-        for (size_t i = 0; i < ELEMENTSOF(fds); i++)
-                safe_close(fds[i]);
         if (ret_id)
                 *ret_id = id;
         return 0;
 
 fail:
-        for (size_t i = 0; i < ELEMENTSOF(fds); i++)
-                safe_close(fds[i]);
         /* A renamed generation is complete; a failed fsync of generations/ leaves it for prune. */
         if (!renamed)
                 (void) rm_rf_at(s->generations_fd, tmp, 0);
