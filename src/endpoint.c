@@ -7,13 +7,13 @@
  * any established connection.
  *
  * Reload protocol (systemd 252 has no Type=notify-reload): the service
- * listens on a control socket (in its runtime directory, else an abstract
- * one, see control_path_default()); `ExecReload=
- * vertex-endpoint --name NAME --reload` connects, sends "reload\n" and exits
- * 0 on "ok FINGERPRINT\n", 1 on "error: MESSAGE\n", so systemd's reload job
- * fails exactly when the endpoint kept its old certificate. Around the
- * reload the service sends RELOADING=1 … READY=1 and a STATUS= naming the
- * fingerprint it serves. SIGHUP reloads too (the result is only logged).
+ * listens on a control socket (endpoint-control.h: in its runtime directory,
+ * else an abstract one); `ExecReload=+vertex-endpoint-reload --name NAME`
+ * connects, sends "reload\n" and exits 0 on "ok FINGERPRINT\n", 1 on
+ * "error: MESSAGE\n", so systemd's reload job fails exactly when the
+ * endpoint kept its old certificate. Around the reload the service sends
+ * RELOADING=1 … READY=1 and a STATUS= naming the fingerprint it serves.
+ * SIGHUP reloads too (the result is only logged).
  *
  * Deliberately not: a general web server, a certificate validator (the
  * agent validated the generation before committing it), or a watcher of the
@@ -24,7 +24,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,15 +36,14 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "endpoint-control.h"
 #include "endpoint-server.h"
 #include "endpoint-tls.h"
 #include "macro.h"
 #include "socket-address.h"
 
 #define DEFAULT_DIRECTORY "/var/lib/vertex-certd/current"
-#define CONTROL_REPLY_MAX 1024
 #define CONTROL_TIMEOUT_USEC (10 * USEC_PER_SEC)
-#define RELOAD_CLIENT_TIMEOUT_MSEC (60 * 1000)
 
 typedef struct Context {
         sd_event *event;
@@ -78,52 +76,6 @@ static void log_full(int level, const char *format, ...) {
 #define log_info(...) log_full(6, __VA_ARGS__)
 #define log_warning(...) log_full(4, __VA_ARGS__)
 #define log_error(...) log_full(3, __VA_ARGS__)
-
-static bool name_is_valid(const char *name) {
-        if (isempty(name) || strlen(name) > 64)
-                return false;
-        for (const char *p = name; *p; p++)
-                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", *p))
-                        return false;
-        return name[0] != '.';
-}
-
-/*
- * $RUNTIME_DIRECTORY/NAME.sock (first entry when several): a file the unit's
- * user alone can reach. Without a runtime directory, the abstract socket
- * "@vertex-endpoint/NAME": ExecReload= shares the service's network namespace,
- * and the peer credential check below keeps other users out.
- */
-static int control_path_default(const char *name, char **ret) {
-        const char *rd = getenv("RUNTIME_DIRECTORY");
-        char *p;
-        int k;
-
-        if (!isempty(rd))
-                k = asprintf(&p, "%.*s/%s.sock", (int) strcspn(rd, ":"), rd, name);
-        else
-                k = asprintf(&p, "@vertex-endpoint/%s", name);
-        if (k < 0)
-                return -ENOMEM;
-        *ret = p;
-        return 0;
-}
-
-/* A path, or "@NAME" for the abstract namespace. */
-static int sockaddr_un_set(struct sockaddr_un *sa, socklen_t *ret_len, const char *path) {
-        size_t l = strlen(path);
-
-        if (l == 0 || l >= sizeof(sa->sun_path))
-                return -ENAMETOOLONG;
-        *sa = (struct sockaddr_un) { .sun_family = AF_UNIX };
-        memcpy(sa->sun_path, path, l + 1);
-        if (path[0] == '@') {
-                sa->sun_path[0] = '\0';
-                *ret_len = offsetof(struct sockaddr_un, sun_path) + l;
-        } else
-                *ret_len = offsetof(struct sockaddr_un, sun_path) + l + 1;
-        return 0;
-}
 
 static void notify_status(Context *c, const char *prefix) {
         (void) sd_notifyf(false, "STATUS=%s%s from %s", prefix, c->sc->fingerprint,
@@ -197,7 +149,7 @@ static void control_reply(ControlConnection *cc, const char *reply) {
 static int control_connection_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         ControlConnection *cc = userdata;
         Context *c = cc->context;
-        char reply[CONTROL_REPLY_MAX];
+        char reply[ENDPOINT_CONTROL_REPLY_MAX];
         char *eol;
         ssize_t n;
 
@@ -282,7 +234,7 @@ static int control_listen(Context *c) {
         mode_t old_umask;
         int r;
 
-        r = sockaddr_un_set(&sa, &sa_len, c->control_path);
+        r = endpoint_control_sockaddr(c->control_path, &sa, &sa_len);
         if (r < 0)
                 return r;
 
@@ -359,72 +311,9 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
         return sd_event_exit(c->event, 0);
 }
 
-/* ExecReload=: asks the running service and mirrors its answer in the exit status. */
-static int run_reload_client(const char *control_path) {
-        _cleanup_close_ int fd = -EBADF;
-        struct sockaddr_un sa;
-        socklen_t sa_len;
-        char reply[CONTROL_REPLY_MAX];
-        size_t len = 0;
-        int r;
-
-        r = sockaddr_un_set(&sa, &sa_len, control_path);
-        if (r < 0) {
-                log_error("Control socket path '%s' is too long.", control_path);
-                return EXIT_FAILURE;
-        }
-
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sa_len) < 0) {
-                log_error("Failed to connect to the endpoint's control socket '%s': %m", control_path);
-                return EXIT_FAILURE;
-        }
-
-        if (send(fd, "reload\n", 7, MSG_NOSIGNAL) != 7) {
-                log_error("Failed to send the reload request: %m");
-                return EXIT_FAILURE;
-        }
-
-        /* A one-shot CLI: a bounded poll is its whole event loop. */
-        while (len < sizeof(reply) - 1) {
-                struct pollfd pfd = { .fd = fd, .events = POLLIN };
-                ssize_t n;
-
-                r = poll(&pfd, 1, RELOAD_CLIENT_TIMEOUT_MSEC);
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r <= 0) {
-                        log_error("No answer from the endpoint: %s", r == 0 ? "timed out" : strerror(errno));
-                        return EXIT_FAILURE;
-                }
-                n = recv(fd, reply + len, sizeof(reply) - 1 - len, 0);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        log_error("Failed to read the endpoint's answer: %m");
-                        return EXIT_FAILURE;
-                }
-                if (n == 0)
-                        break;
-                len += n;
-                if (memchr(reply, '\n', len))
-                        break;
-        }
-        reply[len] = '\0';
-        reply[strcspn(reply, "\n")] = '\0';
-
-        if (strncmp(reply, "ok", 2) == 0 && (reply[2] == '\0' || reply[2] == ' ')) {
-                printf("%s\n", reply);
-                return EXIT_SUCCESS;
-        }
-
-        log_error("%s", reply[0] == '\0' ? "error: the endpoint closed the connection without an answer" : reply);
-        return EXIT_FAILURE;
-}
-
 static void help(void) {
         printf("vertex-endpoint --name NAME [OPTIONS]\n"
-               "vertex-endpoint --name NAME --reload [--control PATH]\n\n"
+               "\n"
                "Reference TLS endpoint serving the certificate of a vertex-certd store.\n\n"
                "  -n --name NAME              Endpoint name, shown in GET / and naming the control socket\n"
                "  -d --directory DIR          Store directory with fullchain.pem and key.pem\n"
@@ -432,8 +321,6 @@ static void help(void) {
                "  -l --listen ADDR:PORT       Listen here too (besides sockets passed by systemd)\n"
                "  -c --control PATH           Control socket, \"@NAME\" for an abstract one (default\n"
                "                              $RUNTIME_DIRECTORY/NAME.sock, else @vertex-endpoint/NAME)\n"
-               "     --reload                 Ask the running endpoint to reload; exit 0 when it serves\n"
-               "                              the new pair, 1 when it kept the old one\n"
                "     --fail-reload-if-exists PATH\n"
                "                              TEST ONLY: reloads fail while PATH exists (also\n"
                "                              $VERTEX_ENDPOINT_FAIL_RELOAD_IF_EXISTS)\n"
@@ -442,15 +329,13 @@ static void help(void) {
 
 int main(int argc, char *argv[]) {
         enum {
-                ARG_RELOAD = 0x100,
-                ARG_FAIL_RELOAD,
+                ARG_FAIL_RELOAD = 0x100,
         };
         static const struct option options[] = {
                 { "name",                  required_argument, NULL, 'n'             },
                 { "directory",             required_argument, NULL, 'd'             },
                 { "listen",                required_argument, NULL, 'l'             },
                 { "control",               required_argument, NULL, 'c'             },
-                { "reload",                no_argument,       NULL, ARG_RELOAD      },
                 { "fail-reload-if-exists", required_argument, NULL, ARG_FAIL_RELOAD },
                 { "help",                  no_argument,       NULL, 'h'             },
                 {}
@@ -464,7 +349,6 @@ int main(int argc, char *argv[]) {
         const char *control = NULL;
         char **listen_addresses = NULL;
         size_t n_listen = 0;
-        bool reload = false;
         int opt, r, n_fds, ret = EXIT_FAILURE;
 
         log_to_journal = !!getenv("JOURNAL_STREAM");
@@ -487,9 +371,6 @@ int main(int argc, char *argv[]) {
                 case 'c':
                         control = optarg;
                         break;
-                case ARG_RELOAD:
-                        reload = true;
-                        break;
                 case ARG_FAIL_RELOAD:
                         c.fail_reload_if_exists = optarg;
                         break;
@@ -502,7 +383,7 @@ int main(int argc, char *argv[]) {
                         return EXIT_FAILURE;
                 }
 
-        if (optind < argc || !name_is_valid(c.name)) {
+        if (optind < argc || !endpoint_name_is_valid(c.name)) {
                 log_error("%s", optind < argc ? "Unexpected arguments." : "--name NAME ([A-Za-z0-9._-]) is required.");
                 free(listen_addresses);
                 return EXIT_FAILURE;
@@ -512,18 +393,11 @@ int main(int argc, char *argv[]) {
 
         if (control)
                 c.control_path = strdup(control);
-        else if (control_path_default(c.name, &c.control_path) < 0)
+        else if (endpoint_control_path(c.name, &c.control_path) < 0)
                 c.control_path = NULL;
         if (!c.control_path) {
                 free(listen_addresses);
                 return EXIT_FAILURE;
-        }
-
-        if (reload) {
-                free(listen_addresses);
-                ret = run_reload_client(c.control_path);
-                free(c.control_path);
-                return ret;
         }
 
         /* Each connection is an fd: take what the hard limit allows. */

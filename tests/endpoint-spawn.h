@@ -31,11 +31,15 @@ typedef struct SpawnedEndpoint {
         char *control;
 } SpawnedEndpoint;
 
-static inline char *endpoint_binary(void) {
+static inline char *built_program(const char *name) {
         const char *build = g_getenv("VERTEX_BUILD_DIR");
 
         g_assert_nonnull(build);
-        return g_build_filename(build, "src", "vertex-endpoint", NULL);
+        return g_build_filename(build, "src", name, NULL);
+}
+
+static inline char *endpoint_binary(void) {
+        return built_program("vertex-endpoint");
 }
 
 /* A listening socket on loopback, port chosen by the kernel. v6: [::] dual-stack. */
@@ -192,18 +196,33 @@ static inline void endpoint_stop(SpawnedEndpoint *e) {
         g_clear_pointer(&e->control, g_free);
 }
 
-/* Runs `vertex-endpoint --name NAME --reload --control C`; returns the exit status, output in ret_out and ret_err. */
-static inline int endpoint_reload(const SpawnedEndpoint *e, const char *name, char **ret_out, char **ret_err) {
-        g_autofree char *binary = endpoint_binary();
-        const char *argv[] = { binary, "--name", name, "--reload", "--control", e->control, NULL };
+/*
+ * Runs `vertex-endpoint-reload --name NAME --control C` as ExecReload= does,
+ * with $MAINPID set to main_pid unless that is 0; returns the exit status,
+ * output in ret_out and ret_err.
+ */
+static inline int endpoint_reload_as(const SpawnedEndpoint *e, const char *name, pid_t main_pid,
+                                     char **ret_out, char **ret_err) {
+        g_autofree char *binary = built_program("vertex-endpoint-reload");
+        const char *argv[] = { binary, "--name", name, "--control", e->control, NULL };
+        g_auto(GStrv) envp = g_get_environ();
         g_autoptr(GError) error = NULL;
         int status = 0;
 
-        g_assert_true(g_spawn_sync(NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+        envp = g_environ_unsetenv(envp, "MAINPID");
+        if (main_pid > 0) {
+                g_autofree char *pid = g_strdup_printf("%d", (int) main_pid);
+                envp = g_environ_setenv(envp, "MAINPID", pid, TRUE);
+        }
+        g_assert_true(g_spawn_sync(NULL, (char **) argv, envp, G_SPAWN_DEFAULT, NULL, NULL,
                                    ret_out, ret_err, &status, &error));
         g_assert_no_error(error);
         g_assert_true(WIFEXITED(status));
         return WEXITSTATUS(status);
+}
+
+static inline int endpoint_reload(const SpawnedEndpoint *e, const char *name, char **ret_out, char **ret_err) {
+        return endpoint_reload_as(e, name, e->pid, ret_out, ret_err);
 }
 
 /* ------------------------------------------------------------------ client */

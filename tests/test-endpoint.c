@@ -3,7 +3,7 @@
 /*
  * vertex-endpoint as systemd runs it: socket-activated on a loopback port,
  * serving a store directory whose `current` symlink the test swaps the way
- * the store does, reloaded with `--reload`. Checks what clients see: the
+ * the store does, reloaded with vertex-endpoint-reload. Checks what clients see: the
  * served fingerprint in the handshake and in GET /, keep-alive, old
  * connections surviving a reload, a failed reload keeping the old pair.
  */
@@ -317,6 +317,56 @@ static void test_reload_not_running(Fixture *f, gconstpointer data) {
         g_free(nobody.control);
 }
 
+/* A socket at the control path that the unit's main process does not listen on gets nothing. */
+static void test_reload_other_listener(Fixture *f, gconstpointer data) {
+        g_autoptr(PkiChain) chain1 = pki_chain_new("grpc.example.com");
+        g_autoptr(PkiChain) chain2 = pki_chain_new("grpc.example.com");
+        g_autofree char *fp1 = commit_chain(f, chain1), *fp2 = NULL;
+        g_autofree char *out = NULL, *err = NULL, *served = NULL, *expected_out = NULL;
+        g_autoptr(TlsClient) c = NULL;
+
+        endpoint_spawn(&f->e, "grpc", f->current, f->tmp, false, NULL);
+        fp2 = commit_chain(f, chain2);
+
+        /* $MAINPID names another process (this one): the client must not ask. */
+        g_assert_cmpint(endpoint_reload_as(&f->e, "grpc", getpid(), &out, &err), ==, 1);
+        g_assert_cmpstr(out, ==, "");
+        g_assert_nonnull(strstr(err, "not by the unit's main process"));
+        c = tls_client_connect(f->e.port);
+        served = tls_client_fingerprint(c);
+        g_assert_cmpstr(served, ==, fp1);
+        g_clear_pointer(&out, g_free);
+        g_clear_pointer(&err, g_free);
+
+        /* A garbled $MAINPID is an error too, before any connection. */
+        {
+                g_autofree char *binary = built_program("vertex-endpoint-reload");
+                const char *argv[] = { binary, "--name", "grpc", "--control", f->e.control, NULL };
+                g_auto(GStrv) envp = g_environ_setenv(g_get_environ(), "MAINPID", "12x", TRUE);
+                g_autoptr(GError) error = NULL;
+                int status = 0;
+
+                g_assert_true(g_spawn_sync(NULL, (char **) argv, envp, G_SPAWN_DEFAULT, NULL, NULL,
+                                           &out, &err, &status, &error));
+                g_assert_no_error(error);
+                g_assert_true(WIFEXITED(status));
+                g_assert_cmpint(WEXITSTATUS(status), ==, 1);
+                g_assert_nonnull(strstr(err, "$MAINPID is not a process ID: '12x'"));
+                g_clear_pointer(&out, g_free);
+                g_clear_pointer(&err, g_free);
+        }
+
+        /* Without $MAINPID (run by hand) and with the right one, it reloads. */
+        g_assert_cmpint(endpoint_reload_as(&f->e, "grpc", 0, &out, &err), ==, 0);
+        expected_out = g_strdup_printf("ok %s\n", fp2);
+        g_assert_cmpstr(out, ==, expected_out);
+        g_clear_pointer(&out, g_free);
+        g_clear_pointer(&err, g_free);
+        g_assert_cmpint(endpoint_reload(&f->e, "grpc", &out, &err), ==, 0);
+
+        endpoint_stop(&f->e);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 
@@ -327,6 +377,7 @@ int main(int argc, char *argv[]) {
         g_test_add("/endpoint/many-connections", Fixture, NULL, fixture_setup, test_many_connections, fixture_teardown);
         g_test_add("/endpoint/abstract-control", Fixture, NULL, fixture_setup, test_abstract_control, fixture_teardown);
         g_test_add("/endpoint/no-pair-at-start", Fixture, NULL, fixture_setup, test_no_pair_at_start, fixture_teardown);
+        g_test_add("/endpoint/reload-other-listener", Fixture, NULL, fixture_setup, test_reload_other_listener, fixture_teardown);
         g_test_add("/endpoint/reload-not-running", Fixture, NULL, fixture_setup, test_reload_not_running, fixture_teardown);
 
         return g_test_run();
