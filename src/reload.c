@@ -63,6 +63,7 @@ typedef enum UnitPhase {
         UNIT_ACTIVE_STATE,
         UNIT_TRIGGERED_BY,
         UNIT_LISTEN,
+        UNIT_WAIT_SETUP,       /* looked up; the job waits for the JobRemoved match and Subscribe */
         UNIT_JOB,
         UNIT_VERIFY,
         UNIT_FINISHED,
@@ -199,6 +200,9 @@ static const char *bus_error_message(sd_bus_message *m) {
 }
 
 static void request_check_complete(ReloadRequest *req) {
+        /* Not before the Subscribe answer: a subscription of ours must be known to be undone. */
+        if (req->setup_pending > 0)
+                return;
         for (size_t i = 0; i < req->n_units; i++)
                 if (req->units[i].phase != UNIT_FINISHED)
                         return;
@@ -344,6 +348,7 @@ static void request_fail_all(ReloadRequest *req, int error, const char *format, 
 
         req->match_slot = sd_bus_slot_unref(req->match_slot);
         req->subscribe_slot = sd_bus_slot_unref(req->subscribe_slot);
+        req->setup_pending = 0;
         request_check_complete(req);
 }
 
@@ -714,6 +719,12 @@ static void unit_advance(UnitReload *u) {
                 if (!u->running)
                         return unit_finish(u, "inactive");
 
+                u->phase = UNIT_WAIT_SETUP;
+                if (req->setup_pending > 0)
+                        return;   /* request_setup_step() comes back here */
+                _fallthrough_;
+
+        case UNIT_WAIT_SETUP:
                 u->phase = UNIT_JOB;
                 r = sd_bus_call_method_async(req->bus, &u->slot, "org.freedesktop.systemd1",
                                              "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
@@ -740,9 +751,12 @@ static void request_setup_step(ReloadRequest *req) {
         if (--req->setup_pending > 0)
                 return;
 
-        /* The JobRemoved match is in place and systemd sends signals: now enqueue. */
+        /* The JobRemoved match is in place and systemd sends signals: the looked-up units may enqueue. */
         for (size_t i = 0; i < req->n_units; i++)
-                unit_advance(&req->units[i]);
+                if (req->units[i].phase == UNIT_WAIT_SETUP)
+                        unit_advance(&req->units[i]);
+        /* Units that finished during the setup (inactive, failed lookups) may be all there is. */
+        request_check_complete(req);
 }
 
 static int on_match_installed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
@@ -804,6 +818,7 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
 
         req->match_slot = sd_bus_slot_unref(req->match_slot);
         req->subscribe_slot = sd_bus_slot_unref(req->subscribe_slot);
+        req->setup_pending = 0;
         request_check_complete(req);
         return 0;
 }
@@ -882,6 +897,13 @@ int reload_request_start(sd_bus *bus, sd_event *event, char *const *units,
                                      "Subscribe", on_subscribed, req, NULL);
         if (r < 0)
                 goto fail;
+
+        /*
+         * The lookups need neither: they run meanwhile, one round trip less
+         * before the first job. Only the enqueueing waits (UNIT_WAIT_SETUP).
+         */
+        for (size_t i = 0; i < n; i++)
+                unit_advance(&req->units[i]);
 
         *ret = req;
         return 0;
