@@ -23,8 +23,13 @@
 #include <assert.h>
 #include <ctype.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 
+#include <openssl/core_names.h>
+#include <openssl/decoder.h>
+#include <openssl/err.h>
+#include <openssl/params.h>
 #include <openssl/pkcs12.h>
 #include <openssl/x509.h>
 
@@ -218,6 +223,115 @@ static int decode_body(const char *body, size_t len, unsigned char **ret, size_t
         return 0;
 }
 
+/*
+ * Reused private key decoders. OpenSSL 3.0's d2i_PrivateKey() builds an
+ * OSSL_DECODER_CTX for every call, and OSSL_DECODER_CTX_new_for_pkey()
+ * enumerates and chains every decoder of every provider each time: over
+ * 90 % of decoding an RSA key (later OpenSSL releases keep such contexts
+ * themselves; 3.0 does not). A context can decode any number of inputs, so
+ * keep one per (structure, key type) that a PEM label or PKCS#8 algorithm
+ * names, built on first use. Nothing decoded is kept: each call decodes its
+ * own bytes.
+ *
+ * The context writes its result through the EVP_PKEY ** it was made with,
+ * hence the `result` slot that must not move, and the lock: the daemon and
+ * the CLI are single-threaded, but the library makes no such demand of its
+ * callers. The contexts see the providers loaded when they were built;
+ * nothing here loads providers later. OPENSSL_cleanup() (at exit, or called
+ * by the program) frees them before it tears OpenSSL down, so that leak
+ * checkers see nothing.
+ *
+ * This is only a faster first attempt, made with the parameters of one of
+ * d2i_PrivateKey()'s own attempts (DER, the structure, the key type,
+ * key-pair selection, the default library context) and its private-key
+ * check: whatever it does not return a key for goes through d2i_PrivateKey()
+ * as before, so what is accepted does not change (tests/test-pem.c compares
+ * the two on damaged keys).
+ */
+typedef enum KeyDecoderId {
+        KEY_DECODER_RSA_TYPE_SPECIFIC,  /* RSA PRIVATE KEY (PKCS#1) */
+        KEY_DECODER_RSA_PKCS8,          /* PRIVATE KEY, rsaEncryption */
+        KEY_DECODER_EC_TYPE_SPECIFIC,   /* EC PRIVATE KEY (SEC 1) */
+        KEY_DECODER_EC_PKCS8,           /* PRIVATE KEY, id-ecPublicKey */
+        _KEY_DECODER_MAX,
+} KeyDecoderId;
+
+typedef struct KeyDecoder {
+        const char *structure;
+        const char *key_type;
+        OSSL_DECODER_CTX *ctx;
+        EVP_PKEY *result;       /* where ctx stores what it decoded */
+} KeyDecoder;
+
+static KeyDecoder key_decoders[_KEY_DECODER_MAX] = {
+        [KEY_DECODER_RSA_TYPE_SPECIFIC] = { "type-specific",  "RSA" },
+        [KEY_DECODER_RSA_PKCS8]         = { "PrivateKeyInfo", "RSA" },
+        [KEY_DECODER_EC_TYPE_SPECIFIC]  = { "type-specific",  "EC" },
+        [KEY_DECODER_EC_PKCS8]          = { "PrivateKeyInfo", "EC" },
+};
+static pthread_mutex_t key_decoders_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool key_decoders_registered;
+
+static void key_decoders_free(void) {
+        pthread_mutex_lock(&key_decoders_lock);
+        for (size_t i = 0; i < ELEMENTSOF(key_decoders); i++) {
+                OSSL_DECODER_CTX_free(key_decoders[i].ctx);
+                key_decoders[i].ctx = NULL;
+        }
+        pthread_mutex_unlock(&key_decoders_lock);
+}
+
+/*
+ * d2i_PrivateKey() refuses a decoded key without its private half; ask the
+ * key for the size of its private component (no copy of it is made).
+ */
+static bool key_has_private(const EVP_PKEY *k) {
+        OSSL_PARAM params[] = {
+                OSSL_PARAM_BN(EVP_PKEY_is_a(k, "RSA") ? OSSL_PKEY_PARAM_RSA_D : OSSL_PKEY_PARAM_PRIV_KEY, NULL, 0),
+                OSSL_PARAM_END,
+        };
+
+        return EVP_PKEY_get_params(k, params) == 1 && OSSL_PARAM_modified(params);
+}
+
+/* Returns the key, or NULL: then the caller falls back to d2i_PrivateKey(). */
+static EVP_PKEY *decode_key_reused(KeyDecoderId id, const unsigned char *der, size_t size) {
+        KeyDecoder *d = &key_decoders[id];
+        const unsigned char *p = der;
+        size_t left = size;
+        EVP_PKEY *k = NULL;
+
+        pthread_mutex_lock(&key_decoders_lock);
+        if (!d->ctx) {
+                d->ctx = OSSL_DECODER_CTX_new_for_pkey(&d->result, "DER", d->structure, d->key_type,
+                                                       EVP_PKEY_KEYPAIR, NULL, NULL);
+                if (d->ctx && !key_decoders_registered && OPENSSL_atexit(key_decoders_free) == 1)
+                        key_decoders_registered = true;
+        }
+        if (d->ctx) {
+                /* A failure here is no failure yet: leave the error queue as the fallback finds it. */
+                ERR_set_mark();
+                d->result = NULL;
+                if (OSSL_DECODER_from_data(d->ctx, &p, &left) == 1 && d->result && key_has_private(d->result))
+                        k = TAKE_PTR(d->result);
+                EVP_PKEY_free(TAKE_PTR(d->result));
+                ERR_pop_to_mark();
+        }
+        pthread_mutex_unlock(&key_decoders_lock);
+        return k;
+}
+
+/* d2i_PrivateKey() of a known type, its common cases through the reused decoders. */
+static EVP_PKEY *decode_key(int type, KeyDecoderId id, const unsigned char *der, size_t size) {
+        const unsigned char *p = der;
+        EVP_PKEY *k;
+
+        k = decode_key_reused(id, der, size);
+        if (!k)
+                k = d2i_PrivateKey(type, NULL, &p, (long) size);
+        return k;
+}
+
 static int parse_key(BlockKind kind, const unsigned char *der, size_t size, EVP_PKEY **ret) {
         const unsigned char *p = der;
         EVP_PKEY *k = NULL;
@@ -235,11 +349,10 @@ static int parse_key(BlockKind kind, const unsigned char *der, size_t size, EVP_
                  */
                 if (PKCS8_pkey_get0(&alg, NULL, NULL, NULL, p8) == 1) {
                         int nid = OBJ_obj2nid(alg);
-                        const unsigned char *q = der;
                         if (nid == NID_rsaEncryption)
-                                k = d2i_PrivateKey(EVP_PKEY_RSA, NULL, &q, (long) size);
+                                k = decode_key(EVP_PKEY_RSA, KEY_DECODER_RSA_PKCS8, der, size);
                         else if (nid == NID_X9_62_id_ecPublicKey)
-                                k = d2i_PrivateKey(EVP_PKEY_EC, NULL, &q, (long) size);
+                                k = decode_key(EVP_PKEY_EC, KEY_DECODER_EC_PKCS8, der, size);
                 }
                 if (!k)
                         k = EVP_PKCS82PKEY(p8);
@@ -247,10 +360,10 @@ static int parse_key(BlockKind kind, const unsigned char *der, size_t size, EVP_
                 break;
         }
         case BLOCK_RSA_KEY:
-                k = d2i_PrivateKey(EVP_PKEY_RSA, NULL, &p, (long) size);
+                k = decode_key(EVP_PKEY_RSA, KEY_DECODER_RSA_TYPE_SPECIFIC, der, size);
                 break;
         case BLOCK_EC_KEY:
-                k = d2i_PrivateKey(EVP_PKEY_EC, NULL, &p, (long) size);
+                k = decode_key(EVP_PKEY_EC, KEY_DECODER_EC_TYPE_SPECIFIC, der, size);
                 break;
         default:
                 return -EINVAL;

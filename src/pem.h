@@ -33,6 +33,9 @@ typedef struct PemLimits {
  *
  * Returns 0; -EBADMSG with *problem set (Malformed, TooLarge, EncryptedKey,
  * with messages naming DER, PKCS#12, empty input, …); -ENOMEM.
+ *
+ * May be called from several threads. The first RSA or EC key of each form
+ * builds a key decoder that later calls reuse (freed by OPENSSL_cleanup()).
  */
 int pem_read_bundle(const void *certificate, size_t certificate_size,
                     const void *key, size_t key_size,

@@ -6,6 +6,8 @@
 
 #include <glib.h>
 
+#include <openssl/pem.h>
+
 #include "pem.h"
 #include "pki.h"
 
@@ -165,6 +167,287 @@ static void test_read_certificates(void) {
 
         g_assert_cmpint(pem_read_certificates("", 0, NULL, &certs, &p), ==, -EBADMSG);
         g_assert_nonnull(strstr(p.message, "the certificate input is empty"));
+}
+
+/* ------------------------------------------------- key decoding paths */
+
+/* A PEM block with any label around any bytes. */
+static char *pem_block(const char *label, const unsigned char *der, size_t size) {
+        BIO *bio = BIO_new(BIO_s_mem());
+        char *data, *s;
+        long n;
+
+        g_assert_nonnull(bio);
+        g_assert_cmpint(PEM_write_bio(bio, label, "", der, (long) size), >, 0);
+        n = BIO_get_mem_data(bio, &data);
+        s = g_strndup(data, (gsize) n);
+        BIO_free(bio);
+        return s;
+}
+
+/* The private key as DER: for comparing keys whole (EVP_PKEY_eq only compares the public half). */
+static GBytes *key_der(EVP_PKEY *k) {
+        unsigned char *der = NULL;
+        int n = i2d_PrivateKey(k, &der);
+        g_assert_cmpint(n, >, 0);
+        GBytes *b = g_bytes_new(der, (gsize) n);
+        OPENSSL_clear_free(der, (size_t) n);
+        return b;
+}
+
+static void assert_same_key(EVP_PKEY *a, EVP_PKEY *b) {
+        GBytes *da = key_der(a), *db = key_der(b);
+        g_assert_true(g_bytes_equal(da, db));
+        g_bytes_unref(da);
+        g_bytes_unref(db);
+}
+
+/* Reads `key_pem` with a leaf; returns the key (new reference) or NULL with *problem set. */
+static EVP_PKEY *read_key(const char *key_pem, size_t key_size, CertProblem *problem) {
+        CertBundle *b = NULL;
+        EVP_PKEY *k = NULL;
+
+        if (pem_read_bundle(chain->leaf_pem, strlen(chain->leaf_pem), key_pem, key_size, NULL, 0, NULL,
+                            &b, problem) < 0)
+                return NULL;
+        g_assert_nonnull(b->key);
+        k = b->key;
+        g_assert_cmpint(EVP_PKEY_up_ref(k), ==, 1);
+        cert_bundle_free(b);
+        return k;
+}
+
+static void test_keys_in_a_row(void) {
+        static const PkiKeyType types[] = { PKI_KEY_RSA2048, PKI_KEY_EC256, PKI_KEY_RSA3072, PKI_KEY_EC384 };
+        const unsigned char junk[] = { 0x30, 0x82, 0x01, 0x00, 0x02, 0x01, 0x00, 0x02, 0x01, 0x05 };
+        _cleanup_free_ char *junk_rsa = pem_block("RSA PRIVATE KEY", junk, sizeof(junk));
+        _cleanup_free_ char *junk_p8 = pem_block("PRIVATE KEY", junk, sizeof(junk));
+        _cleanup_free_ char *encrypted = pki_key_pem(chain->leaf_key, "secret");
+
+        /*
+         * Every key type in both forms, three times over, with refused keys in
+         * between: the decoders reused from one call to the next must give each
+         * key whole, and a refusal must not disturb the next key.
+         */
+        for (unsigned round = 0; round < 3; round++)
+                for (size_t i = 0; i < ELEMENTSOF(types); i++) {
+                        _cleanup_(EVP_PKEY_freep) EVP_PKEY *want = pki_key_pooled(types[i], 3);
+                        _cleanup_free_ char *p8 = pki_key_pem(want, NULL);
+                        _cleanup_free_ char *trad = pki_key_pem_traditional(want, NULL);
+
+                        for (unsigned form = 0; form < 2; form++) {
+                                const char *pem = form == 0 ? p8 : trad;
+                                CertProblem p = {};
+                                _cleanup_(EVP_PKEY_freep) EVP_PKEY *got = read_key(pem, strlen(pem), &p);
+
+                                if (!got)
+                                        g_test_message("unexpected refusal: %s", p.message);
+                                g_assert_nonnull(got);
+                                assert_same_key(got, want);
+
+                                assert_refused(chain->leaf_pem, form == 0 ? junk_p8 : junk_rsa, NULL,
+                                               CERT_ERROR_MALFORMED,
+                                               form == 0 ? "(line 1) is corrupt: not a valid PRIVATE KEY"
+                                                         : "(line 1) is corrupt: not a valid RSA PRIVATE KEY");
+                                if (round == 1)
+                                        assert_refused(chain->leaf_pem, encrypted, NULL, CERT_ERROR_ENCRYPTED_KEY,
+                                                       "(ENCRYPTED PRIVATE KEY)");
+                        }
+                }
+}
+
+static void test_key_label_mismatch(void) {
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *ec = pki_key_pooled(PKI_KEY_EC256, 3);
+        unsigned char *p8 = NULL, *pkcs1 = NULL, *ec_p8 = NULL;
+        int n_p8, n_pkcs1, n_ec_p8;
+
+        {
+                PKCS8_PRIV_KEY_INFO *info = EVP_PKEY2PKCS8(chain->leaf_key);
+                n_p8 = i2d_PKCS8_PRIV_KEY_INFO(info, &p8);
+                PKCS8_PRIV_KEY_INFO_free(info);
+                info = EVP_PKEY2PKCS8(ec);
+                n_ec_p8 = i2d_PKCS8_PRIV_KEY_INFO(info, &ec_p8);
+                PKCS8_PRIV_KEY_INFO_free(info);
+        }
+        n_pkcs1 = i2d_PrivateKey(chain->leaf_key, &pkcs1);
+        g_assert_cmpint(n_p8, >, 0);
+        g_assert_cmpint(n_ec_p8, >, 0);
+        g_assert_cmpint(n_pkcs1, >, 0);
+
+        /* OpenSSL reads a PKCS#8 RSA key under the PKCS#1 label too: still accepted, by the slow path. */
+        _cleanup_free_ char *p8_as_rsa = pem_block("RSA PRIVATE KEY", p8, (size_t) n_p8);
+        CertProblem p = {};
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *got = read_key(p8_as_rsa, strlen(p8_as_rsa), &p);
+        g_assert_nonnull(got);
+        assert_same_key(got, chain->leaf_key);
+
+        /* A key of the wrong type for its label is refused. */
+        _cleanup_free_ char *rsa_as_ec = pem_block("EC PRIVATE KEY", pkcs1, (size_t) n_pkcs1);
+        assert_refused(chain->leaf_pem, rsa_as_ec, NULL, CERT_ERROR_MALFORMED, "is corrupt: not a valid EC PRIVATE KEY");
+        _cleanup_free_ char *ec_p8_as_rsa = pem_block("RSA PRIVATE KEY", ec_p8, (size_t) n_ec_p8);
+        assert_refused(chain->leaf_pem, ec_p8_as_rsa, NULL, CERT_ERROR_MALFORMED,
+                       "is corrupt: not a valid RSA PRIVATE KEY");
+        /* And PKCS#1 is not PKCS#8. */
+        _cleanup_free_ char *pkcs1_as_p8 = pem_block("PRIVATE KEY", pkcs1, (size_t) n_pkcs1);
+        assert_refused(chain->leaf_pem, pkcs1_as_p8, NULL, CERT_ERROR_MALFORMED, "is corrupt: not a valid PRIVATE KEY");
+
+        OPENSSL_clear_free(p8, (size_t) n_p8);
+        OPENSSL_clear_free(ec_p8, (size_t) n_ec_p8);
+        OPENSSL_clear_free(pkcs1, (size_t) n_pkcs1);
+}
+
+/*
+ * Keys read from several threads at once: each gets its own key, whole.
+ * The threads share only immutable inputs (PEM text, expected DER), not
+ * EVP_PKEY objects, whose encoding OpenSSL 3.0 does not promise to be
+ * thread-safe.
+ */
+typedef struct ThreadKeys {
+        const char *pem[4];     /* RSA PKCS#8, EC PKCS#8, RSA PKCS#1, EC SEC 1 */
+        GBytes *der[2];         /* RSA, EC */
+        unsigned start;
+} ThreadKeys;
+
+static gpointer read_keys_thread(gpointer data) {
+        const ThreadKeys *t = data;
+
+        for (unsigned i = t->start; i < t->start + 64; i++) {
+                const char *pem = t->pem[i % 4];
+                CertProblem p = {};
+                _cleanup_(EVP_PKEY_freep) EVP_PKEY *got = read_key(pem, strlen(pem), &p);
+
+                g_assert_nonnull(got);
+                GBytes *der = key_der(got);
+                g_assert_true(g_bytes_equal(der, t->der[i % 2]));
+                g_bytes_unref(der);
+        }
+        return NULL;
+}
+
+static void test_keys_from_threads(void) {
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *rsa = pki_key_pooled(PKI_KEY_RSA2048, 3);
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *ec = pki_key_pooled(PKI_KEY_EC256, 3);
+        _cleanup_free_ char *rsa_p8 = pki_key_pem(rsa, NULL), *ec_p8 = pki_key_pem(ec, NULL);
+        _cleanup_free_ char *rsa_trad = pki_key_pem_traditional(rsa, NULL), *ec_trad = pki_key_pem_traditional(ec, NULL);
+        ThreadKeys t[8];
+        GThread *threads[8];
+
+        for (size_t i = 0; i < ELEMENTSOF(threads); i++) {
+                t[i] = (ThreadKeys) {
+                        .pem = { rsa_p8, ec_p8, rsa_trad, ec_trad },
+                        .der = { key_der(rsa), key_der(ec) },
+                        .start = (unsigned) i,
+                };
+                threads[i] = g_thread_new("read-keys", read_keys_thread, &t[i]);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(threads); i++) {
+                g_thread_join(threads[i]);
+                g_bytes_unref(t[i].der[0]);
+                g_bytes_unref(t[i].der[1]);
+        }
+}
+
+/*
+ * What pem.c did before it reused decoders, and what OpenSSL's documented
+ * API does: the reference the fast path must agree with, key for key.
+ */
+static EVP_PKEY *reference_key(const char *label, const unsigned char *der, size_t size) {
+        const unsigned char *p = der;
+
+        if (streq(label, "RSA PRIVATE KEY"))
+                return d2i_PrivateKey(EVP_PKEY_RSA, NULL, &p, (long) size);
+        if (streq(label, "EC PRIVATE KEY"))
+                return d2i_PrivateKey(EVP_PKEY_EC, NULL, &p, (long) size);
+
+        PKCS8_PRIV_KEY_INFO *p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long) size);
+        const ASN1_OBJECT *alg = NULL;
+        EVP_PKEY *k = NULL;
+
+        if (!p8)
+                return NULL;
+        if (PKCS8_pkey_get0(&alg, NULL, NULL, NULL, p8) == 1) {
+                int nid = OBJ_obj2nid(alg);
+                p = der;
+                if (nid == NID_rsaEncryption)
+                        k = d2i_PrivateKey(EVP_PKEY_RSA, NULL, &p, (long) size);
+                else if (nid == NID_X9_62_id_ecPublicKey)
+                        k = d2i_PrivateKey(EVP_PKEY_EC, NULL, &p, (long) size);
+        }
+        if (!k)
+                k = EVP_PKCS82PKEY(p8);
+        PKCS8_PRIV_KEY_INFO_free(p8);
+        return k;
+}
+
+static void test_keys_agree_with_openssl(void) {
+        static const struct {
+                PkiKeyType type;
+                bool traditional;
+                const char *label;
+        } forms[] = {
+                { PKI_KEY_RSA2048, false, "PRIVATE KEY" },
+                { PKI_KEY_RSA2048, true,  "RSA PRIVATE KEY" },
+                { PKI_KEY_EC256,   false, "PRIVATE KEY" },
+                { PKI_KEY_EC384,   true,  "EC PRIVATE KEY" },
+        };
+        unsigned accepted = 0, refused = 0;
+
+        /*
+         * Damaged keys (one byte changed at a time, or cut short) read by
+         * pem.c and by the reference: the same ones accepted, giving the
+         * same key, and the same ones refused.
+         */
+        for (size_t f = 0; f < ELEMENTSOF(forms); f++) {
+                _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = pki_key_pooled(forms[f].type, 3);
+                unsigned char *der = NULL;
+                int n;
+
+                if (forms[f].traditional)
+                        n = i2d_PrivateKey(key, &der);
+                else {
+                        PKCS8_PRIV_KEY_INFO *info = EVP_PKEY2PKCS8(key);
+                        n = i2d_PKCS8_PRIV_KEY_INFO(info, &der);
+                        PKCS8_PRIV_KEY_INFO_free(info);
+                }
+                g_assert_cmpint(n, >, 0);
+                size_t size = (size_t) n, step = MAX(size / 60, (size_t) 1);
+
+                for (size_t i = 0; i < size + 4; i++) {
+                        _cleanup_free_ unsigned char *bad = g_memdup2(der, size);
+                        size_t bad_size = size;
+
+                        if (i < size) {
+                                if (i % step != 0 && i > 40)
+                                        continue;
+                                bad[i] ^= i % 2 == 0 ? 0x01 : 0x80;
+                        } else
+                                bad_size = (size_t[]) { size - 1, size / 2, 64, 8 }[i - size];
+
+                        _cleanup_free_ char *pem = pem_block(forms[f].label, bad, bad_size);
+                        _cleanup_(EVP_PKEY_freep) EVP_PKEY *want = reference_key(forms[f].label, bad, bad_size);
+                        CertProblem p = {};
+                        _cleanup_(EVP_PKEY_freep) EVP_PKEY *got = read_key(pem, strlen(pem), &p);
+
+                        if (!!want != !!got)
+                                g_test_message("%s, byte %zu: reference %s, pem.c %s (%s)", forms[f].label, i,
+                                               want ? "accepts" : "refuses", got ? "accepts" : "refuses",
+                                               p.message);
+                        g_assert_cmpint(!!want, ==, !!got);
+                        if (got) {
+                                assert_same_key(got, want);
+                                accepted++;
+                        } else {
+                                g_assert_cmpint(p.code, ==, CERT_ERROR_MALFORMED);
+                                g_assert_nonnull(strstr(p.message, "is corrupt: not a valid"));
+                                refused++;
+                        }
+                }
+                OPENSSL_clear_free(der, size);
+        }
+        g_test_message("%u damaged keys accepted, %u refused, as the reference does", accepted, refused);
+        /* Both outcomes are exercised, or the comparison says little. */
+        g_assert_cmpuint(accepted, >, 10);
+        g_assert_cmpuint(refused, >, 10);
 }
 
 /* ---------------------------------------------------------- refused */
@@ -358,6 +641,10 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/pem/ca-bundle-authority", test_ca_bundle_authority);
         g_test_add_func("/pem/lone-ca-stays-leaf", test_lone_ca_stays_leaf);
         g_test_add_func("/pem/read-certificates", test_read_certificates);
+        g_test_add_func("/pem/keys-in-a-row", test_keys_in_a_row);
+        g_test_add_func("/pem/key-label-mismatch", test_key_label_mismatch);
+        g_test_add_func("/pem/keys-agree-with-openssl", test_keys_agree_with_openssl);
+        g_test_add_func("/pem/keys-from-threads", test_keys_from_threads);
 
         g_test_add_func("/pem/empty", test_empty);
         g_test_add_func("/pem/garbage", test_garbage);
