@@ -10,6 +10,7 @@
 
 #include <getopt.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 
@@ -215,6 +216,13 @@ static int run(int argc, char *argv[]) {
         _cleanup_free_ char *config_error = NULL;
         sigset_t mask;
         int r;
+
+        /* glibc raises its mmap threshold to the largest block freed so far (up to 32 MiB) and its
+         * trim threshold to twice that, so after one large bus message (a 1 MiB bundle) buffers of
+         * that size come from the heap and stay resident for good: in bench/footprint ten Installs
+         * of 0.9-1.5 MiB left 1.8 MiB behind, under 50 KiB with this. Pinning glibc's default of 128 KiB
+         * keeps large buffers in their own mappings, returned on free(). */
+        (void) mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 
         log_parse_environment();
 
