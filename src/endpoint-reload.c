@@ -26,7 +26,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,24 +33,10 @@
 #include <unistd.h>
 
 #include "endpoint-control.h"
+#include "log-stderr.h"
 #include "macro.h"
 
 #define ANSWER_TIMEOUT_MSEC (60 * 1000)
-
-static bool log_to_journal = false;
-
-static void log_error(const char *format, ...) _printf_(1, 2);
-static void log_error(const char *format, ...) {
-        va_list ap;
-
-        /* stderr goes to the journal under systemd: "<3>" makes it an error there. */
-        if (log_to_journal)
-                fputs("<3>", stderr);
-        va_start(ap, format);
-        vfprintf(stderr, format, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-}
 
 /* The unit's main process, from $MAINPID; 0 when not run by systemd, -1 when garbled. */
 static pid_t main_pid(void) {
@@ -161,8 +146,6 @@ int main(int argc, char *argv[]) {
         char reply[ENDPOINT_CONTROL_REPLY_MAX];
         pid_t expected_pid;
         int opt;
-
-        log_to_journal = !!getenv("JOURNAL_STREAM");
 
         while ((opt = getopt_long(argc, argv, "n:c:h", options, NULL)) >= 0)
                 switch (opt) {

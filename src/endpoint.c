@@ -25,7 +25,6 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -39,6 +38,7 @@
 #include "endpoint-control.h"
 #include "endpoint-server.h"
 #include "endpoint-tls.h"
+#include "log-stderr.h"
 #include "macro.h"
 #include "socket-address.h"
 
@@ -58,24 +58,6 @@ typedef struct Context {
         int control_fd;
         sd_event_source *control_io;
 } Context;
-
-static bool log_to_journal = false;
-
-static void log_full(int level, const char *format, ...) _printf_(2, 3);
-static void log_full(int level, const char *format, ...) {
-        va_list ap;
-
-        /* stderr goes to the journal under systemd: a "<N>" prefix sets the priority there. */
-        if (log_to_journal)
-                fprintf(stderr, "<%d>", level);
-        va_start(ap, format);
-        vfprintf(stderr, format, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-}
-#define log_info(...) log_full(6, __VA_ARGS__)
-#define log_warning(...) log_full(4, __VA_ARGS__)
-#define log_error(...) log_full(3, __VA_ARGS__)
 
 static void notify_status(Context *c, const char *prefix) {
         (void) sd_notifyf(false, "STATUS=%s%s from %s", prefix, c->sc->fingerprint,
@@ -350,8 +332,6 @@ int main(int argc, char *argv[]) {
         char **listen_addresses = NULL;
         size_t n_listen = 0;
         int opt, r, n_fds, ret = EXIT_FAILURE;
-
-        log_to_journal = !!getenv("JOURNAL_STREAM");
 
         listen_addresses = calloc(argc, sizeof(char *));
         if (!listen_addresses)
