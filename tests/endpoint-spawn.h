@@ -198,10 +198,10 @@ static inline void endpoint_stop(SpawnedEndpoint *e) {
 
 /*
  * Runs `vertex-endpoint-reload --name NAME --control C` as ExecReload= does,
- * with $MAINPID set to main_pid unless that is 0; returns the exit status,
- * output in ret_out and ret_err.
+ * with $MAINPID set to main_pid (NULL: unset, as when run by hand); returns
+ * the exit status, output in ret_out and ret_err.
  */
-static inline int endpoint_reload_as(const SpawnedEndpoint *e, const char *name, pid_t main_pid,
+static inline int endpoint_reload_as(const SpawnedEndpoint *e, const char *name, const char *main_pid,
                                      char **ret_out, char **ret_err) {
         g_autofree char *binary = built_program("vertex-endpoint-reload");
         const char *argv[] = { binary, "--name", name, "--control", e->control, NULL };
@@ -209,11 +209,7 @@ static inline int endpoint_reload_as(const SpawnedEndpoint *e, const char *name,
         g_autoptr(GError) error = NULL;
         int status = 0;
 
-        envp = g_environ_unsetenv(envp, "MAINPID");
-        if (main_pid > 0) {
-                g_autofree char *pid = g_strdup_printf("%d", (int) main_pid);
-                envp = g_environ_setenv(envp, "MAINPID", pid, TRUE);
-        }
+        envp = main_pid ? g_environ_setenv(envp, "MAINPID", main_pid, TRUE) : g_environ_unsetenv(envp, "MAINPID");
         g_assert_true(g_spawn_sync(NULL, (char **) argv, envp, G_SPAWN_DEFAULT, NULL, NULL,
                                    ret_out, ret_err, &status, &error));
         g_assert_no_error(error);
@@ -221,8 +217,11 @@ static inline int endpoint_reload_as(const SpawnedEndpoint *e, const char *name,
         return WEXITSTATUS(status);
 }
 
+/* The same with $MAINPID naming the endpoint, as systemd sets it. */
 static inline int endpoint_reload(const SpawnedEndpoint *e, const char *name, char **ret_out, char **ret_err) {
-        return endpoint_reload_as(e, name, e->pid, ret_out, ret_err);
+        g_autofree char *main_pid = e->pid > 0 ? g_strdup_printf("%d", (int) e->pid) : NULL;
+
+        return endpoint_reload_as(e, name, main_pid, ret_out, ret_err);
 }
 
 /* ------------------------------------------------------------------ client */
