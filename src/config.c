@@ -55,6 +55,7 @@ static const char *const default_alternative_names[] = { "localhost", "127.0.0.1
 static const char *const default_units[] = {
         "vertex-console.service", "vertex-grpc.service", "vertex-api.service", NULL,
 };
+#define DEFAULT_RELOAD_THROUGH "vertex-tls.target"
 
 /* ---- defaults ---- */
 
@@ -83,7 +84,8 @@ int config_new_default(Config **ret) {
         c->server_name = default_server_name();
         c->drop_directory = strdup(STATE_DIR "/drop");
         c->store_directory = strdup(STATE_DIR);
-        if (!c->server_name || !c->drop_directory || !c->store_directory)
+        c->reload_through = strdup(DEFAULT_RELOAD_THROUGH);
+        if (!c->server_name || !c->drop_directory || !c->store_directory || !c->reload_through)
                 return -ENOMEM;
         if (set_default_list(&c->alternative_names, default_alternative_names) < 0 ||
             set_default_list(&c->units, default_units) < 0)
@@ -109,6 +111,7 @@ Config *config_free(Config *c) {
         free(c->drop_directory);
         free(c->store_directory);
         strv_free(c->units);
+        free(c->reload_through);
         free(c->trust_store_file);
         free(c);
         return NULL;
@@ -239,8 +242,7 @@ static int parse_size(const char *v, uint64_t *ret) {
         return -EINVAL;
 }
 
-static bool unit_name_valid(const char *u) {
-        static const char suffix[] = ".service";
+static bool unit_name_valid_with_suffix(const char *u, const char *suffix) {
         size_t len = strlen(u);
 
         if (len <= strlen(suffix) || len > 255 || !streq(u + len - strlen(suffix), suffix))
@@ -249,6 +251,15 @@ static bool unit_name_valid(const char *u) {
                 if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:-_.\\@", *p))
                         return false;
         return u[0] != '.' && u[0] != '@';
+}
+
+static bool unit_name_valid(const char *u) {
+        return unit_name_valid_with_suffix(u, ".service");
+}
+
+/* What can carry a reload to others: a target (the usual) or a service. */
+static bool carrier_name_valid(const char *u) {
+        return unit_name_valid_with_suffix(u, ".target") || unit_name_valid_with_suffix(u, ".service");
 }
 
 static bool path_valid(const char *p) {
@@ -362,6 +373,14 @@ static int assign(Parser *p, const char *key, const char *value) {
         if (streq(key, "Units"))
                 return assign_list(p, key, value, &c->units, &p->units_assigned,
                                    unit_name_valid, "a service unit name (NAME.service)");
+
+        if (streq(key, "ReloadThrough")) {
+                /* Empty: no carrier, each unit is reloaded by a job of its own. */
+                if (!isempty(value) && !carrier_name_valid(value))
+                        return parser_error(p, -EINVAL, "%s=%s: not a target or service unit name (NAME.target)",
+                                            key, value);
+                return replace_string(&c->reload_through, value);
+        }
 
         if (streq(key, "DropDirectory") || streq(key, "StoreDirectory") || streq(key, "TrustStoreFile")) {
                 char **target = streq(key, "DropDirectory") ? &c->drop_directory :

@@ -17,6 +17,7 @@ typedef struct Config {
         char *drop_directory;         /* DropDirectory=, default STATE_DIR/drop; "" disables */
         char *store_directory;        /* StoreDirectory=, default STATE_DIR */
         char **units;                 /* Units=, default vertex-console.service vertex-grpc.service vertex-api.service */
+        char *reload_through;         /* ReloadThrough=, default vertex-tls.target; "" reloads each unit itself */
         bool verify_serving;          /* VerifyServing=, default yes */
         uint64_t reload_timeout_usec; /* ReloadTimeoutSec=, default 30 s */
         unsigned keep_generations;    /* KeepGenerations=, default 5, at least 2 */

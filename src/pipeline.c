@@ -169,7 +169,7 @@ static int job_start_reload(PipelineJob *j, const char *fingerprint) {
         c->reloading = true;
         context_publish_state(c);
         j->reload_result = 0;
-        return reload_request_start(c->bus, c->event, c->config->units, fingerprint,
+        return reload_request_start(c->bus, c->event, c->config->units, c->config->reload_through, fingerprint,
                                     c->config->reload_timeout_usec, c->config->verify_serving,
                                     on_reload_done, j, &j->reload);
 }

@@ -16,6 +16,20 @@
  *      fingerprint is the expected one, retrying with a short back-off, until
  *      the request's deadline.
  *
+ * Through a carrier unit (ReloadThrough=, e.g. vertex-tls.target, which each
+ * consumer names in ReloadPropagatedFrom=), step 3 is one job instead of one
+ * per unit: ReloadUnit(carrier) goes out right behind the match and Subscribe
+ * (the bus keeps one sender's messages in order, so both are in effect before
+ * systemd sees it), and systemd adds a try-reload job for every consumer to
+ * the same transaction. ReloadUnit, not ReloadOrTryRestartUnit: on an
+ * inactive target the latter becomes a no-op that propagates nothing. That is one polkit check instead of one
+ * per unit: polkitd answers them one after another, each 5-20 ms while PID 1
+ * is busy with the first job. The consumers' job paths are not in the reply,
+ * so each running unit takes the first JobRemoved of its name; whichever job
+ * that was, the handshakes of step 4 decide whether it serves the new
+ * certificate. Each running unit's ReloadPropagatedFrom= is read with its
+ * lookups, so a consumer the carrier does not reach fails at once, by name.
+ *
  * Deliberately does not roll back or decide anything: it reports what each
  * endpoint serves and whether the request succeeded; the pipeline decides.
  * Units not running are not started (their next activation reads the files).
@@ -61,6 +75,7 @@ typedef struct AddressCheck {
 typedef enum UnitPhase {
         UNIT_GET_UNIT,
         UNIT_ACTIVE_STATE,
+        UNIT_PROPAGATION,      /* through a carrier: does it reach this unit? */
         UNIT_TRIGGERED_BY,
         UNIT_LISTEN,
         UNIT_WAIT_SETUP,       /* looked up; the job waits for the JobRemoved match and Subscribe */
@@ -74,6 +89,7 @@ struct UnitReload {
         char *name;
         char *path;
         bool running;
+        bool starting;         /* activating: a carrier's try-reload skips it (systemd: no-op job) */
         UnitPhase phase;
         sd_bus_slot *slot;     /* the pending method call */
 
@@ -82,6 +98,7 @@ struct UnitReload {
         char **addresses;      /* "Stream" listen addresses of those sockets */
 
         char *job;
+        char *removed_result;  /* through a carrier: a JobRemoved of this unit while looking it up */
         const char *state;     /* final state when no address entry decides it */
         int error;
         char *error_message;
@@ -101,6 +118,9 @@ struct ReloadRequest {
         char *fingerprint;
         bool verify;
         uint64_t deadline;
+
+        char *through;             /* the carrier unit, NULL: one job per unit */
+        sd_bus_slot *through_slot;
 
         reload_done_t done;
         void *userdata;
@@ -154,6 +174,7 @@ static void unit_release(UnitReload *u) {
         free(u->name);
         free(u->path);
         free(u->job);
+        free(u->removed_result);
         free(u->error_message);
         strv_free(u->sockets);
         strv_free(u->addresses);
@@ -165,6 +186,7 @@ ReloadRequest *reload_request_free(ReloadRequest *req) {
 
         req->match_slot = sd_bus_slot_unref(req->match_slot);
         req->subscribe_slot = sd_bus_slot_unref(req->subscribe_slot);
+        req->through_slot = sd_bus_slot_unref(req->through_slot);
         sd_event_source_disable_unref(req->timeout);
         sd_event_source_disable_unref(req->complete);
 
@@ -187,6 +209,7 @@ ReloadRequest *reload_request_free(ReloadRequest *req) {
 
         sd_bus_unref(req->bus);
         sd_event_unref(req->event);
+        free(req->through);
         free(req->fingerprint);
         free(req->error_message);
         free(req);
@@ -317,6 +340,7 @@ static int request_on_complete(sd_event_source *s, void *userdata) {
         req->done = NULL;
         req->timeout = sd_event_source_disable_unref(req->timeout);
         req->match_slot = sd_bus_slot_unref(req->match_slot);
+        req->through_slot = sd_bus_slot_unref(req->through_slot);
         if (done)
                 /* May free req: nothing below touches it. */
                 done(req, r, r < 0 ? (message ?: "Out of memory") : NULL, status, n_status, req->userdata);
@@ -348,6 +372,7 @@ static void request_fail_all(ReloadRequest *req, int error, const char *format, 
 
         req->match_slot = sd_bus_slot_unref(req->match_slot);
         req->subscribe_slot = sd_bus_slot_unref(req->subscribe_slot);
+        req->through_slot = sd_bus_slot_unref(req->through_slot);
         req->setup_pending = 0;
         request_check_complete(req);
 }
@@ -487,7 +512,14 @@ static void unit_verify(UnitReload *u) {
 /* ------------------------------------------------------------------ jobs */
 
 static void unit_job_removed(UnitReload *u, const char *result) {
-        if (!streq(result, "done"))
+        /*
+         * Through a carrier the job is only known by its unit, so it may be someone else's (a stop
+         * our reload cancelled, say): only a reload that ran and failed fails at once, any other
+         * outcome is left to the handshakes.
+         */
+        bool failed = u->req->through ? streq(result, "failed") || streq(result, "timeout") : !streq(result, "done");
+
+        if (failed)
                 return unit_fail(u, -EIO, "failed", "Reloading %s failed: job result '%s'", u->name, result);
         unit_verify(u);
 }
@@ -500,6 +532,22 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
 
         if (sd_bus_message_read(m, "uoss", &id, &job, &unit, &result) < 0)
                 return 0;
+
+        if (req->through) {
+                /* Through a carrier we know no job path: the unit's name decides (see the top). */
+                for (size_t i = 0; i < req->n_units; i++) {
+                        UnitReload *u = &req->units[i];
+
+                        if (!streq(u->name, unit) || u->phase >= UNIT_VERIFY || u->removed_result)
+                                continue;
+                        if (u->phase == UNIT_JOB)
+                                unit_job_removed(u, result);
+                        else if (!(u->removed_result = strdup(result)))
+                                unit_fail(u, -ENOMEM, "failed", "Out of memory");
+                        break;
+                }
+                return 0;
+        }
 
         for (size_t i = 0; i < req->n_units; i++) {
                 UnitReload *u = &req->units[i];
@@ -621,6 +669,44 @@ static int on_triggered_by(sd_bus_message *m, void *userdata, sd_bus_error *ret_
         return 0;
 }
 
+static int on_propagation(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        UnitReload *u = userdata;
+        const char *through = u->req->through;
+        const char *name;
+        bool reached = false;
+        int r;
+
+        u->slot = sd_bus_slot_unref(u->slot);
+
+        if (sd_bus_message_is_method_error(m, NULL)) {
+                unit_fail(u, -EIO, "failed", "Failed to read ReloadPropagatedFrom= of %s: %s", u->name,
+                          bus_error_message(m));
+                return 0;
+        }
+        r = sd_bus_message_enter_container(m, 'v', "as");
+        if (r >= 0)
+                r = sd_bus_message_enter_container(m, 'a', "s");
+        while (r >= 0 && (r = sd_bus_message_read(m, "s", &name)) > 0)
+                if (streq(name, through))
+                        reached = true;
+        if (r < 0) {
+                unit_fail(u, -EBADMSG, "failed", "Failed to read ReloadPropagatedFrom= of %s: unexpected reply",
+                          u->name);
+                return 0;
+        }
+        if (!reached) {
+                /* Its job would never come: say why now rather than at the timeout. */
+                unit_fail(u, -ENOLINK, "failed",
+                          "%s is not reloaded through %s: it needs ReloadPropagatedFrom=%s", u->name, through,
+                          through);
+                return 0;
+        }
+
+        u->phase = UNIT_TRIGGERED_BY;
+        unit_advance(u);
+        return 0;
+}
+
 static int on_active_state(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         UnitReload *u = userdata;
         const char *state;
@@ -641,8 +727,9 @@ static int on_active_state(sd_bus_message *m, void *userdata, sd_bus_error *ret_
          * inactive, failed, deactivating, maintenance: its next start reads the new files.
          */
         u->running = streq(state, "active") || streq(state, "reloading") || streq(state, "activating");
+        u->starting = streq(state, "activating");
 
-        u->phase = UNIT_TRIGGERED_BY;
+        u->phase = u->running && !u->starting && u->req->through ? UNIT_PROPAGATION : UNIT_TRIGGERED_BY;
         unit_advance(u);
         return 0;
 }
@@ -694,6 +781,11 @@ static void unit_advance(UnitReload *u) {
                 r = unit_get_property(u, u->path, "org.freedesktop.systemd1.Unit", "ActiveState", on_active_state);
                 break;
 
+        case UNIT_PROPAGATION:
+                r = unit_get_property(u, u->path, "org.freedesktop.systemd1.Unit", "ReloadPropagatedFrom",
+                                      on_propagation);
+                break;
+
         case UNIT_TRIGGERED_BY:
                 if (name_is_socket(u->name)) {
                         r = strv_extend(&u->sockets, u->name);
@@ -718,6 +810,20 @@ static void unit_advance(UnitReload *u) {
 
                 if (!u->running)
                         return unit_finish(u, "inactive");
+
+                if (req->through) {
+                        /*
+                         * systemd propagates no job to a unit that is still starting (the try-reload
+                         * collapses to nothing), but the start reads the files: the handshakes decide.
+                         */
+                        if (u->starting)
+                                return unit_verify(u);
+                        /* Its job was asked for with the carrier's: wait for it, or take the one seen. */
+                        u->phase = UNIT_JOB;
+                        if (u->removed_result)
+                                unit_job_removed(u, u->removed_result);
+                        return;
+                }
 
                 u->phase = UNIT_WAIT_SETUP;
                 if (req->setup_pending > 0)
@@ -788,6 +894,17 @@ static int on_subscribed(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
         return 0;
 }
 
+static int on_through_enqueued(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        ReloadRequest *req = userdata;
+
+        req->through_slot = sd_bus_slot_unref(req->through_slot);
+
+        /* No job, so no consumer is reloaded: all fail with systemd's (or polkit's) reason. */
+        if (sd_bus_message_is_method_error(m, NULL))
+                request_fail_all(req, -EIO, "Failed to reload %s: %s", req->through, bus_error_message(m));
+        return 0;
+}
+
 static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         ReloadRequest *req = userdata;
 
@@ -809,7 +926,11 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
                         unit_check_verified(u);
                         break;
                 case UNIT_JOB:
-                        unit_fail(u, -ETIMEDOUT, "failed", "Timed out waiting for %s to reload", u->name);
+                        if (req->through)
+                                unit_fail(u, -ETIMEDOUT, "failed", "Timed out waiting for %s to reload through %s",
+                                          u->name, req->through);
+                        else
+                                unit_fail(u, -ETIMEDOUT, "failed", "Timed out waiting for %s to reload", u->name);
                         break;
                 default:
                         unit_fail(u, -ETIMEDOUT, "failed", "Timed out waiting for systemd to answer about %s", u->name);
@@ -818,12 +939,13 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
 
         req->match_slot = sd_bus_slot_unref(req->match_slot);
         req->subscribe_slot = sd_bus_slot_unref(req->subscribe_slot);
+        req->through_slot = sd_bus_slot_unref(req->through_slot);
         req->setup_pending = 0;
         request_check_complete(req);
         return 0;
 }
 
-int reload_request_start(sd_bus *bus, sd_event *event, char *const *units,
+int reload_request_start(sd_bus *bus, sd_event *event, char *const *units, const char *through,
                          const char *fingerprint, uint64_t timeout_usec, bool verify_serving,
                          reload_done_t done, void *userdata, ReloadRequest **ret) {
         ReloadRequest *req;
@@ -846,6 +968,10 @@ int reload_request_start(sd_bus *bus, sd_event *event, char *const *units,
         req->userdata = userdata;
         req->fingerprint = strdup(fingerprint ?: "");
         if (!req->fingerprint) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        if (!isempty(through) && !(req->through = strdup(through))) {
                 r = -ENOMEM;
                 goto fail;
         }
@@ -897,6 +1023,16 @@ int reload_request_start(sd_bus *bus, sd_event *event, char *const *units,
                                      "Subscribe", on_subscribed, req, NULL);
         if (r < 0)
                 goto fail;
+
+        /* Right behind them on the same connection, so in effect after them (see the top). */
+        if (req->through) {
+                r = sd_bus_call_method_async(bus, &req->through_slot, "org.freedesktop.systemd1",
+                                             "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                                             "ReloadUnit", on_through_enqueued, req,
+                                             "ss", req->through, "replace");
+                if (r < 0)
+                        goto fail;
+        }
 
         /*
          * The lookups need neither: they run meanwhile, one round trip less

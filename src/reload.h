@@ -36,10 +36,13 @@ typedef void (*reload_done_t)(ReloadRequest *req, int r, const char *error_messa
 
 /*
  * Starts reloading `units` on `bus` (the system bus with org.freedesktop.systemd1).
+ * `through`: NULL or "" asks for one reload job per unit; a unit name asks
+ * for one job of that unit, whose reload systemd propagates to `units`
+ * (ReloadPropagatedFrom=); a running unit it does not reach fails.
  * An empty unit list completes (asynchronously, from the event loop) with
  * success and no endpoints. Returns 0 and the request, or -errno.
  */
-int reload_request_start(sd_bus *bus, sd_event *event, char *const *units,
+int reload_request_start(sd_bus *bus, sd_event *event, char *const *units, const char *through,
                          const char *fingerprint, uint64_t timeout_usec, bool verify_serving,
                          reload_done_t done, void *userdata, ReloadRequest **ret);
 

@@ -96,6 +96,7 @@ static void assert_defaults(Config *c) {
         g_assert_cmpstr(c->drop_directory, ==, STATE_DIR "/drop");
         g_assert_cmpstr(c->store_directory, ==, STATE_DIR);
         assert_strv(c->units, (const char *[]) { "vertex-console.service", "vertex-grpc.service", "vertex-api.service", NULL });
+        g_assert_cmpstr(c->reload_through, ==, "vertex-tls.target");
         g_assert_true(c->verify_serving);
         g_assert_cmpuint(c->reload_timeout_usec, ==, 30 * USEC_PER_SEC);
         g_assert_cmpuint(c->keep_generations, ==, 5);
@@ -151,7 +152,7 @@ static void test_shipped(Fixture *f, gconstpointer data) {
                 } else
                         g_string_append_printf(out, "%s\n", *l);
         }
-        g_assert_cmpuint(uncommented, ==, 10);
+        g_assert_cmpuint(uncommented, ==, 11);
         g_assert_nonnull(strstr(text, "\n#ServerName=\n"));
         g_assert_nonnull(strstr(text, "\n#StoreDirectory=/var/lib/vertex-certd\n"));
         g_assert_nonnull(strstr(text, "\n#DropDirectory=/var/lib/vertex-certd/drop\n"));
@@ -169,6 +170,7 @@ static void test_every_key(Fixture *f, gconstpointer data) {
                    "DropDirectory=/srv/drop\n"
                    "StoreDirectory=/srv/store\n"
                    "Units=a.service b@x.service\n"
+                   "ReloadThrough=consumers@x.service\n"
                    "VerifyServing=no\n"
                    "ReloadTimeoutSec=2min\n"
                    "KeepGenerations=9\n"
@@ -183,6 +185,7 @@ static void test_every_key(Fixture *f, gconstpointer data) {
         g_assert_cmpstr(c->drop_directory, ==, "/srv/drop");
         g_assert_cmpstr(c->store_directory, ==, "/srv/store");
         assert_strv(c->units, (const char *[]) { "a.service", "b@x.service", NULL });
+        g_assert_cmpstr(c->reload_through, ==, "consumers@x.service");
         g_assert_false(c->verify_serving);
         g_assert_cmpuint(c->reload_timeout_usec, ==, 120 * USEC_PER_SEC);
         g_assert_cmpuint(c->keep_generations, ==, 9);
@@ -248,6 +251,9 @@ static void test_bad_values(Fixture *f, gconstpointer data) {
                 { "Units=vertex-console", "'vertex-console' is not a service unit name (NAME.service)" },
                 { "Units=a.service b/c.service", "'b/c.service' is not a service unit name (NAME.service)" },
                 { "Units=vertex.socket", "'vertex.socket' is not a service unit name (NAME.service)" },
+                { "ReloadThrough=vertex-tls", "not a target or service unit name (NAME.target)" },
+                { "ReloadThrough=vertex.socket", "not a target or service unit name (NAME.target)" },
+                { "ReloadThrough=a.target b.target", "not a target or service unit name (NAME.target)" },
                 { "VerifyServing=maybe", "not a boolean (yes/no, true/false, on/off, 1/0)" },
                 { "ReloadTimeoutSec=soon", "not a time span (e.g. 30, 30s, 2min, 500ms)" },
                 { "ReloadTimeoutSec=5 fortnights", "not a time span (e.g. 30, 30s, 2min, 500ms)" },
@@ -389,6 +395,7 @@ static void test_empty_resets(Fixture *f, gconstpointer data) {
                    "ServerName=x.example.com\n"
                    "AlternativeNames=a.example.com\n"
                    "Units=a.service\n"
+                   "ReloadThrough=other.target\n"
                    "TrustStoreFile=/etc/ca.pem\n"
                    "KeepGenerations=9\n"
                    "Policy=strict\n");
@@ -398,6 +405,7 @@ static void test_empty_resets(Fixture *f, gconstpointer data) {
                             "AlternativeNames=\n"
                             "AlternativeNames=b.example.com\n"
                             "Units=\n"
+                            "ReloadThrough=\n"
                             "TrustStoreFile=\n"
                             "DropDirectory=\n"
                             "KeepGenerations=\n"
@@ -407,6 +415,7 @@ static void test_empty_resets(Fixture *f, gconstpointer data) {
         assert_strv(c->alternative_names, (const char *[]) { "b.example.com", NULL });
         assert_strv(c->units, (const char *[]) { NULL });
         g_assert_nonnull(c->units);
+        g_assert_cmpstr(c->reload_through, ==, "");   /* empty: one reload job per unit */
         g_assert_null(c->trust_store_file);
         g_assert_cmpstr(c->drop_directory, ==, "");   /* empty: the drop directory is off */
         g_assert_cmpuint(c->keep_generations, ==, 5);

@@ -4,11 +4,17 @@
  * The reload orchestration against a stand-in for org.freedesktop.systemd1
  * on a private dbus-daemon, and a real vertex-endpoint as the consumer. The
  * stand-in implements just what reload.c uses (Subscribe, GetUnit,
- * ReloadOrTryRestartUnit, JobRemoved, Properties.Get of ActiveState,
- * TriggeredBy and Listen) and reloads the endpoint through its control
- * socket as ExecReload= would. It only emits JobRemoved to a subscribed
- * client, as systemd does, and can emit it before its method reply (the race
- * reload.c must handle). The real systemd is exercised by the system tests.
+ * ReloadOrTryRestartUnit, ReloadUnit, JobRemoved, Properties.Get of
+ * ActiveState, ReloadPropagatedFrom, TriggeredBy and Listen) and reloads the
+ * endpoint through its control socket as ExecReload= would. It only emits
+ * JobRemoved to a subscribed client, as systemd does, and can emit it before
+ * its method reply (the race reload.c must handle).
+ *
+ * ReloadUnit of the carrier behaves as systemd 252's transaction does: the
+ * carrier's job, plus a try-reload job for each unit that names the carrier
+ * in ReloadPropagatedFrom= and is active or reloading (in any other state
+ * the try-reload collapses to nothing). Those job paths are in no reply. The
+ * real systemd is exercised by the system tests.
  */
 
 #include <gio/gio.h>
@@ -29,19 +35,43 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PkiChain, pki_chain_free)
 #define CONSOLE_SOCKET "vertex-console.socket"
 #define STOPPED "vertex-stopped.service"
 #define MISSING "vertex-missing.service"
+#define CARRIER "vertex-tls.target"
+
+/* The console's lookups through a carrier: ActiveState, ReloadPropagatedFrom, TriggeredBy, Listen. */
+#define CONSOLE_LOOKUPS_THROUGH 4
+
+typedef struct JobSignal {
+        unsigned id;
+        char *job, *unit, *result;
+} JobSignal;
 
 typedef struct Mock {
         sd_bus *bus;
         bool subscribed;
         bool enqueued_unsubscribed;   /* a job was asked for before Subscribe */
-        bool signal_before_reply;
+        bool signal_before_reply;     /* JobRemoved inside the method call, ahead of its reply */
         const char *job_result;       /* NULL: "done"/"failed" from the endpoint's answer */
+        const char *reload_unit_error;  /* ReloadUnit answers this D-Bus error, as a polkit refusal */
+        bool refuse_late;             /* ... once the console is looked up, as polkit takes a while */
+        const char *console_state;    /* its ActiveState; NULL: "active" */
+        const char *const *console_propagated_from;  /* its ReloadPropagatedFrom=; NULL: empty, as every other unit's */
         char *control;
         char *listen;
         unsigned job_id;
-        unsigned n_reloads;
-        sd_event_source *pending;     /* deferred JobRemoved */
-        char *pending_job, *pending_unit, *pending_result;
+
+        /* Calls, per method. */
+        unsigned n_reload_or_try_restart;
+        unsigned n_reload_unit;
+        unsigned n_propagation_reads;
+        unsigned n_endpoint_reloads;  /* what ExecReload= did */
+
+        unsigned console_lookups;     /* Properties.Get answered about the console and its socket */
+        int console_lookups_at_job;   /* that count when the console's JobRemoved went out; -1: never */
+
+        GQueue held;                  /* the console's propagated job, until it is looked up */
+        sd_bus_message *held_call;    /* a ReloadUnit to refuse once the console is looked up */
+        GQueue pending;               /* JobSignals for the deferred emission */
+        sd_event_source *emit;        /* emits `pending` */
 } Mock;
 
 typedef struct Fixture {
@@ -72,15 +102,95 @@ static int emit_job_removed(Mock *m, unsigned id, const char *job, const char *u
                                   "JobRemoved", "uoss", id, job, unit, result);
 }
 
-static int on_pending(sd_event_source *s, void *userdata) {
-        Mock *m = userdata;
+static char *job_path(unsigned id) {
+        return g_strdup_printf("/org/freedesktop/systemd1/job/%u", id);
+}
 
-        g_assert_cmpint(emit_job_removed(m, m->job_id, m->pending_job, m->pending_unit, m->pending_result), >=, 0);
-        m->pending = sd_event_source_disable_unref(m->pending);
-        g_clear_pointer(&m->pending_job, g_free);
-        g_clear_pointer(&m->pending_unit, g_free);
-        g_clear_pointer(&m->pending_result, g_free);
+static void job_signal_free(JobSignal *s) {
+        g_free(s->job);
+        g_free(s->unit);
+        g_free(s->result);
+        g_free(s);
+}
+
+static void job_signal_emit(Mock *m, const JobSignal *s) {
+        if (streq(s->unit, CONSOLE))
+                m->console_lookups_at_job = m->console_lookups;
+        g_assert_cmpint(emit_job_removed(m, s->id, s->job, s->unit, s->result), >=, 0);
+}
+
+static int on_emit(sd_event_source *source, void *userdata) {
+        Mock *m = userdata;
+        JobSignal *s;
+
+        m->emit = sd_event_source_disable_unref(m->emit);
+        while ((s = g_queue_pop_head(&m->pending))) {
+                job_signal_emit(m, s);
+                job_signal_free(s);
+        }
         return 0;
+}
+
+static void mock_arm_emit(Mock *m) {
+        if (!m->emit)
+                g_assert_cmpint(sd_event_add_defer(sd_bus_get_event(m->bus), &m->emit, on_emit, m), >=, 0);
+}
+
+/*
+ * A job finished with `result`: JobRemoved now (signal_before_reply), or from the loop once the
+ * method reply is out. `held`: not before reload.c has looked the console up, as a real ExecReload=
+ * takes longer than those lookups, so that the signal meets a unit that waits for its job.
+ */
+static void mock_job_finished(Mock *m, unsigned id, const char *unit, const char *result, bool held) {
+        JobSignal *s = g_new(JobSignal, 1);
+
+        *s = (JobSignal) {
+                .id = id,
+                .job = job_path(id),
+                .unit = g_strdup(unit),
+                .result = g_strdup(result),
+        };
+        if (m->signal_before_reply) {
+                job_signal_emit(m, s);
+                job_signal_free(s);
+        } else if (held && m->console_lookups < CONSOLE_LOOKUPS_THROUGH)
+                g_queue_push_tail(&m->held, s);
+        else {
+                g_queue_push_tail(&m->pending, s);
+                mock_arm_emit(m);
+        }
+}
+
+/* What ExecReload= does: ask the endpoint; the job fails when it did. */
+static const char *mock_exec_reload(Mock *m) {
+        g_autofree char *answer = endpoint_control(m->control, "reload\n");
+
+        m->n_endpoint_reloads++;
+        return m->job_result ?: (answer && g_str_has_prefix(answer, "ok ") ? "done" : "failed");
+}
+
+static const char *mock_console_state(Mock *m) {
+        return m->console_state ?: "active";
+}
+
+/* systemd 252 collapses the propagated try-reload of a unit neither active nor reloading to nothing. */
+static bool mock_propagates_to_console(Mock *m) {
+        return m->console_propagated_from && g_strv_contains(m->console_propagated_from, CARRIER) &&
+               (streq(mock_console_state(m), "active") || streq(mock_console_state(m), "reloading"));
+}
+
+/* reload.c has its answers about the console: what waited for that may go out, behind them. */
+static void mock_console_looked_up(Mock *m) {
+        JobSignal *s;
+
+        if (m->held_call) {
+                g_assert_cmpint(sd_bus_reply_method_errorf(m->held_call, m->reload_unit_error, "Access denied"), >=, 0);
+                m->held_call = sd_bus_message_unref(m->held_call);
+        }
+        while ((s = g_queue_pop_head(&m->held))) {
+                g_queue_push_tail(&m->pending, s);
+                mock_arm_emit(m);
+        }
 }
 
 static int manager_handler(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -119,7 +229,7 @@ static int manager_handler(sd_bus_message *msg, void *userdata, sd_bus_error *er
         }
 
         if (streq(member, "ReloadOrTryRestartUnit")) {
-                g_autofree char *job = NULL, *answer = NULL;
+                g_autofree char *job = NULL;
                 const char *result;
                 int r;
 
@@ -128,23 +238,58 @@ static int manager_handler(sd_bus_message *msg, void *userdata, sd_bus_error *er
                 g_assert_cmpstr(name, ==, CONSOLE);  /* the stopped unit is never touched */
                 if (!m->subscribed)
                         m->enqueued_unsubscribed = true;
-                m->n_reloads++;
+                m->n_reload_or_try_restart++;
 
-                /* What ExecReload= does: ask the endpoint, the job fails when it did. */
-                answer = endpoint_control(m->control, "reload\n");
-                result = m->job_result ?: (answer && g_str_has_prefix(answer, "ok ") ? "done" : "failed");
-
-                job = g_strdup_printf("/org/freedesktop/systemd1/job/%u", ++m->job_id);
+                result = mock_exec_reload(m);
+                job = job_path(++m->job_id);
                 if (m->signal_before_reply) {
-                        g_assert_cmpint(emit_job_removed(m, m->job_id, job, name, result), >=, 0);
+                        mock_job_finished(m, m->job_id, name, result, false);
                         return sd_bus_reply_method_return(msg, "o", job);
                 }
-
                 r = sd_bus_reply_method_return(msg, "o", job);
-                m->pending_job = g_strdup(job);
-                m->pending_unit = g_strdup(name);
-                m->pending_result = g_strdup(result);
-                g_assert_cmpint(sd_event_add_defer(sd_bus_get_event(m->bus), &m->pending, on_pending, m), >=, 0);
+                mock_job_finished(m, m->job_id, name, result, false);
+                return r;
+        }
+
+        if (streq(member, "ReloadUnit")) {
+                g_autofree char *carrier_job = NULL;
+                unsigned carrier_id, console_id = 0;
+                const char *console_result = NULL;
+                int r;
+
+                g_assert_cmpint(sd_bus_message_read(msg, "ss", &name, &mode), >=, 0);
+                g_assert_cmpstr(mode, ==, "replace");
+                if (!m->subscribed)
+                        m->enqueued_unsubscribed = true;
+                m->n_reload_unit++;
+
+                if (m->reload_unit_error && m->refuse_late) {
+                        m->held_call = sd_bus_message_ref(msg);
+                        return 1;
+                }
+                if (m->reload_unit_error)
+                        return sd_bus_reply_method_errorf(msg, m->reload_unit_error, "Access denied");
+                if (!streq(name, CARRIER))
+                        return sd_bus_reply_method_errorf(msg, "org.freedesktop.systemd1.NoSuchUnit",
+                                                          "Unit %s not found.", name);
+
+                /* One transaction: the carrier's job and the console's propagated try-reload. */
+                carrier_id = ++m->job_id;
+                carrier_job = job_path(carrier_id);
+                if (mock_propagates_to_console(m)) {
+                        console_result = mock_exec_reload(m);
+                        console_id = ++m->job_id;
+                }
+                if (m->signal_before_reply) {
+                        mock_job_finished(m, carrier_id, CARRIER, "done", false);
+                        if (console_id)
+                                mock_job_finished(m, console_id, CONSOLE, console_result, false);
+                        return sd_bus_reply_method_return(msg, "o", carrier_job);
+                }
+                r = sd_bus_reply_method_return(msg, "o", carrier_job);
+                mock_job_finished(m, carrier_id, CARRIER, "done", false);
+                if (console_id)
+                        mock_job_finished(m, console_id, CONSOLE, console_result, true);
                 return r;
         }
 
@@ -164,8 +309,15 @@ static int unit_handler(sd_bus_message *msg, void *userdata, sd_bus_error *error
         g_assert_cmpint(sd_bus_message_new_method_return(msg, &reply), >=, 0);
 
         if (streq(interface, "org.freedesktop.systemd1.Unit") && streq(property, "ActiveState"))
-                g_assert_cmpint(sd_bus_message_append(reply, "v", "s", streq(unit, STOPPED) ? "inactive" : "active"), >=, 0);
-        else if (streq(interface, "org.freedesktop.systemd1.Unit") && streq(property, "TriggeredBy")) {
+                g_assert_cmpint(sd_bus_message_append(reply, "v", "s", streq(unit, STOPPED) ? "inactive" :
+                                                      streq(unit, CONSOLE) ? mock_console_state(m) : "active"), >=, 0);
+        else if (streq(interface, "org.freedesktop.systemd1.Unit") && streq(property, "ReloadPropagatedFrom")) {
+                m->n_propagation_reads++;
+                g_assert_cmpint(sd_bus_message_open_container(reply, 'v', "as"), >=, 0);
+                g_assert_cmpint(sd_bus_message_append_strv(reply, streq(unit, CONSOLE) ?
+                                                           (char **) m->console_propagated_from : NULL), >=, 0);
+                g_assert_cmpint(sd_bus_message_close_container(reply), >=, 0);
+        } else if (streq(interface, "org.freedesktop.systemd1.Unit") && streq(property, "TriggeredBy")) {
                 if (streq(unit, CONSOLE))
                         g_assert_cmpint(sd_bus_message_append(reply, "v", "as", 2, "vertex-console.path", CONSOLE_SOCKET), >=, 0);
                 else
@@ -178,7 +330,12 @@ static int unit_handler(sd_bus_message *msg, void *userdata, sd_bus_error *error
                 return sd_bus_reply_method_errorf(msg, "org.freedesktop.DBus.Error.UnknownProperty",
                                                   "No %s.%s on %s", interface, property, unit);
 
-        return sd_bus_send(NULL, reply, NULL);
+        g_assert_cmpint(sd_bus_send(NULL, reply, NULL), >=, 0);
+
+        if ((streq(unit, CONSOLE) || streq(unit, CONSOLE_SOCKET)) &&
+            ++m->console_lookups == CONSOLE_LOOKUPS_THROUGH)
+                mock_console_looked_up(m);
+        return 1;
 }
 
 static sd_bus *bus_connect(GTestDBus *dbus, sd_event *event) {
@@ -219,6 +376,9 @@ static void fixture_setup(Fixture *f, gconstpointer data) {
         g_test_dbus_up(f->dbus);
         g_assert_cmpint(sd_event_new(&f->event), >=, 0);
 
+        f->mock.console_lookups_at_job = -1;
+        g_queue_init(&f->mock.held);
+        g_queue_init(&f->mock.pending);
         f->mock.bus = bus_connect(f->dbus, f->event);
         g_assert_cmpint(sd_bus_add_object(f->mock.bus, NULL, "/org/freedesktop/systemd1", manager_handler, &f->mock), >=, 0);
         g_assert_cmpint(sd_bus_add_fallback(f->mock.bus, NULL, "/org/freedesktop/systemd1/unit", unit_handler, &f->mock), >=, 0);
@@ -237,10 +397,10 @@ static void fixture_teardown(Fixture *f, gconstpointer data) {
 
         if (f->e.pid > 0)
                 endpoint_stop(&f->e);
-        sd_event_source_disable_unref(f->mock.pending);
-        g_free(f->mock.pending_job);
-        g_free(f->mock.pending_unit);
-        g_free(f->mock.pending_result);
+        sd_event_source_disable_unref(f->mock.emit);
+        g_queue_clear_full(&f->mock.held, (GDestroyNotify) job_signal_free);
+        g_queue_clear_full(&f->mock.pending, (GDestroyNotify) job_signal_free);
+        sd_bus_message_unref(f->mock.held_call);
         sd_bus_flush_close_unref(f->client);
         sd_bus_flush_close_unref(f->mock.bus);
         sd_event_unref(f->event);
@@ -270,15 +430,19 @@ static void on_done(ReloadRequest *req, int r, const char *error_message,
         reload_request_free(req);
 }
 
-static void run_reload(Fixture *f, char **units, uint64_t timeout_usec, Outcome *o) {
+static void run_reload_through(Fixture *f, char **units, const char *through, uint64_t timeout_usec, Outcome *o) {
         ReloadRequest *req = NULL;
 
-        g_assert_cmpint(reload_request_start(f->client, f->event, units, f->fp2, timeout_usec, true,
+        g_assert_cmpint(reload_request_start(f->client, f->event, units, through, f->fp2, timeout_usec, true,
                                              on_done, o, &req), ==, 0);
         g_assert_nonnull(req);
         while (!o->done)
                 g_assert_cmpint(sd_event_run(f->event, UINT64_MAX), >=, 0);
         g_assert_cmpuint(o->calls, ==, 1);
+}
+
+static void run_reload(Fixture *f, char **units, uint64_t timeout_usec, Outcome *o) {
+        run_reload_through(f, units, NULL, timeout_usec, o);
 }
 
 static void outcome_clear(Outcome *o) {
@@ -305,7 +469,9 @@ static void test_success(Fixture *f, gconstpointer data) {
         assert_row(&o, 0, CONSOLE, f->mock.listen, "serving", f->fp2);
         assert_row(&o, 1, STOPPED, "", "inactive", "");
         assert_row(&o, 2, MISSING, "", "inactive", "");
-        g_assert_cmpuint(f->mock.n_reloads, ==, 1);
+        g_assert_cmpuint(f->mock.n_reload_or_try_restart, ==, 1);
+        g_assert_cmpuint(f->mock.n_reload_unit, ==, 0);
+        g_assert_cmpuint(f->mock.n_propagation_reads, ==, 0);
         g_assert_false(f->mock.enqueued_unsubscribed);
         outcome_clear(&o);
 
@@ -402,7 +568,7 @@ static void test_empty(Fixture *f, gconstpointer data) {
         ReloadRequest *req = NULL;
         Outcome o = {};
 
-        g_assert_cmpint(reload_request_start(f->client, f->event, units, f->fp2, USEC_PER_SEC, true,
+        g_assert_cmpint(reload_request_start(f->client, f->event, units, NULL, f->fp2, USEC_PER_SEC, true,
                                              on_done, &o, &req), ==, 0);
         /* Completes from the loop, not from inside start. */
         g_assert_cmpuint(o.calls, ==, 0);
@@ -410,7 +576,7 @@ static void test_empty(Fixture *f, gconstpointer data) {
                 g_assert_cmpint(sd_event_run(f->event, UINT64_MAX), >=, 0);
         g_assert_cmpint(o.r, ==, 0);
         g_assert_cmpuint(o.rows->len, ==, 0);
-        g_assert_cmpuint(f->mock.n_reloads, ==, 0);
+        g_assert_cmpuint(f->mock.n_reload_or_try_restart, ==, 0);
         outcome_clear(&o);
 }
 
@@ -419,13 +585,212 @@ static void test_cancel(Fixture *f, gconstpointer data) {
         ReloadRequest *req = NULL;
         Outcome o = {};
 
-        g_assert_cmpint(reload_request_start(f->client, f->event, units, f->fp2, USEC_PER_SEC, true,
+        g_assert_cmpint(reload_request_start(f->client, f->event, units, NULL, f->fp2, USEC_PER_SEC, true,
                                              on_done, &o, &req), ==, 0);
         g_assert_cmpint(sd_event_run(f->event, 10 * USEC_PER_MSEC), >=, 0);
         reload_request_free(req);
         for (unsigned i = 0; i < 20; i++)
                 g_assert_cmpint(sd_event_run(f->event, 50 * USEC_PER_MSEC), >=, 0);
         g_assert_cmpuint(o.calls, ==, 0);
+}
+
+/* ------------------------------------------------- through a carrier unit */
+
+static const char *const carrier_reaches[] = { "vertex-other.target", CARRIER, NULL };
+static const char *const carrier_misses[] = { "vertex-other.target", NULL };
+
+/* The endpoint's own word on what it serves, past any probe. */
+static void assert_endpoint_serves(Fixture *f, const char *fp) {
+        g_autofree char *reply = endpoint_control(f->e.control, "status\n");
+        g_autofree char *expected = g_strdup_printf("ok %s", fp);
+
+        g_assert_cmpstr(reply, ==, expected);
+}
+
+/*
+ * The finished request unsubscribes (it subscribed). The stand-in may still have calls of the
+ * request queued ahead of Unsubscribe (lookups it dropped), so give the loop a moment.
+ */
+static void assert_unsubscribes(Fixture *f) {
+        int64_t deadline = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+
+        while (f->mock.subscribed && g_get_monotonic_time() < deadline)
+                g_assert_cmpint(sd_event_run(f->event, 100 * USEC_PER_MSEC), >=, 0);
+        g_assert_false(f->mock.subscribed);
+}
+
+static void assert_through_success(Fixture *f, Outcome *o) {
+        g_assert_cmpint(o->r, ==, 0);
+        g_assert_null(o->message);
+        g_assert_cmpuint(o->rows->len, ==, 3);
+        assert_row(o, 0, CONSOLE, f->mock.listen, "serving", f->fp2);
+        /* Stopped, and its ReloadPropagatedFrom= is empty: nothing to reach, so not a failure. */
+        assert_row(o, 1, STOPPED, "", "inactive", "");
+        assert_row(o, 2, MISSING, "", "inactive", "");
+        g_assert_cmpuint(f->mock.n_reload_unit, ==, 1);
+        g_assert_cmpuint(f->mock.n_reload_or_try_restart, ==, 0);
+        g_assert_cmpuint(f->mock.n_endpoint_reloads, ==, 1);
+        g_assert_false(f->mock.enqueued_unsubscribed);
+        assert_endpoint_serves(f, f->fp2);
+}
+
+static void test_through_success(Fixture *f, gconstpointer data) {
+        char *units[] = { (char *) CONSOLE, (char *) STOPPED, (char *) MISSING, NULL };
+        Outcome o = {};
+
+        /* The console's job finishes once it is looked up: the signal meets a unit waiting for it. */
+        f->mock.console_propagated_from = carrier_reaches;
+        run_reload_through(f, units, CARRIER, 10 * USEC_PER_SEC, &o);
+        assert_through_success(f, &o);
+        g_assert_cmpint(f->mock.console_lookups_at_job, ==, CONSOLE_LOOKUPS_THROUGH);
+        outcome_clear(&o);
+
+        assert_unsubscribes(f);
+}
+
+static void test_through_signal_before_lookups(Fixture *f, gconstpointer data) {
+        char *units[] = { (char *) CONSOLE, (char *) STOPPED, (char *) MISSING, NULL };
+        Outcome o = {};
+
+        /* Both JobRemoved go out inside ReloadUnit, ahead of every answer about the console. */
+        f->mock.console_propagated_from = carrier_reaches;
+        f->mock.signal_before_reply = true;
+        run_reload_through(f, units, CARRIER, 10 * USEC_PER_SEC, &o);
+        assert_through_success(f, &o);
+        g_assert_cmpint(f->mock.console_lookups_at_job, ==, 0);
+        outcome_clear(&o);
+}
+
+static void test_through_not_reached(Fixture *f, gconstpointer data) {
+        char *units[] = { (char *) CONSOLE, (char *) STOPPED, (char *) MISSING, NULL };
+        int64_t start;
+        Outcome o = {};
+
+        /* The console does not name the carrier: systemd gives it no job, and no signal ever comes. */
+        f->mock.console_propagated_from = carrier_misses;
+        start = g_get_monotonic_time();
+        run_reload_through(f, units, CARRIER, 10 * USEC_PER_SEC, &o);
+        g_assert_cmpint(g_get_monotonic_time() - start, <, 2 * G_USEC_PER_SEC);
+        g_assert_cmpint(o.r, ==, -ENOLINK);
+        g_assert_cmpstr(o.message, ==, CONSOLE " is not reloaded through " CARRIER
+                                       ": it needs ReloadPropagatedFrom=" CARRIER);
+        g_assert_cmpuint(o.rows->len, ==, 3);
+        assert_row(&o, 0, CONSOLE, "", "failed", "");
+        assert_row(&o, 1, STOPPED, "", "inactive", "");
+        assert_row(&o, 2, MISSING, "", "inactive", "");
+        g_assert_cmpuint(f->mock.n_reload_unit, ==, 1);
+        g_assert_cmpuint(f->mock.n_reload_or_try_restart, ==, 0);
+        g_assert_cmpuint(f->mock.n_endpoint_reloads, ==, 0);
+        g_assert_cmpint(f->mock.console_lookups_at_job, ==, -1);
+        assert_endpoint_serves(f, f->fp1);
+        outcome_clear(&o);
+}
+
+static void test_through_refused(Fixture *f, gconstpointer data) {
+        char *units[] = { (char *) CONSOLE, (char *) STOPPED, (char *) MISSING, NULL };
+        Outcome o = {};
+
+        /* Refused before any lookup came back: no job at all, so the request ends at once with that reason. */
+        f->mock.console_propagated_from = carrier_reaches;
+        f->mock.reload_unit_error = "org.freedesktop.DBus.Error.AccessDenied";
+        run_reload_through(f, units, CARRIER, 10 * USEC_PER_SEC, &o);
+        g_assert_cmpint(o.r, ==, -EIO);
+        g_assert_cmpstr(o.message, ==, "Failed to reload " CARRIER ": Access denied");
+        g_assert_cmpuint(o.rows->len, ==, 3);
+        assert_row(&o, 0, CONSOLE, "", "failed", "");
+        g_assert_cmpuint(f->mock.n_reload_unit, ==, 1);
+        g_assert_cmpuint(f->mock.n_reload_or_try_restart, ==, 0);
+        g_assert_cmpuint(f->mock.n_endpoint_reloads, ==, 0);
+        assert_endpoint_serves(f, f->fp1);
+        outcome_clear(&o);
+
+        assert_unsubscribes(f);
+}
+
+static void test_through_refused_late(Fixture *f, gconstpointer data) {
+        char *units[] = { (char *) CONSOLE, (char *) STOPPED, (char *) MISSING, NULL };
+        Outcome o = {};
+
+        /* As with a real polkit round trip: the refusal meets the console waiting for its job. */
+        f->mock.console_propagated_from = carrier_reaches;
+        f->mock.reload_unit_error = "org.freedesktop.DBus.Error.AccessDenied";
+        f->mock.refuse_late = true;
+        run_reload_through(f, units, CARRIER, 10 * USEC_PER_SEC, &o);
+        g_assert_cmpint(o.r, ==, -EIO);
+        g_assert_cmpstr(o.message, ==, "Failed to reload " CARRIER ": Access denied");
+        g_assert_cmpuint(o.rows->len, ==, 3);
+        assert_row(&o, 0, CONSOLE, f->mock.listen, "failed", "");
+        assert_row(&o, 1, STOPPED, "", "inactive", "");
+        assert_row(&o, 2, MISSING, "", "inactive", "");
+        g_assert_cmpuint(f->mock.n_reload_unit, ==, 1);
+        g_assert_cmpuint(f->mock.n_reload_or_try_restart, ==, 0);
+        g_assert_cmpuint(f->mock.n_endpoint_reloads, ==, 0);
+        assert_endpoint_serves(f, f->fp1);
+        outcome_clear(&o);
+
+        assert_unsubscribes(f);
+}
+
+static void test_through_job_failed(Fixture *f, gconstpointer data) {
+        char *units[] = { (char *) CONSOLE, (char *) STOPPED, NULL };
+        Outcome o = {};
+
+        /* The carrier's job is done, the console's propagated one failed (the endpoint refused). */
+        f->mock.console_propagated_from = carrier_reaches;
+        run_reload_through(f, units, CARRIER, 10 * USEC_PER_SEC, &o);
+        g_assert_cmpint(o.r, ==, -EIO);
+        g_assert_cmpstr(o.message, ==, "Reloading " CONSOLE " failed: job result 'failed'");
+        g_assert_cmpuint(o.rows->len, ==, 2);
+        assert_row(&o, 0, CONSOLE, f->mock.listen, "failed", "");
+        assert_row(&o, 1, STOPPED, "", "inactive", "");
+        g_assert_cmpuint(f->mock.n_reload_unit, ==, 1);
+        g_assert_cmpuint(f->mock.n_reload_or_try_restart, ==, 0);
+        g_assert_cmpuint(f->mock.n_endpoint_reloads, ==, 1);
+        g_assert_cmpint(f->mock.console_lookups_at_job, ==, CONSOLE_LOOKUPS_THROUGH);
+        assert_endpoint_serves(f, f->fp1);
+        outcome_clear(&o);
+}
+
+static void test_through_empty(Fixture *f, gconstpointer data) {
+        char *units[] = { (char *) CONSOLE, NULL };
+        Outcome o = {};
+
+        /* "" is no carrier: one job per unit, and nobody asks about ReloadPropagatedFrom=. */
+        run_reload_through(f, units, "", 10 * USEC_PER_SEC, &o);
+        g_assert_cmpint(o.r, ==, 0);
+        g_assert_null(o.message);
+        assert_row(&o, 0, CONSOLE, f->mock.listen, "serving", f->fp2);
+        g_assert_cmpuint(f->mock.n_reload_or_try_restart, ==, 1);
+        g_assert_cmpuint(f->mock.n_reload_unit, ==, 0);
+        g_assert_cmpuint(f->mock.n_propagation_reads, ==, 0);
+        outcome_clear(&o);
+}
+
+static void test_through_starting(Fixture *f, gconstpointer data) {
+        char *units[] = { (char *) CONSOLE, NULL };
+        g_autofree char *started = NULL;
+        int64_t start;
+        Outcome o = {};
+
+        /*
+         * A unit still starting gets no propagated job from systemd (the try-reload collapses to a
+         * no-op), so no JobRemoved ever comes; its start reads the new files, which the endpoint
+         * here does by itself. The handshakes decide, long before the timeout.
+         */
+        f->mock.console_state = "activating";
+        f->mock.console_propagated_from = carrier_reaches;
+        started = endpoint_control(f->e.control, "reload\n");
+        g_assert_true(g_str_has_prefix(started, "ok "));
+        start = g_get_monotonic_time();
+        run_reload_through(f, units, CARRIER, 10 * USEC_PER_SEC, &o);
+        g_assert_cmpint(g_get_monotonic_time() - start, <, 2 * G_USEC_PER_SEC);
+        g_assert_cmpint(o.r, ==, 0);
+        g_assert_null(o.message);
+        assert_row(&o, 0, CONSOLE, f->mock.listen, "serving", f->fp2);
+        g_assert_cmpuint(f->mock.n_reload_unit, ==, 1);
+        g_assert_cmpuint(f->mock.n_endpoint_reloads, ==, 0);
+        g_assert_cmpuint(f->mock.n_propagation_reads, ==, 0);
+        outcome_clear(&o);
 }
 
 int main(int argc, char *argv[]) {
@@ -439,6 +804,17 @@ int main(int argc, char *argv[]) {
         g_test_add("/reload/unreachable", Fixture, NULL, fixture_setup, test_unreachable, fixture_teardown);
         g_test_add("/reload/empty", Fixture, NULL, fixture_setup, test_empty, fixture_teardown);
         g_test_add("/reload/cancel", Fixture, NULL, fixture_setup, test_cancel, fixture_teardown);
+        g_test_add("/reload/through/success", Fixture, NULL, fixture_setup, test_through_success, fixture_teardown);
+        g_test_add("/reload/through/signal-before-lookups", Fixture, NULL, fixture_setup,
+                   test_through_signal_before_lookups, fixture_teardown);
+        g_test_add("/reload/through/not-reached", Fixture, NULL, fixture_setup, test_through_not_reached, fixture_teardown);
+        g_test_add("/reload/through/refused", Fixture, NULL, fixture_setup, test_through_refused, fixture_teardown);
+        g_test_add("/reload/through/refused-late", Fixture, NULL, fixture_setup, test_through_refused_late,
+                   fixture_teardown);
+        g_test_add("/reload/through/job-failed", Fixture, fail_switch, fixture_setup, test_through_job_failed,
+                   fixture_teardown);
+        g_test_add("/reload/through/empty", Fixture, NULL, fixture_setup, test_through_empty, fixture_teardown);
+        g_test_add("/reload/through/starting", Fixture, NULL, fixture_setup, test_through_starting, fixture_teardown);
 
         return g_test_run();
 }
