@@ -153,7 +153,7 @@ dump_state() {
 # The installed units load without complaint and nothing failed on the way up.
 t_units_verify() {
         local out failed_units
-        out=$(vx_exec systemd-analyze verify --man=no vertex-certd.service \
+        out=$(vx_exec systemd-analyze verify --man=no vertex-certd.service vertex-tls.target \
                 vertex-console.socket vertex-grpc.socket vertex-api.socket "${UNITS[@]}" 2>&1) ||
                 { echo "$out" | diag; fail "systemd-analyze verify failed"; } || return 1
         [ -z "$out" ] || { echo "$out" | diag; fail "systemd-analyze verify complained"; } || return 1
@@ -451,6 +451,119 @@ t_port_dropin() {
         [ $rc = 0 ] && all_serve "$fp" 5
 }
 
+# Restarts vertex-certd with drop-in $1 of certd.conf.d holding the lines
+# that follow (none: removes it).
+certd_conf_dropin() {
+        local name=$1
+        shift
+        if [ $# -gt 0 ]; then
+                printf '[Certificates]\n%s\n' "$@" >"$VX_ROOT/etc/vertex-certd/certd.conf.d/$name.conf"
+        else
+                rm -f "$VX_ROOT/etc/vertex-certd/certd.conf.d/$name.conf"
+        fi
+        vx_exec systemctl restart vertex-certd.service || fail "vertex-certd did not restart"
+}
+
+journal_cursor() {
+        vx_exec journalctl -n 0 --show-cursor -q | sed -n 's/^-- cursor: //p'
+}
+
+# How many times PID 1 logged "Reloaded UNIT" for unit $1 since journal cursor $2.
+reloads_since() {
+        vx_exec journalctl --no-pager -o cat _PID=1 --after-cursor="$2" | grep -c "^Reloaded $1 " || true
+}
+
+# Waits up to 5 s for unit $1 to have logged "Reloaded" since cursor $2:
+# PID 1 logs through journald, which may write the line a moment later.
+wait_reloaded_since() {
+        local deadline=$((SECONDS + 5))
+        until [ "$(reloads_since "$1" "$2")" -ge 1 ]; do
+                [ $SECONDS -lt $deadline ] || return 1
+                sleep 0.2
+        done
+}
+
+# By default the three consumers are reloaded through vertex-tls.target, one
+# job (and one polkit check) for all; a running consumer the target does not
+# reach fails the install at once, by name, and the old certificate comes
+# back; ReloadThrough= empty reloads each unit by a job of its own.
+t_reload_through() {
+        local reached cursor fp_old fp_new out t0 rc=0
+        reached=$(vx_exec systemctl show -p PropagatesReloadTo --value vertex-tls.target)
+        for u in "${UNITS[@]}"; do
+                echo "$reached" | grep -qw "$u" || fail "vertex-tls.target does not reach $u: '$reached'" || return 1
+        done
+
+        cursor=$(journal_cursor)
+        make_pki through || return 1
+        fp_new=$(file_fp "$PKI_HOST/leaf.pem")
+        out=$(bus_install "$PKI_HOST" vx_exec 2>&1) || fail "Install failed: $out" || return 1
+        all_serve "$fp_new" 5 || fail "not served after Install through the target" || return 1
+        wait_reloaded_since vertex-tls.target "$cursor" ||
+                fail "vertex-tls.target was not reloaded for the install" || return 1
+
+        # A consumer without ReloadPropagatedFrom=: the start already says so (its
+        # check of what the endpoints serve reloads them), and an install is
+        # refused by name, well before ReloadTimeoutSec=20s.
+        printf '[Service]\nExecStart=/bin/sleep infinity\nExecReload=/bin/true\n' |
+                vx_exec sh -c 'cat >/run/systemd/system/vertex-extra.service' || return 1
+        vx_exec systemctl daemon-reload && vx_exec systemctl start vertex-extra.service || return 1
+        fp_old=$(prop Fingerprint)
+        certd_conf_dropin 60-extra \
+                "Units=vertex-console.service vertex-grpc.service vertex-api.service vertex-extra.service" || return 1
+        local unreached='vertex-extra.service is not reloaded through vertex-tls.target: it needs ReloadPropagatedFrom=vertex-tls.target'
+        make_pki through-extra || return 1
+        t0=$SECONDS
+        if ! wait_prop State degraded 20; then
+                fail "vertex-certd started with an unreached consumer is not degraded"
+                rc=1
+        elif ! prop LastError | grep -qF "$unreached"; then
+                fail "LastError does not name the unreached consumer: '$(prop LastError)'"
+                rc=1
+        elif out=$(bus_install "$PKI_HOST" vx_exec 2>&1); then
+                fail "Install succeeded with a consumer the target does not reach"
+                rc=1
+        elif ! echo "$out" | grep -qF "$unreached"; then
+                fail "the error does not name the unreached consumer: '$out'"
+                rc=1
+        elif [ $((SECONDS - t0)) -ge 15 ]; then
+                fail "the refusal took $((SECONDS - t0)) s"
+                rc=1
+        elif [ "$(prop Fingerprint | norm_fp)" != "$(echo "$fp_old" | norm_fp)" ]; then
+                fail "Fingerprint is not the old one after the refusal"
+                rc=1
+        elif ! all_serve "$fp_old" 10; then
+                fail "the old certificate is not served again"
+                rc=1
+        fi
+        vx_exec systemctl stop vertex-extra.service
+        vx_exec rm -f /run/systemd/system/vertex-extra.service
+        vx_exec systemctl daemon-reload
+        certd_conf_dropin 60-extra && wait_prop State serving 20 || return 1
+        [ $rc = 0 ] || return 1
+
+        # No carrier: a job per unit, the target left alone.
+        certd_conf_dropin 60-per-unit "ReloadThrough=" && wait_prop State serving 20 || return 1
+        cursor=$(journal_cursor)
+        make_pki per-unit || return 1
+        fp_new=$(file_fp "$PKI_HOST/leaf.pem")
+        if ! out=$(bus_install "$PKI_HOST" vx_exec 2>&1); then
+                fail "Install without a carrier failed: $out"
+                rc=1
+        elif ! all_serve "$fp_new" 5; then
+                fail "not served after Install without a carrier"
+                rc=1
+        elif ! wait_reloaded_since vertex-console.service "$cursor"; then
+                fail "vertex-console.service was not reloaded"
+                rc=1
+        elif [ "$(reloads_since vertex-tls.target "$cursor")" != 0 ]; then
+                fail "vertex-tls.target was reloaded although ReloadThrough= is empty"
+                rc=1
+        fi
+        certd_conf_dropin 60-per-unit && wait_prop State serving 20 || return 1
+        return $rc
+}
+
 SCENARIOS=(
         "the installed units verify cleanly, no unit failed:t_units_verify"
         "first boot: the self-signed certificate on all three endpoints, STATUS= shown:t_first_boot"
@@ -463,6 +576,7 @@ SCENARIOS=(
         "an endpoint failing its reload: automatic rollback, old certificate on all three:t_reload_failure_rollback"
         "restart of vertex-certd: the same generation keeps serving:t_restart_same_generation"
         "a drop-in moves an endpoint's port; it serves and is checked there:t_port_dropin"
+        "consumers reload through vertex-tls.target; an unreached one is named at once:t_reload_through"
 )
 
 # ---------------------------------------------------------------- setup
