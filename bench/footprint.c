@@ -28,7 +28,7 @@
  * its credentials.
  *
  * usage: bench-footprint [--idle-seconds N] [--installs N] [--starts N] [--user NAME] [--maps] [--verbose]
- *        (--maps: also where the idle RSS goes, per mapped file)
+ *        (--maps: also where the idle RSS goes, per mapped file, after a restart and after the installs)
  *        (VERTEX_BUILD_DIR names the build; default ".")
  */
 
@@ -532,7 +532,7 @@ int main(int argc, char *argv[]) {
         guint64 generation = 0;
         Memory first_idle = {}, after1 = {}, after2 = {}, after_large = {}, root_idle = {};
         g_autofree char *large_small_error = NULL, *large_big_error = NULL;
-        g_autofree char *maps = NULL, *root_maps = NULL;
+        g_autofree char *maps = NULL, *root_maps = NULL, *installs_maps = NULL;
         gint64 t1 = 0, t2 = 0;
         bool ok = true;
 
@@ -579,6 +579,10 @@ int main(int argc, char *argv[]) {
                 t2 = install_many(&f, arg_installs, &generation);
                 wait_settled(d.pid, 500);
                 after2 = memory_of(d.pid);
+                if (arg_maps) {
+                        g_autofree char *label = g_strdup_printf("idle after %u installs, %s", 2 * arg_installs, user);
+                        installs_maps = format_maps(d.pid, label);
+                }
 
                 fprintf(stderr, "Installing %u bundles with a 0.9 MiB and %u with a 1.5 MiB authority…\n",
                         LARGE_INSTALLS, LARGE_INSTALLS);
@@ -633,6 +637,8 @@ int main(int argc, char *argv[]) {
         printf("\n");
         if (maps)
                 printf("%s\n", maps);
+        if (installs_maps)
+                printf("%s\n", installs_maps);
         if (root_maps)
                 printf("%s\n", root_maps);
         printf("| idle, %3u s, WatchdogSec=3min      |                  |\n", arg_idle_seconds);

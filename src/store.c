@@ -28,12 +28,12 @@
 #include <limits.h>
 #include <stdio.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 
 #include "store.h"
 
@@ -118,7 +118,11 @@ static void random_suffix(char buf[static 7]) {
         static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
         unsigned char r[6];
 
-        if (RAND_bytes(r, sizeof(r)) != 1) {
+        /*
+         * The kernel, not RAND_bytes(): OpenSSL's first random bytes set up its DRBG, which fetches
+         * every cipher of the provider and keeps them (~100 KiB of heap for good, bench/footprint).
+         */
+        if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t) sizeof(r)) {
                 /* Uniqueness, not secrecy, is what matters here; EEXIST retries cover collisions. */
                 uint64_t t = now_usec() ^ (uint64_t) getpid();
                 memcpy(r, &t, sizeof(r));
