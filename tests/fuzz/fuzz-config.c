@@ -89,6 +89,13 @@ static void check_config(const Config *c) {
         fuzz_assert(c->store_directory[0] == '/');
         fuzz_assert(c->drop_directory[0] == '/' || c->drop_directory[0] == 0);
         fuzz_assert(!c->trust_store_file || c->trust_store_file[0] == '/');
+        /* ReloadThrough=: empty (a job per unit) or one NAME.target / NAME.service, no space in it. */
+        fuzz_assert(c->reload_through && !strpbrk(c->reload_through, " \t\n/"));
+        if (c->reload_through[0]) {
+                size_t len = strlen(c->reload_through);
+                fuzz_assert(len > 7 && (strcmp(c->reload_through + len - 7, ".target") == 0 ||
+                                        (len > 8 && strcmp(c->reload_through + len - 8, ".service") == 0)));
+        }
         for (char **u = c->units; *u; u++) {
                 size_t len = strlen(*u);
                 fuzz_assert(len > 8 && strcmp(*u + len - 8, ".service") == 0);
