@@ -2,9 +2,10 @@
 
 /*
  * Probe: one TLS client handshake with one listen address, reporting the
- * fingerprint of the leaf certificate the server presented. Everything is
- * nonblocking on the caller's sd-event loop: connect, handshake and the
- * overall timeout are event sources.
+ * fingerprint of the leaf certificate the server presented. Nonblocking on
+ * the caller's sd-event loop: the connect here, the handshake in a forked
+ * child (probe-handshake.c, for the daemon's memory), whose answer arrives
+ * on a pipe; the overall timeout kills it.
  *
  * Deliberately does not verify the certificate chain or the name: the caller
  * compares the fingerprint with the one it just installed, which is a
@@ -23,11 +24,9 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-
 #include "certinfo.h"
 #include "macro.h"
+#include "probe-handshake.h"
 #include "probe.h"
 #include "socket-address.h"
 
@@ -35,10 +34,10 @@ struct Probe {
         sd_event *event;
         sd_event_source *io;
         sd_event_source *timer;
-        SSL_CTX *ctx;
-        SSL *ssl;
-        int fd;
-        bool connected;
+        uint64_t deadline;     /* CLOCK_MONOTONIC */
+        int fd;                /* while connecting */
+        pid_t child;           /* while the handshake runs */
+        int result_fd;         /* its answer */
 
         /* Candidate addresses, tried in order when one cannot even be reached locally. */
         SocketAddress addrs[2];
@@ -58,15 +57,11 @@ static bool errno_is_local_unreachable(int e) {
 
 static void probe_close(Probe *p) {
         p->io = sd_event_source_disable_unref(p->io);
-        if (p->ssl) {
-                /* Best effort close_notify; a nonblocking write that does not fit is fine to drop. */
-                if (p->connected)
-                        (void) SSL_shutdown(p->ssl);
-                SSL_free(p->ssl);
-                p->ssl = NULL;
-        }
         p->fd = safe_close(p->fd);
-        p->connected = false;
+        p->result_fd = safe_close(p->result_fd);
+        /* Still running: cancelled or timed out. */
+        probe_handshake_reap(p->child, true);
+        p->child = 0;
 }
 
 /* Calls done at most once; the callback may free the probe, so nothing touches p afterwards. */
@@ -76,7 +71,6 @@ static void probe_finish(Probe *p, int r, const char *fingerprint) {
         p->done = NULL;
         p->timer = sd_event_source_disable_unref(p->timer);
         probe_close(p);
-        ERR_clear_error();
 
         if (done)
                 done(p, r, fingerprint, p->userdata);
@@ -89,7 +83,6 @@ Probe *probe_free(Probe *p) {
         p->done = NULL;
         p->timer = sd_event_source_disable_unref(p->timer);
         probe_close(p);
-        SSL_CTX_free(p->ctx);
         sd_event_unref(p->event);
         free(p->server_name);
         free(p);
@@ -141,79 +134,64 @@ static int probe_parse_address(Probe *p, const char *address) {
         return 0;
 }
 
-static int probe_set_events(Probe *p, uint32_t events) {
-        return sd_event_source_set_io_events(p->io, events);
+static int probe_on_result(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Probe *p = userdata;
+        char fingerprint[CERT_FINGERPRINT_MAX];
+        int r;
+
+        r = probe_handshake_read(p->result_fd, fingerprint);
+        if (r == -EAGAIN)
+                return 0;
+        /* It has answered (or died): it exits at once, reaping does not wait. */
+        probe_handshake_reap(p->child, false);
+        p->child = 0;
+        probe_finish(p, r, r >= 0 ? fingerprint : NULL);
+        return 0;
 }
 
-static void probe_handshake(Probe *p) {
-        char fingerprint[CERT_FINGERPRINT_MAX];
-        int r, e;
+/* Connected: hand the socket to a child for the handshake, wait for its answer. */
+static int probe_start_handshake(Probe *p) {
+        uint64_t now;
+        int r;
 
-        r = SSL_connect(p->ssl);
-        if (r == 1) {
-                X509 *leaf = SSL_get0_peer_certificate(p->ssl);
-
-                p->connected = true;
-                if (!leaf)
-                        return probe_finish(p, -EPROTO, NULL);
-                if (cert_fingerprint(leaf, fingerprint) < 0)
-                        return probe_finish(p, -EIO, NULL);
-                return probe_finish(p, 0, fingerprint);
-        }
-
-        e = SSL_get_error(p->ssl, r);
-        switch (e) {
-        case SSL_ERROR_WANT_READ:
-                r = probe_set_events(p, EPOLLIN);
-                break;
-        case SSL_ERROR_WANT_WRITE:
-                r = probe_set_events(p, EPOLLOUT);
-                break;
-        case SSL_ERROR_SYSCALL:
-                /* A reset or EOF during the handshake: the listener is there, TLS is not working. */
-                r = errno == ECONNRESET || errno == EPIPE ? -ECONNRESET : -EPROTO;
-                break;
-        default:
-                r = -EPROTO;
-        }
+        r = sd_event_now(p->event, CLOCK_MONOTONIC, &now);
         if (r < 0)
-                probe_finish(p, r, NULL);
+                return r;
+        if (now >= p->deadline)
+                return -ETIMEDOUT;
+
+        r = probe_handshake_fork(p->fd, p->server_name, p->deadline - now, &p->child, &p->result_fd);
+        if (r < 0)
+                return r;
+        /* The child has its own copy of the socket. */
+        p->io = sd_event_source_disable_unref(p->io);
+        p->fd = safe_close(p->fd);
+        return sd_event_add_io(p->event, &p->io, p->result_fd, EPOLLIN, probe_on_result, p);
 }
 
 static int probe_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Probe *p = userdata;
+        int error = 0;
+        socklen_t len = sizeof(error);
 
-        if (!p->ssl) {
-                int error = 0;
-                socklen_t len = sizeof(error);
-
-                /* Connect finished (or failed): SO_ERROR says which. */
-                if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &error, &len) < 0)
-                        error = errno;
-                if (error != 0) {
-                        if (errno_is_local_unreachable(error) && p->current_addr + 1 < p->n_addrs) {
-                                probe_close(p);
-                                p->current_addr++;
-                                error = -probe_connect_next(p);
-                                if (error == 0)
-                                        return 0;
-                        }
-                        probe_finish(p, -error, NULL);
-                        return 0;
+        /* Connect finished (or failed): SO_ERROR says which. */
+        if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &error, &len) < 0)
+                error = errno;
+        if (error != 0) {
+                if (errno_is_local_unreachable(error) && p->current_addr + 1 < p->n_addrs) {
+                        probe_close(p);
+                        p->current_addr++;
+                        error = -probe_connect_next(p);
+                        if (error == 0)
+                                return 0;
                 }
-
-                p->ssl = SSL_new(p->ctx);
-                if (!p->ssl || SSL_set_fd(p->ssl, p->fd) != 1) {
-                        probe_finish(p, -ENOMEM, NULL);
-                        return 0;
-                }
-                if (p->server_name && SSL_set_tlsext_host_name(p->ssl, p->server_name) != 1) {
-                        probe_finish(p, -EINVAL, NULL);
-                        return 0;
-                }
+                probe_finish(p, -error, NULL);
+                return 0;
         }
 
-        probe_handshake(p);
+        error = probe_start_handshake(p);
+        if (error < 0)
+                probe_finish(p, error, NULL);
         return 0;
 }
 
@@ -257,6 +235,7 @@ int probe_start(sd_event *event, const char *address, const char *server_name,
         if (!p)
                 return -ENOMEM;
         p->fd = -EBADF;
+        p->result_fd = -EBADF;
         p->event = sd_event_ref(event);
         p->done = done;
         p->userdata = userdata;
@@ -273,17 +252,11 @@ int probe_start(sd_event *event, const char *address, const char *server_name,
                 }
         }
 
-        p->ctx = SSL_CTX_new(TLS_client_method());
-        if (!p->ctx) {
-                r = -ENOMEM;
+        r = sd_event_now(event, CLOCK_MONOTONIC, &p->deadline);
+        if (r < 0)
                 goto fail;
-        }
-        /* We want the leaf whatever it is: compare fingerprints, do not verify. */
-        SSL_CTX_set_verify(p->ctx, SSL_VERIFY_NONE, NULL);
-        (void) SSL_CTX_set_min_proto_version(p->ctx, TLS1_2_VERSION);
-
-        r = sd_event_add_time_relative(event, &p->timer, CLOCK_MONOTONIC, timeout_usec, 0,
-                                       probe_on_timeout, p);
+        p->deadline += timeout_usec;
+        r = sd_event_add_time(event, &p->timer, CLOCK_MONOTONIC, p->deadline, 0, probe_on_timeout, p);
         if (r < 0)
                 goto fail;
 
@@ -297,6 +270,5 @@ int probe_start(sd_event *event, const char *address, const char *server_name,
 fail:
         p->done = NULL;
         probe_free(p);
-        ERR_clear_error();
         return r;
 }

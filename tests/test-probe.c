@@ -35,8 +35,28 @@ static void on_done(Probe *p, int r, const char *fingerprint, void *userdata) {
         probe_free(p);
 }
 
+/* Live children of this process (/proc/self/task/TID/children): the handshake runs in one. */
+static unsigned count_children(void) {
+        g_autoptr(GDir) tasks = g_dir_open("/proc/self/task", 0, NULL);
+        const char *tid;
+        unsigned n = 0;
+
+        g_assert_nonnull(tasks);
+        while ((tid = g_dir_read_name(tasks))) {
+                g_autofree char *path = g_strdup_printf("/proc/self/task/%s/children", tid);
+                g_autofree char *list = NULL;
+
+                g_assert_true(g_file_get_contents(path, &list, NULL, NULL));
+                g_auto(GStrv) pids = g_strsplit_set(g_strstrip(list), " ", -1);
+                for (char **q = pids; *q; q++)
+                        n += **q != 0;
+        }
+        return n;
+}
+
 /* Runs one probe to completion; returns its result code, *ret_fp the fingerprint. */
 static int probe_run(sd_event *e, const char *address, uint64_t timeout_usec, char **ret_fp) {
+        unsigned children = count_children();
         Result res = {};
         Probe *p = NULL;
         int r;
@@ -48,6 +68,8 @@ static int probe_run(sd_event *e, const char *address, uint64_t timeout_usec, ch
         while (!res.done)
                 g_assert_cmpint(sd_event_run(e, UINT64_MAX), >=, 0);
         g_assert_cmpuint(res.calls, ==, 1);
+        /* Whatever the outcome, the handshake's child is gone and reaped. */
+        g_assert_cmpuint(count_children(), ==, children);
         if (ret_fp)
                 *ret_fp = res.fingerprint;
         else
@@ -214,10 +236,17 @@ static void test_cancel(Fixture *f, gconstpointer data) {
         fd = listen_loopback(false, &port);
         address = g_strdup_printf("127.0.0.1:%d", port);
 
-        /* Freed while waiting: done is never called, even when its timeout would have passed. */
+        /*
+         * Freed while waiting: done is never called, even when its timeout would have passed.
+         * The loopback connect completes at once, so the first iteration starts the handshake's
+         * child (the listener never answers); freeing the probe kills and reaps it.
+         */
+        unsigned children = count_children();
         g_assert_cmpint(probe_start(f->event, address, NULL, 50 * USEC_PER_MSEC, on_done, &res, &p), ==, 0);
         g_assert_cmpint(sd_event_run(f->event, 10 * USEC_PER_MSEC), >=, 0);
+        g_assert_cmpuint(count_children(), ==, children + 1);
         probe_free(p);
+        g_assert_cmpuint(count_children(), ==, children);
         g_assert_cmpint(sd_event_run(f->event, 200 * USEC_PER_MSEC), >=, 0);
         g_assert_cmpuint(res.calls, ==, 0);
         close(fd);
