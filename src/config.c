@@ -700,6 +700,12 @@ int config_load(const char *path, Config **ret, char **ret_error) {
         free(list);
 
 finish:
+        /* Only known once every file is read: they may come from different ones. */
+        if (r >= 0 && !isempty(c->reload_through) && strv_contains(c->units, c->reload_through)) {
+                format_error(ret_error, "%s: ReloadThrough=%s is also in Units=: a unit cannot carry its own reload",
+                             path, c->reload_through);
+                r = -EINVAL;
+        }
         free(state.error);
         if (r < 0)
                 return r;

@@ -2,9 +2,11 @@
 
 /*
  * A probe's handshake in a forked child (see probe-handshake.h for why).
- * The child inherits the daemon's descriptors and never touches them: it
- * uses the socket it was given and the pipe, and leaves with _exit(), so no
- * atexit handler or stdio buffer of the parent runs twice.
+ * The child closes every descriptor it inherited but the socket and the
+ * pipe (the store's lock, the bus, other probes' sockets stay the daemon's
+ * alone), ignores SIGPIPE (a server that resets must not kill it before it
+ * answers, whatever the caller's signal mask), and leaves with _exit(), so
+ * no atexit handler or stdio buffer of the parent runs twice.
  */
 
 #include <errno.h>
@@ -96,6 +98,17 @@ static int handshake(int fd, const char *server_name, uint64_t timeout_usec,
         return r;
 }
 
+/* Closes every descriptor from 3 up except a and b. */
+static void close_all_but(int a, int b) {
+        int lo = a < b ? a : b, hi = a < b ? b : a;
+
+        if (lo > 3)
+                (void) close_range(3, (unsigned) lo - 1, 0);
+        if (hi > lo + 1)
+                (void) close_range((unsigned) lo + 1, (unsigned) hi - 1, 0);
+        (void) close_range((unsigned) hi + 1, ~0U, 0);
+}
+
 int probe_handshake_fork(int fd, const char *server_name, uint64_t timeout_usec,
                          pid_t *ret_pid, int *ret_result_fd) {
         int pipe_fds[2];
@@ -117,6 +130,8 @@ int probe_handshake_fork(int fd, const char *server_name, uint64_t timeout_usec,
                 HandshakeResult result = {};
 
                 safe_close(pipe_fds[0]);
+                close_all_but(fd, pipe_fds[1]);
+                (void) signal(SIGPIPE, SIG_IGN);
                 result.r = handshake(fd, server_name, timeout_usec, result.fingerprint);
                 (void) !write(pipe_fds[1], &result, sizeof(result));
                 _exit(EXIT_SUCCESS);

@@ -27,8 +27,12 @@
  * is busy with the first job. The consumers' job paths are not in the reply,
  * so each running unit takes the first JobRemoved of its name; whichever job
  * that was, the handshakes of step 4 decide whether it serves the new
- * certificate. Each running unit's ReloadPropagatedFrom= is read with its
- * lookups, so a consumer the carrier does not reach fails at once, by name.
+ * certificate. Each running unit's ReloadPropagatedFrom= and CanReload are
+ * read with its lookups: a consumer the carrier does not reach, or cannot
+ * reload (no ExecReload=: systemd drops the propagated job), gets a
+ * ReloadOrTryRestartUnit of its own, as without a carrier, so a Units= that
+ * predates the carrier keeps working. The carrier's own answer is waited for
+ * like Subscribe's, so a refusal of it is never missed.
  *
  * Deliberately does not roll back or decide anything: it reports what each
  * endpoint serves and whether the request succeeded; the pipeline decides.
@@ -76,6 +80,7 @@ typedef enum UnitPhase {
         UNIT_GET_UNIT,
         UNIT_ACTIVE_STATE,
         UNIT_PROPAGATION,      /* through a carrier: does it reach this unit? */
+        UNIT_CAN_RELOAD,       /* and can it pass the reload on (an ExecReload=)? */
         UNIT_TRIGGERED_BY,
         UNIT_LISTEN,
         UNIT_WAIT_SETUP,       /* looked up; the job waits for the JobRemoved match and Subscribe */
@@ -90,6 +95,7 @@ struct UnitReload {
         char *path;
         bool running;
         bool starting;         /* activating: a carrier's try-reload skips it (systemd: no-op job) */
+        bool own_job;          /* the carrier cannot reload it: a ReloadOrTryRestartUnit of its own */
         UnitPhase phase;
         sd_bus_slot *slot;     /* the pending method call */
 
@@ -145,6 +151,11 @@ struct ReloadRequest {
 };
 
 static void unit_advance(UnitReload *u);
+
+/* Is this unit's job the carrier's (matched by its name) rather than one of its own (by job path)? */
+static bool unit_via_carrier(const UnitReload *u) {
+        return u->req->through && !u->own_job;
+}
 
 void endpoint_status_array_free(EndpointStatus *array, size_t n) {
         if (!array)
@@ -517,7 +528,10 @@ static void unit_job_removed(UnitReload *u, const char *result) {
          * our reload cancelled, say): only a reload that ran and failed fails at once, any other
          * outcome is left to the handshakes.
          */
-        bool failed = u->req->through ? streq(result, "failed") || streq(result, "timeout") : !streq(result, "done");
+        bool handshakes_decide = u->req->verify && u->addresses && u->addresses[0];
+        bool failed = !unit_via_carrier(u) ? !streq(result, "done") :
+                      streq(result, "failed") || streq(result, "timeout") ||
+                      (!streq(result, "done") && !handshakes_decide);
 
         if (failed)
                 return unit_fail(u, -EIO, "failed", "Reloading %s failed: job result '%s'", u->name, result);
@@ -533,36 +547,34 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
         if (sd_bus_message_read(m, "uoss", &id, &job, &unit, &result) < 0)
                 return 0;
 
-        if (req->through) {
-                /* Through a carrier we know no job path: the unit's name decides (see the top). */
-                for (size_t i = 0; i < req->n_units; i++) {
-                        UnitReload *u = &req->units[i];
-
-                        if (!streq(u->name, unit) || u->phase >= UNIT_VERIFY || u->removed_result)
-                                continue;
-                        if (u->phase == UNIT_JOB)
-                                unit_job_removed(u, result);
-                        else if (!(u->removed_result = strdup(result)))
-                                unit_fail(u, -ENOMEM, "failed", "Out of memory");
-                        break;
-                }
-                return 0;
-        }
-
+        /* A job of its own: its path decides. */
         for (size_t i = 0; i < req->n_units; i++) {
                 UnitReload *u = &req->units[i];
 
-                if (u->phase == UNIT_JOB && u->job && streq(u->job, job)) {
+                if (!unit_via_carrier(u) && u->phase == UNIT_JOB && u->job && streq(u->job, job)) {
                         unit_job_removed(u, result);
                         return 0;
                 }
+        }
+
+        /* Through the carrier we know no job path: the unit's name decides (see the top). */
+        for (size_t i = 0; i < req->n_units; i++) {
+                UnitReload *u = &req->units[i];
+
+                if (!unit_via_carrier(u) || !streq(u->name, unit) || u->phase >= UNIT_VERIFY || u->removed_result)
+                        continue;
+                if (u->phase == UNIT_JOB)
+                        unit_job_removed(u, result);
+                else if (!(u->removed_result = strdup(result)))
+                        unit_fail(u, -ENOMEM, "failed", "Out of memory");
+                return 0;
         }
 
         /* Possibly ours, ahead of the ReloadOrTryRestartUnit reply: remember it. */
         for (size_t i = 0; i < req->n_units; i++) {
                 UnitReload *u = &req->units[i];
 
-                if (u->phase != UNIT_JOB || u->job || !streq(u->name, unit))
+                if (unit_via_carrier(u) || u->phase != UNIT_JOB || u->job || !streq(u->name, unit))
                         continue;
 
                 n = reallocarray(req->removed, req->n_removed + 1, sizeof(RemovedJob));
@@ -669,6 +681,13 @@ static int on_triggered_by(sd_bus_message *m, void *userdata, sd_bus_error *ret_
         return 0;
 }
 
+/* The carrier cannot serve u: it gets a job of its own; a JobRemoved taken by its name was not that. */
+static void unit_take_own_job(UnitReload *u) {
+        u->own_job = true;
+        free(u->removed_result);
+        u->removed_result = NULL;
+}
+
 static int on_propagation(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         UnitReload *u = userdata;
         const char *through = u->req->through;
@@ -695,12 +714,32 @@ static int on_propagation(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
                 return 0;
         }
         if (!reached) {
-                /* Its job would never come: say why now rather than at the timeout. */
-                unit_fail(u, -ENOLINK, "failed",
-                          "%s is not reloaded through %s: it needs ReloadPropagatedFrom=%s", u->name, through,
-                          through);
+                /* No job would come through the carrier: one of its own, as without a carrier. */
+                unit_take_own_job(u);
+                u->phase = UNIT_TRIGGERED_BY;
+        } else
+                u->phase = UNIT_CAN_RELOAD;
+        unit_advance(u);
+        return 0;
+}
+
+static int on_can_reload(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        UnitReload *u = userdata;
+        int can_reload;
+
+        u->slot = sd_bus_slot_unref(u->slot);
+
+        if (sd_bus_message_is_method_error(m, NULL)) {
+                unit_fail(u, -EIO, "failed", "Failed to read CanReload of %s: %s", u->name, bus_error_message(m));
                 return 0;
         }
+        if (sd_bus_message_read(m, "v", "b", &can_reload) < 0) {
+                unit_fail(u, -EBADMSG, "failed", "Failed to read CanReload of %s: unexpected reply", u->name);
+                return 0;
+        }
+        /* systemd drops a propagated reload for a unit without ExecReload=: a try-restart of its own. */
+        if (!can_reload)
+                unit_take_own_job(u);
 
         u->phase = UNIT_TRIGGERED_BY;
         unit_advance(u);
@@ -786,6 +825,10 @@ static void unit_advance(UnitReload *u) {
                                       on_propagation);
                 break;
 
+        case UNIT_CAN_RELOAD:
+                r = unit_get_property(u, u->path, "org.freedesktop.systemd1.Unit", "CanReload", on_can_reload);
+                break;
+
         case UNIT_TRIGGERED_BY:
                 if (name_is_socket(u->name)) {
                         r = strv_extend(&u->sockets, u->name);
@@ -811,7 +854,7 @@ static void unit_advance(UnitReload *u) {
                 if (!u->running)
                         return unit_finish(u, "inactive");
 
-                if (req->through) {
+                if (unit_via_carrier(u)) {
                         /*
                          * systemd propagates no job to a unit that is still starting (the try-reload
                          * collapses to nothing), but the start reads the files: the handshakes decide.
@@ -899,9 +942,12 @@ static int on_through_enqueued(sd_bus_message *m, void *userdata, sd_bus_error *
 
         req->through_slot = sd_bus_slot_unref(req->through_slot);
 
-        /* No job, so no consumer is reloaded: all fail with systemd's (or polkit's) reason. */
-        if (sd_bus_message_is_method_error(m, NULL))
+        /* No job: systemd (or polkit) refused it; all fail with that reason. */
+        if (sd_bus_message_is_method_error(m, NULL)) {
                 request_fail_all(req, -EIO, "Failed to reload %s: %s", req->through, bus_error_message(m));
+                return 0;
+        }
+        request_setup_step(req);
         return 0;
 }
 
@@ -926,7 +972,7 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
                         unit_check_verified(u);
                         break;
                 case UNIT_JOB:
-                        if (req->through)
+                        if (unit_via_carrier(u))
                                 unit_fail(u, -ETIMEDOUT, "failed", "Timed out waiting for %s to reload through %s",
                                           u->name, req->through);
                         else
@@ -1011,8 +1057,11 @@ int reload_request_start(sd_bus *bus, sd_event *event, char *const *units, const
         if (r < 0)
                 goto fail;
 
-        /* Both must be confirmed before the first job exists (request_setup_step). */
-        req->setup_pending = 2;
+        /*
+         * Both must be confirmed before the first job of a unit's own exists (request_setup_step);
+         * the carrier's answer too, so that the request never ends without knowing it was accepted.
+         */
+        req->setup_pending = req->through ? 3 : 2;
         r = sd_bus_match_signal_async(bus, &req->match_slot, "org.freedesktop.systemd1",
                                       "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
                                       "JobRemoved", on_job_removed, on_match_installed, req);

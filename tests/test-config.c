@@ -285,6 +285,16 @@ static void test_bad_values(Fixture *f, gconstpointer data) {
         }
 }
 
+static void test_carrier_in_units(Fixture *f, gconstpointer data) {
+        g_autofree char *expected = g_strdup_printf("%s: ReloadThrough=b.service is also in Units=: "
+                                                    "a unit cannot carry its own reload", f->conf);
+
+        /* Each line is fine alone; together they are not, even from different files. */
+        write_file(f->conf, "[Certificates]\nUnits=a.service b.service\n");
+        g_free(write_dropin(f, "50-carrier.conf", "[Certificates]\nReloadThrough=b.service\n"));
+        g_assert_cmpint(load_fails(f->conf, expected), ==, -EINVAL);
+}
+
 static void test_unknown_key(Fixture *f, gconstpointer data) {
         g_autofree char *expected = g_strdup_printf("%s:3: ServerNmae=x.example.com: unknown key in [Certificates]", f->conf);
         write_file(f->conf, "[Certificates]\nServerName=a.example.com\nServerNmae=x.example.com\n");
@@ -461,6 +471,7 @@ int main(int argc, char *argv[]) {
         ADD("/config/every-key", test_every_key);
         ADD("/config/values", test_values);
         ADD("/config/bad-values", test_bad_values);
+        ADD("/config/carrier-in-units", test_carrier_in_units);
         ADD("/config/unknown-key", test_unknown_key);
         ADD("/config/unknown-section", test_unknown_section);
         ADD("/config/syntax", test_syntax);

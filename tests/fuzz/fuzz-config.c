@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "fuzz-util.h"
+#include "strv.h"
 
 #define MAX_PARTS 8
 
@@ -91,6 +92,7 @@ static void check_config(const Config *c) {
         fuzz_assert(!c->trust_store_file || c->trust_store_file[0] == '/');
         /* ReloadThrough=: empty (a job per unit) or one NAME.target / NAME.service, no space in it. */
         fuzz_assert(c->reload_through && !strpbrk(c->reload_through, " \t\n/"));
+        fuzz_assert(!c->reload_through[0] || !strv_contains(c->units, c->reload_through));
         if (c->reload_through[0]) {
                 size_t len = strlen(c->reload_through);
                 fuzz_assert(len > 7 && (strcmp(c->reload_through + len - 7, ".target") == 0 ||

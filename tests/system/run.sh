@@ -468,9 +468,11 @@ journal_cursor() {
         vx_exec journalctl -n 0 --show-cursor -q | sed -n 's/^-- cursor: //p'
 }
 
-# How many times PID 1 logged "Reloaded UNIT" for unit $1 since journal cursor $2.
+# How many times systemd logged "Reloaded UNIT" for unit $1 since journal
+# cursor $2. (Not with a _PID=1 match: after the daemon-reload of the
+# scenario below, PID 1's lines stopped matching it; why was not found.)
 reloads_since() {
-        vx_exec journalctl --no-pager -o cat _PID=1 --after-cursor="$2" | grep -c "^Reloaded $1 " || true
+        vx_exec journalctl --no-pager -o cat --after-cursor="$2" | grep -c "^Reloaded $1[ .]" || true
 }
 
 # Waits up to 5 s for unit $1 to have logged "Reloaded" since cursor $2:
@@ -484,11 +486,11 @@ wait_reloaded_since() {
 }
 
 # By default the three consumers are reloaded through vertex-tls.target, one
-# job (and one polkit check) for all; a running consumer the target does not
-# reach fails the install at once, by name, and the old certificate comes
-# back; ReloadThrough= empty reloads each unit by a job of its own.
+# job (and one polkit check) for all; a consumer the target does not reach
+# gets a job of its own; ReloadThrough= empty reloads each unit by a job of
+# its own.
 t_reload_through() {
-        local reached cursor fp_old fp_new out t0 rc=0
+        local reached cursor fp_new out rc=0
         reached=$(vx_exec systemctl show -p PropagatesReloadTo --value vertex-tls.target)
         for u in "${UNITS[@]}"; do
                 echo "$reached" | grep -qw "$u" || fail "vertex-tls.target does not reach $u: '$reached'" || return 1
@@ -502,42 +504,40 @@ t_reload_through() {
         wait_reloaded_since vertex-tls.target "$cursor" ||
                 fail "vertex-tls.target was not reloaded for the install" || return 1
 
-        # A consumer without ReloadPropagatedFrom=: the start already says so (its
-        # check of what the endpoints serve reloads them), and an install is
-        # refused by name, well before ReloadTimeoutSec=20s.
+        # A consumer of the operator's without ReloadPropagatedFrom=: reloaded by a
+        # job of its own (which a polkit rule of theirs allows), the others still
+        # through the target.
         printf '[Service]\nExecStart=/bin/sleep infinity\nExecReload=/bin/true\n' |
                 vx_exec sh -c 'cat >/run/systemd/system/vertex-extra.service' || return 1
+        vx_exec sh -c 'cat >/etc/polkit-1/rules.d/60-vertex-extra.rules' <<'RULE' || return 1
+polkit.addRule(function(action, subject) {
+        if (action.id == "org.freedesktop.systemd1.manage-units" && subject.user == "vertex-certd" &&
+            action.lookup("unit") == "vertex-extra.service" && action.lookup("verb") == "reload-or-try-restart")
+                return polkit.Result.YES;
+});
+RULE
         vx_exec systemctl daemon-reload && vx_exec systemctl start vertex-extra.service || return 1
-        fp_old=$(prop Fingerprint)
         certd_conf_dropin 60-extra \
-                "Units=vertex-console.service vertex-grpc.service vertex-api.service vertex-extra.service" || return 1
-        local unreached='vertex-extra.service is not reloaded through vertex-tls.target: it needs ReloadPropagatedFrom=vertex-tls.target'
+                "Units=vertex-console.service vertex-grpc.service vertex-api.service vertex-extra.service" &&
+                wait_prop State serving 20 || return 1
+        cursor=$(journal_cursor)
         make_pki through-extra || return 1
-        t0=$SECONDS
-        if ! wait_prop State degraded 20; then
-                fail "vertex-certd started with an unreached consumer is not degraded"
+        fp_new=$(file_fp "$PKI_HOST/leaf.pem")
+        if ! out=$(bus_install "$PKI_HOST" vx_exec 2>&1); then
+                fail "Install with a consumer of its own failed: $out"
                 rc=1
-        elif ! prop LastError | grep -qF "$unreached"; then
-                fail "LastError does not name the unreached consumer: '$(prop LastError)'"
+        elif ! all_serve "$fp_new" 5; then
+                fail "not served after Install with a consumer of its own"
                 rc=1
-        elif out=$(bus_install "$PKI_HOST" vx_exec 2>&1); then
-                fail "Install succeeded with a consumer the target does not reach"
+        elif ! wait_reloaded_since vertex-extra.service "$cursor"; then
+                fail "vertex-extra.service was not reloaded"
                 rc=1
-        elif ! echo "$out" | grep -qF "$unreached"; then
-                fail "the error does not name the unreached consumer: '$out'"
-                rc=1
-        elif [ $((SECONDS - t0)) -ge 15 ]; then
-                fail "the refusal took $((SECONDS - t0)) s"
-                rc=1
-        elif [ "$(prop Fingerprint | norm_fp)" != "$(echo "$fp_old" | norm_fp)" ]; then
-                fail "Fingerprint is not the old one after the refusal"
-                rc=1
-        elif ! all_serve "$fp_old" 10; then
-                fail "the old certificate is not served again"
+        elif ! wait_reloaded_since vertex-tls.target "$cursor"; then
+                fail "vertex-tls.target was not reloaded for the three endpoints"
                 rc=1
         fi
         vx_exec systemctl stop vertex-extra.service
-        vx_exec rm -f /run/systemd/system/vertex-extra.service
+        vx_exec rm -f /run/systemd/system/vertex-extra.service /etc/polkit-1/rules.d/60-vertex-extra.rules
         vx_exec systemctl daemon-reload
         certd_conf_dropin 60-extra && wait_prop State serving 20 || return 1
         [ $rc = 0 ] || return 1
@@ -576,7 +576,7 @@ SCENARIOS=(
         "an endpoint failing its reload: automatic rollback, old certificate on all three:t_reload_failure_rollback"
         "restart of vertex-certd: the same generation keeps serving:t_restart_same_generation"
         "a drop-in moves an endpoint's port; it serves and is checked there:t_port_dropin"
-        "consumers reload through vertex-tls.target; an unreached one is named at once:t_reload_through"
+        "consumers reload through vertex-tls.target; one it does not reach by a job of its own:t_reload_through"
 )
 
 # ---------------------------------------------------------------- setup
