@@ -22,12 +22,13 @@
  * (the bus keeps one sender's messages in order, so both are in effect before
  * systemd sees it), and systemd adds a try-reload job for every consumer to
  * the same transaction. ReloadUnit, not ReloadOrTryRestartUnit: on an
- * inactive target the latter becomes a no-op that propagates nothing. That is one polkit check instead of one
- * per unit: polkitd answers them one after another, each 5-20 ms while PID 1
- * is busy with the first job. The consumers' job paths are not in the reply,
- * so each running unit takes the first JobRemoved of its name; whichever job
- * that was, the handshakes of step 4 decide whether it serves the new
- * certificate. Each running unit's ReloadPropagatedFrom= and CanReload are
+ * inactive target the latter becomes a no-op that propagates nothing. That
+ * is one polkit check instead of one per unit: polkitd answers them one
+ * after another, each 5-20 ms while PID 1 is busy with the first job. The
+ * consumers' job paths are not in the reply, so each running unit takes the
+ * first JobRemoved of its name; whichever job that was, the handshakes of
+ * step 4 decide whether it serves the new certificate (without a handshake,
+ * only "done" counts). Each running unit's ReloadPropagatedFrom= and CanReload are
  * read with its lookups: a consumer the carrier does not reach, or cannot
  * reload (no ExecReload=: systemd drops the propagated job), gets a
  * ReloadOrTryRestartUnit of its own, as without a carrier, so a Units= that

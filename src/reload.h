@@ -38,7 +38,7 @@ typedef void (*reload_done_t)(ReloadRequest *req, int r, const char *error_messa
  * Starts reloading `units` on `bus` (the system bus with org.freedesktop.systemd1).
  * `through`: NULL or "" asks for one reload job per unit; a unit name asks
  * for one job of that unit, whose reload systemd propagates to `units`
- * (ReloadPropagatedFrom=); a running unit it does not reach fails.
+ * (ReloadPropagatedFrom=); a running unit it cannot reach gets a job of its own.
  * An empty unit list completes (asynchronously, from the event loop) with
  * success and no endpoints. Returns 0 and the request, or -errno.
  */
