@@ -23,6 +23,7 @@
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 #define _fallthrough_ __attribute__((__fallthrough__))
+#define _noreturn_ __attribute__((__noreturn__))
 #define _unused_ __attribute__((unused))
 #define _public_ __attribute__((visibility("default")))
 #define _sentinel_ __attribute__((sentinel))

@@ -17,6 +17,7 @@
 
 #include "bus-api.h"
 #include "expiry.h"
+#include "bundle-child.h"
 #include "pipeline.h"
 #include "selfsigned.h"
 #include "strv.h"
@@ -344,8 +345,9 @@ static int job_run(PipelineJob *j) {
         case PIPELINE_INSTALL: {
                 ValidateOptions options;
                 pipeline_validate_options(c, &options);
-                r = cert_bundle_load(j->certificate, j->certificate_size, j->key ?: "", j->key_size,
-                                     j->authority ?: "", j->authority_size, &options, &bundle, &problem);
+                /* In a child: what validation runs and caches stays out of the idle daemon (bundle-child.h). */
+                r = cert_bundle_load_in_child(j->certificate, j->certificate_size, j->key ?: "", j->key_size,
+                                              j->authority ?: "", j->authority_size, &options, &bundle, &problem);
                 /* The bytes are no longer needed; the key least of all. */
                 erase_and_free(j->key, j->key_size);
                 j->key = NULL;
@@ -358,8 +360,8 @@ static int job_run(PipelineJob *j) {
         }
 
         case PIPELINE_SELF_SIGNED:
-                r = selfsigned_generate(c->config->server_name, c->config->alternative_names,
-                                        SELFSIGNED_LIFETIME_DAYS_DEFAULT, &bundle);
+                r = selfsigned_generate_in_child(c->config->server_name, c->config->alternative_names,
+                                                 SELFSIGNED_LIFETIME_DAYS_DEFAULT, &bundle);
                 if (r < 0)
                         return job_fail_internal(j, r, "Failed to generate a self-signed certificate");
                 break;

@@ -269,6 +269,11 @@ ok "stop: SIGTERM, exit 0"
 # ------------------------------------------------------------- verdict
 # Exit status 0 already says "no error" (leaks of those kinds count as errors); the log must agree.
 grep -q "ERROR SUMMARY: 0 errors from 0 contexts" "$T/valgrind.log" || bail "memcheck: no clean ERROR SUMMARY"
+# The children (bundle-child.c, probe-handshake.c) log into the same file, each its own summary.
+if grep -q -E "ERROR SUMMARY: [1-9]" "$T/valgrind.log"; then
+        bail "memcheck: errors in a child process"
+fi
+echo "# $(grep -c 'ERROR SUMMARY' "$T/valgrind.log") processes checked (the daemon and the children it forked)"
 if grep -q -E "definitely lost: [1-9]|indirectly lost: [1-9]" "$T/valgrind.log"; then
         bail "memcheck: definite or indirect leaks"
 fi
