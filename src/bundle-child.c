@@ -1,27 +1,25 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /*
- * A CertBundle made in a forked child (see bundle-child.h for why).
+ * A CertBundle made in a forked worker (worker.h; see bundle-child.h for
+ * why).
  *
  * The child writes one header (its result, the CertProblem, three sizes)
- * and then the bundle's fullchain, key and authority as PEM on a pipe; the
- * parent reads them all (the child blocks while the pipe is full), reaps
- * it, and reads the PEM into a bundle. The child closes every descriptor it
- * inherited but the pipe, ignores SIGPIPE, and leaves with _exit(), so no
- * atexit handler or stdio buffer of the daemon runs twice.
+ * and then the bundle's fullchain, key and authority as PEM on its pipe;
+ * the parent reads them all (the child blocks while the pipe is full), reaps
+ * it, and reads the PEM into a bundle.
  */
 
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bundle-child.h"
+#include "io-util.h"
 #include "macro.h"
+#include "worker.h"
 
 typedef struct ChildHeader {
         int32_t r;
@@ -33,52 +31,11 @@ static const CertBundlePart child_parts[3] = { CERT_BUNDLE_FULLCHAIN, CERT_BUNDL
 
 typedef int (*produce_t)(const void *userdata, CertBundle **ret, CertProblem *problem);
 
-static int write_all(int fd, const void *data, size_t size) {
-        const char *p = data;
-
-        while (size > 0) {
-                ssize_t n = write(fd, p, size);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                p += n;
-                size -= (size_t) n;
-        }
-        return 0;
-}
-
-/* Returns 0 when size bytes were read, -EPIPE at an early end of file. */
-static int read_all(int fd, void *data, size_t size) {
-        char *p = data;
-
-        while (size > 0) {
-                ssize_t n = read(fd, p, size);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (n == 0)
-                        return -EPIPE;
-                p += n;
-                size -= (size_t) n;
-        }
-        return 0;
-}
-
 static _noreturn_ void child_run(int fd, produce_t produce, const void *userdata) {
         ChildHeader header = {};
         CertBundle *b = NULL;
         char *pem[3] = {};
         size_t size[3] = {};
-
-        (void) close_range(3, (unsigned) fd - 1, 0);
-        (void) close_range((unsigned) fd + 1, ~0U, 0);
-        (void) signal(SIGPIPE, SIG_IGN);
 
         header.r = produce(userdata, &b, &header.problem);
         for (size_t i = 0; header.r >= 0 && i < 3; i++) {
@@ -104,7 +61,7 @@ static int parent_read(int fd, const PemLimits *limits, CertBundle **ret, CertPr
         char *pem[3] = {};
         int r;
 
-        r = read_all(fd, &header, sizeof(header));
+        r = read_exactly(fd, &header, sizeof(header));
         if (r < 0)
                 return r == -EPIPE ? -EPROTO : r;   /* died before it could say */
         if (header.r < 0) {
@@ -120,7 +77,7 @@ static int parent_read(int fd, const PemLimits *limits, CertBundle **ret, CertPr
                         r = -ENOMEM;
                         goto finish;
                 }
-                r = read_all(fd, pem[i], header.size[i]);
+                r = read_exactly(fd, pem[i], header.size[i]);
                 if (r < 0) {
                         r = r == -EPIPE ? -EPROTO : r;
                         goto finish;
@@ -144,31 +101,19 @@ finish:
 
 static int run_in_child(produce_t produce, const void *userdata, const PemLimits *limits,
                         CertBundle **ret, CertProblem *problem) {
-        int fds[2], r;
+        int fd, r;
         pid_t pid;
 
-        if (pipe2(fds, O_CLOEXEC) < 0)
-                return negative_errno();
+        pid = worker_fork(-1, &fd);
+        if (pid < 0)
+                return pid;
+        if (pid == 0)
+                child_run(fd, produce, userdata);
 
-        pid = fork();
-        if (pid < 0) {
-                r = negative_errno();
-                safe_close(fds[0]);
-                safe_close(fds[1]);
-                return r;
-        }
-        if (pid == 0) {
-                safe_close(fds[0]);
-                child_run(fds[1], produce, userdata);
-        }
-
-        safe_close(fds[1]);
-        r = parent_read(fds[0], limits, ret, problem);
-        safe_close(fds[0]);
-        /* The child has written all (or died): it is gone or about to be; an error above leaves it
-         * blocked on a pipe nobody reads, which the close just ended. */
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-                ;
+        r = parent_read(fd, limits, ret, problem);
+        /* An error above may leave the child blocked on the full pipe: closing it ends that. */
+        safe_close(fd);
+        worker_reap(pid, false);
         return r;
 }
 

@@ -1,21 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /*
- * A probe's handshake in a forked child (see probe-handshake.h for why).
- * The child closes every descriptor it inherited but the socket and the
- * pipe (the store's lock, the bus, other probes' sockets stay the daemon's
- * alone), ignores SIGPIPE (a server that resets must not kill it before it
- * answers, whatever the caller's signal mask), and leaves with _exit(), so
- * no atexit handler or stdio buffer of the parent runs twice.
+ * A probe's handshake in a forked worker (worker.h; see probe-handshake.h
+ * for why), which keeps the socket it was given besides its pipe.
  */
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -23,6 +17,7 @@
 
 #include "macro.h"
 #include "probe-handshake.h"
+#include "worker.h"
 
 /* What the child writes: one write, well below PIPE_BUF, so it arrives whole or not at all. */
 typedef struct HandshakeResult {
@@ -98,55 +93,32 @@ static int handshake(int fd, const char *server_name, uint64_t timeout_usec,
         return r;
 }
 
-/* Closes every descriptor from 3 up except a and b. */
-static void close_all_but(int a, int b) {
-        int lo = a < b ? a : b, hi = a < b ? b : a;
-
-        if (lo > 3)
-                (void) close_range(3, (unsigned) lo - 1, 0);
-        if (hi > lo + 1)
-                (void) close_range((unsigned) lo + 1, (unsigned) hi - 1, 0);
-        (void) close_range((unsigned) hi + 1, ~0U, 0);
-}
-
 int probe_handshake_fork(int fd, const char *server_name, uint64_t timeout_usec,
                          pid_t *ret_pid, int *ret_result_fd) {
-        int pipe_fds[2];
+        int pipe_fd;
         pid_t pid;
 
-        if (pipe2(pipe_fds, O_CLOEXEC) < 0)
-                return negative_errno();
-
-        pid = fork();
-        if (pid < 0) {
-                int r = negative_errno();
-
-                safe_close(pipe_fds[0]);
-                safe_close(pipe_fds[1]);
-                return r;
-        }
+        pid = worker_fork(fd, &pipe_fd);
+        if (pid < 0)
+                return pid;
 
         if (pid == 0) {
                 HandshakeResult result = {};
 
-                safe_close(pipe_fds[0]);
-                close_all_but(fd, pipe_fds[1]);
-                (void) signal(SIGPIPE, SIG_IGN);
                 result.r = handshake(fd, server_name, timeout_usec, result.fingerprint);
-                (void) !write(pipe_fds[1], &result, sizeof(result));
+                (void) !write(pipe_fd, &result, sizeof(result));
                 _exit(EXIT_SUCCESS);
         }
 
-        safe_close(pipe_fds[1]);
-        if (fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK) < 0) {
+        if (fcntl(pipe_fd, F_SETFL, O_NONBLOCK) < 0) {
                 int r = negative_errno();
 
-                safe_close(pipe_fds[0]);
-                probe_handshake_reap(pid, true);
+                safe_close(pipe_fd);
+                worker_reap(pid, true);
                 return r;
         }
         *ret_pid = pid;
-        *ret_result_fd = pipe_fds[0];
+        *ret_result_fd = pipe_fd;
         return 0;
 }
 
@@ -165,14 +137,4 @@ int probe_handshake_read(int result_fd, char fingerprint[static CERT_FINGERPRINT
                 memcpy(fingerprint, result.fingerprint, CERT_FINGERPRINT_MAX);
         }
         return result.r;
-}
-
-void probe_handshake_reap(pid_t pid, bool kill_it) {
-        if (pid <= 0)
-                return;
-        if (kill_it)
-                (void) kill(pid, SIGKILL);
-        /* The child has written (or was killed): it is gone or about to be; this does not wait long. */
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-                ;
 }

@@ -13,7 +13,6 @@
  * daemon's address space.
  */
 
-#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -36,5 +35,4 @@ int probe_handshake_fork(int fd, const char *server_name, uint64_t timeout_usec,
  */
 int probe_handshake_read(int result_fd, char fingerprint[static CERT_FINGERPRINT_MAX]);
 
-/* Kills (when asked) and reaps the child. */
-void probe_handshake_reap(pid_t pid, bool kill_it);
+/* The child is reaped with worker_reap() (worker.h). */

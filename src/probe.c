@@ -29,6 +29,7 @@
 #include "probe-handshake.h"
 #include "probe.h"
 #include "socket-address.h"
+#include "worker.h"
 
 struct Probe {
         sd_event *event;
@@ -60,7 +61,7 @@ static void probe_close(Probe *p) {
         p->fd = safe_close(p->fd);
         p->result_fd = safe_close(p->result_fd);
         /* Still running: cancelled or timed out. */
-        probe_handshake_reap(p->child, true);
+        worker_reap(p->child, true);
         p->child = 0;
 }
 
@@ -143,7 +144,7 @@ static int probe_on_result(sd_event_source *s, int fd, uint32_t revents, void *u
         if (r == -EAGAIN)
                 return 0;
         /* It has answered (or died): it exits at once, reaping does not wait. */
-        probe_handshake_reap(p->child, false);
+        worker_reap(p->child, false);
         p->child = 0;
         probe_finish(p, r, r >= 0 ? fingerprint : NULL);
         return 0;

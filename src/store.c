@@ -35,6 +35,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "io-util.h"
 #include "store.h"
 
 #define GENERATIONS_DIR "generations"
@@ -144,21 +145,6 @@ static int fix_owner_mode(Store *s, int fd, mode_t mode) {
 static int open_dir_at(int dfd, const char *name) {
         int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         return fd < 0 ? negative_errno() : fd;
-}
-
-static int write_all(int fd, const void *data, size_t size) {
-        const char *p = data;
-        while (size > 0) {
-                ssize_t n = write(fd, p, size);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                p += n;
-                size -= (size_t) n;
-        }
-        return 0;
 }
 
 /* Creates name (never an existing one) and writes it, unsynced: store_stage() syncs the whole
