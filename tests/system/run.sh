@@ -485,23 +485,31 @@ wait_reloaded_since() {
         done
 }
 
+# Installs a fresh PKI $1 over the bus and checks that every endpoint serves
+# it; INSTALL_CURSOR is the journal just before, for what systemd reloaded.
+# $2 says which install it is, for the messages.
+install_served() {
+        local fp out
+        INSTALL_CURSOR=$(journal_cursor)
+        make_pki "$1" || return 1
+        fp=$(file_fp "$PKI_HOST/leaf.pem")
+        out=$(bus_install "$PKI_HOST" vx_exec 2>&1) || fail "Install $2 failed: $out" || return 1
+        all_serve "$fp" 5 || fail "not served after Install $2"
+}
+
 # By default the three consumers are reloaded through vertex-tls.target, one
 # job (and one polkit check) for all; a consumer the target does not reach
 # gets a job of its own; ReloadThrough= empty reloads each unit by a job of
 # its own.
 t_reload_through() {
-        local reached cursor fp_new out rc=0
+        local reached rc=0
         reached=$(vx_exec systemctl show -p PropagatesReloadTo --value vertex-tls.target)
         for u in "${UNITS[@]}"; do
                 echo "$reached" | grep -qw "$u" || fail "vertex-tls.target does not reach $u: '$reached'" || return 1
         done
 
-        cursor=$(journal_cursor)
-        make_pki through || return 1
-        fp_new=$(file_fp "$PKI_HOST/leaf.pem")
-        out=$(bus_install "$PKI_HOST" vx_exec 2>&1) || fail "Install failed: $out" || return 1
-        all_serve "$fp_new" 5 || fail "not served after Install through the target" || return 1
-        wait_reloaded_since vertex-tls.target "$cursor" ||
+        install_served through "through the target" || return 1
+        wait_reloaded_since vertex-tls.target "$INSTALL_CURSOR" ||
                 fail "vertex-tls.target was not reloaded for the install" || return 1
 
         # A consumer of the operator's without ReloadPropagatedFrom=: reloaded by a
@@ -520,19 +528,12 @@ RULE
         certd_conf_dropin 60-extra \
                 "Units=vertex-console.service vertex-grpc.service vertex-api.service vertex-extra.service" &&
                 wait_prop State serving 20 || return 1
-        cursor=$(journal_cursor)
-        make_pki through-extra || return 1
-        fp_new=$(file_fp "$PKI_HOST/leaf.pem")
-        if ! out=$(bus_install "$PKI_HOST" vx_exec 2>&1); then
-                fail "Install with a consumer of its own failed: $out"
+        if ! install_served through-extra "with a consumer of its own"; then
                 rc=1
-        elif ! all_serve "$fp_new" 5; then
-                fail "not served after Install with a consumer of its own"
-                rc=1
-        elif ! wait_reloaded_since vertex-extra.service "$cursor"; then
+        elif ! wait_reloaded_since vertex-extra.service "$INSTALL_CURSOR"; then
                 fail "vertex-extra.service was not reloaded"
                 rc=1
-        elif ! wait_reloaded_since vertex-tls.target "$cursor"; then
+        elif ! wait_reloaded_since vertex-tls.target "$INSTALL_CURSOR"; then
                 fail "vertex-tls.target was not reloaded for the three endpoints"
                 rc=1
         fi
@@ -544,19 +545,12 @@ RULE
 
         # No carrier: a job per unit, the target left alone.
         certd_conf_dropin 60-per-unit "ReloadThrough=" && wait_prop State serving 20 || return 1
-        cursor=$(journal_cursor)
-        make_pki per-unit || return 1
-        fp_new=$(file_fp "$PKI_HOST/leaf.pem")
-        if ! out=$(bus_install "$PKI_HOST" vx_exec 2>&1); then
-                fail "Install without a carrier failed: $out"
+        if ! install_served per-unit "without a carrier"; then
                 rc=1
-        elif ! all_serve "$fp_new" 5; then
-                fail "not served after Install without a carrier"
-                rc=1
-        elif ! wait_reloaded_since vertex-console.service "$cursor"; then
+        elif ! wait_reloaded_since vertex-console.service "$INSTALL_CURSOR"; then
                 fail "vertex-console.service was not reloaded"
                 rc=1
-        elif [ "$(reloads_since vertex-tls.target "$cursor")" != 0 ]; then
+        elif [ "$(reloads_since vertex-tls.target "$INSTALL_CURSOR")" != 0 ]; then
                 fail "vertex-tls.target was reloaded although ReloadThrough= is empty"
                 rc=1
         fi
