@@ -192,13 +192,19 @@ static void unit_release(UnitReload *u) {
         strv_free(u->addresses);
 }
 
+/* No more JobRemoved, and no answer to Subscribe or the carrier's reload waited for. */
+static void request_stop_setup(ReloadRequest *req) {
+        req->match_slot = sd_bus_slot_unref(req->match_slot);
+        req->subscribe_slot = sd_bus_slot_unref(req->subscribe_slot);
+        req->through_slot = sd_bus_slot_unref(req->through_slot);
+        req->setup_pending = 0;
+}
+
 ReloadRequest *reload_request_free(ReloadRequest *req) {
         if (!req)
                 return NULL;
 
-        req->match_slot = sd_bus_slot_unref(req->match_slot);
-        req->subscribe_slot = sd_bus_slot_unref(req->subscribe_slot);
-        req->through_slot = sd_bus_slot_unref(req->through_slot);
+        request_stop_setup(req);
         sd_event_source_disable_unref(req->timeout);
         sd_event_source_disable_unref(req->complete);
 
@@ -351,8 +357,7 @@ static int request_on_complete(sd_event_source *s, void *userdata) {
         /* Nothing more to wait for, whether or not the caller frees the request right away. */
         req->done = NULL;
         req->timeout = sd_event_source_disable_unref(req->timeout);
-        req->match_slot = sd_bus_slot_unref(req->match_slot);
-        req->through_slot = sd_bus_slot_unref(req->through_slot);
+        request_stop_setup(req);
         if (done)
                 /* May free req: nothing below touches it. */
                 done(req, r, r < 0 ? (message ?: "Out of memory") : NULL, status, n_status, req->userdata);
@@ -382,10 +387,7 @@ static void request_fail_all(ReloadRequest *req, int error, const char *format, 
                                 address_check_done(&req->units[i].checks[j]);
                 }
 
-        req->match_slot = sd_bus_slot_unref(req->match_slot);
-        req->subscribe_slot = sd_bus_slot_unref(req->subscribe_slot);
-        req->through_slot = sd_bus_slot_unref(req->through_slot);
-        req->setup_pending = 0;
+        request_stop_setup(req);
         request_check_complete(req);
 }
 
@@ -984,10 +986,7 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
                 }
         }
 
-        req->match_slot = sd_bus_slot_unref(req->match_slot);
-        req->subscribe_slot = sd_bus_slot_unref(req->subscribe_slot);
-        req->through_slot = sd_bus_slot_unref(req->through_slot);
-        req->setup_pending = 0;
+        request_stop_setup(req);
         request_check_complete(req);
         return 0;
 }
