@@ -174,8 +174,35 @@ vx_alive() {
         [ "${stat%% *}" != Z ]
 }
 
+# Makes a TCP port of the container reachable from the host: connections to
+# $1 (ADDR:PORT on the host) reach 127.0.0.1:$2 inside. The listening socket
+# is made in the host's network namespace by systemd-socket-activate, which
+# on the first connection execs systemd-socket-proxyd inside the container's
+# network namespace (nsenter -n does not fork, so the socket is handed on);
+# the proxy then accepts on it for as long as it runs. PIDs go to
+# $VX_DIR/forward.pids; vx_container_stop stops them.
+vx_forward() {
+        local listen=$1 port=$2 detach=()
+        [ "${VX_NSPAWN_SETSID:-0}" = 1 ] && detach=(setsid)
+        "${detach[@]}" systemd-socket-activate -l "$listen" -- \
+                nsenter -t "$VX_LEADER" -n -- /usr/lib/systemd/systemd-socket-proxyd "127.0.0.1:$port" \
+                </dev/null >>"$VX_DIR/forward.log" 2>&1 &
+        echo $! >>"$VX_DIR/forward.pids"
+}
+
+vx_forward_stop() {
+        local pid
+        [ -n "$VX_DIR" ] && [ -f "$VX_DIR/forward.pids" ] || return 0
+        while read -r pid; do
+                kill -TERM "$pid" 2>/dev/null || true
+                wait "$pid" 2>/dev/null || true
+        done <"$VX_DIR/forward.pids"
+        rm -f "$VX_DIR/forward.pids"
+}
+
 # Powers the container off; kills systemd-nspawn by its PID if that hangs.
 vx_container_stop() {
+        vx_forward_stop
         local pid=${VX_NSPAWN_PID:-}
         if [ -z "$pid" ] && [ -n "$VX_DIR" ] && [ -f "$VX_DIR/nspawn.pid" ]; then
                 pid=$(cat "$VX_DIR/nspawn.pid")
