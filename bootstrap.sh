@@ -11,7 +11,8 @@
 # On a host booted with systemd it installs into /usr and starts the units
 # there. Otherwise (a build container, a CI runner) it boots a throwaway
 # systemd with systemd-nspawn in /var/tmp/vertex-certd-demo, with the project
-# installed and its own network namespace, and leaves it running.
+# installed and its own network namespace, forwards its ports (9090 for
+# Cockpit, 8443-8445) to the host's 127.0.0.1, and leaves it running.
 #
 # BUILD_DIR (default: build) is the meson build directory.
 set -euo pipefail
@@ -132,10 +133,15 @@ if [ -d /run/systemd/system ]; then
         # dbus-daemon learns about the new policy (and the new user) on reload.
         busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig
         systemctl enable --now vertex-console.socket vertex-grpc.socket vertex-api.socket vertex-certd.service
+        if [ -x /usr/lib/cockpit/cockpit-tls ]; then
+                systemctl enable --now cockpit.socket
+        fi
         for port in 8443 8444 8445; do
                 openssl s_client -connect "127.0.0.1:$port" </dev/null >/dev/null 2>&1 || true
         done
         print_usage sudo "$(busctl get-property "${BUS[@]}" Fingerprint | sed -E 's/^s "(.*)"$/\1/')"
+        echo
+        echo "The Certificates page: https://localhost:9090/vertex-certificates (log in as an administrator)."
         exit 0
 fi
 
@@ -144,6 +150,8 @@ demo_stop
 VX_DIR=$DEMO_DIR
 vx_container_create "$DEMO_DIR"
 vx_install_build "$BUILD"
+# sudo (Cockpit's administrative access) must resolve the container's name.
+printf '127.0.0.1 localhost vertex-test\n::1 localhost\n' >"$VX_ROOT/etc/hosts"
 # Detached from this terminal: the container outlives this script.
 VX_NSPAWN_SETSID=1
 t0=$SECONDS
@@ -156,11 +164,44 @@ for port in 8443 8444 8445; do
         vx_exec openssl s_client -connect "127.0.0.1:$port" </dev/null >/dev/null 2>&1 || true
 done
 
+# The web console: Cockpit in the container, and an administrator who
+# exists only there (in group sudo, for Cockpit's administrative access).
+web_console=
+if [ -x /usr/lib/cockpit/cockpit-tls ]; then
+        vx_exec systemctl enable --now --quiet cockpit.socket
+        demo_password=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
+        vx_exec useradd -m -s /bin/bash -G sudo admin
+        printf 'admin:%s\n' "$demo_password" | vx_exec chpasswd
+        web_console=yes
+fi
+
+# The container has its own network namespace: its ports appear on the
+# host's loopback through one forwarder each (vx_forward in tests/system/lib.sh).
+forwarded=()
+for port in 9090 8443 8444 8445; do
+        if ss -Hltn "sport = :$port" | grep -q .; then
+                echo "bootstrap: port $port is taken on this host; the container's $port stays inside" >&2
+                continue
+        fi
+        vx_forward "127.0.0.1:$port" "$port"
+        forwarded+=("$port")
+done
+
 print_usage "sudo nsenter -t $VX_LEADER -a" \
         "$(vx_exec busctl get-property "${BUS[@]}" Fingerprint | sed -E 's/^s "(.*)"$/\1/')"
+if [ -n "$web_console" ]; then
+        cat <<EOF
+
+The Certificates page in the web console (Cockpit), from a browser on this machine:
+  https://localhost:9090/vertex-certificates
+  user admin, password $demo_password (this user exists only in the container)
+  Accept Cockpit's certificate warning; to replace the certificate, turn on
+  "Administrative access" in the top bar (the same password).
+EOF
+fi
 cat <<EOF
 
-The container has its own network namespace: the ports are reachable from
-inside only (hence nsenter). A shell inside: $0 --shell
-Stop and remove it:                          $0 --stop
+Forwarded from this host's 127.0.0.1 into the container: ports ${forwarded[*]:-none}.
+A shell inside: $0 --shell
+Stop and remove it: $0 --stop
 EOF

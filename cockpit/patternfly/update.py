@@ -26,8 +26,11 @@ COMPONENTS = [
     "Page", "Card", "DescriptionList", "Form", "FormControl", "Button",
     "Alert", "AlertGroup", "Table", "ModalBox", "Backdrop", "Label", "Title",
     "HelperText", "Spinner", "Content", "Divider", "EmptyState", "Truncate",
-    "Check", "Toolbar", "ClipboardCopy",
+    "Check", "Toolbar", "ClipboardCopy", "LabelGroup",
 ]
+# Further stylesheets of a component: the table's stacked layout for
+# narrow screens (pf-m-grid-*).
+EXTRA = {"Table": ["table-grid"]}
 LAYOUTS = ["Bullseye", "Flex", "Gallery", "Grid", "Split", "Stack"]
 # The fonts Cockpit's own pages use: Red Hat Text for text, Red Hat Display
 # for headings. The other families of the base file are dropped; the
@@ -70,7 +73,8 @@ def main():
                  font_faces(read("patternfly-base.css"), fonts)]
         for c in COMPONENTS:
             kebab = re.sub(r"(?<!^)(?=[A-Z])", "-", c).lower()
-            parts.append(read(f"components/{c}/{kebab}.css"))
+            for name in [kebab] + EXTRA.get(c, []):
+                parts.append(read(f"components/{c}/{name}.css"))
         for layout in LAYOUTS:
             parts.append(read(f"layouts/{layout}/{layout.lower()}.css"))
         css = "\n".join(parts)

@@ -279,7 +279,11 @@ def t_admin_paste(b):
     b.become_admin("vxadmin")
     b.open_page()
     b.wait("the page to leave limited access", lambda: not b.visible("#access-hint"))
+    b.shot("-1280x800")
+    # The whole page at once, for the README.
+    b.driver.set_window_size(1280, 1900)
     b.shot("-overview")
+    b.driver.set_window_size(1280, 800)
     b.paste_bundle(*bundle("good-a"))
     b.wait_valid()
     check("covered" in b.text("#names-certificate") and NAME in b.text("#names-certificate"),
@@ -411,6 +415,41 @@ def t_trusted_in_fresh_profile(b):
         untrusting.quit()
 
 
+def cockpit_served_fp():
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with socket.create_connection((HOST, 9090), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname=NAME) as tls:
+            return fingerprint(tls.getpeercert(binary_form=True))
+
+
+def t_cockpit_starts_without_generation(b):
+    """Cockpit starts with no served generation and with a dangling link left in ws-certs.d"""
+    links = ["/etc/cockpit/ws-certs.d/90-vertex-certd.cert", "/etc/cockpit/ws-certs.d/90-vertex-certd.key"]
+    served = prop("Fingerprint")
+    # No bus call while vertex-certd is stopped: it would be started by bus activation.
+    container("systemctl", "stop", "cockpit.service", "vertex-certd.service")
+    container("mv", "-T", "/var/lib/vertex-certd/current", "/var/lib/vertex-certd/current.away")
+    try:
+        # What a removed store would leave behind: links to nothing.
+        for link in links:
+            container("ln", "-sfn", "/var/lib/vertex-certd/generations/999/missing.pem", link)
+        check(cockpit_served_fp() != served, "Cockpit serves vertex-certd's certificate without a generation")
+        check(container("systemctl", "is-active", "cockpit.service", check_rc=False).strip() == "active",
+              "cockpit.service did not start")
+        check("90-vertex-certd" not in container("ls", "/etc/cockpit/ws-certs.d"),
+              "a dangling link was left in ws-certs.d")
+    finally:
+        container("systemctl", "stop", "cockpit.service")
+        container("mv", "-T", "/var/lib/vertex-certd/current.away", "/var/lib/vertex-certd/current")
+        container("systemctl", "start", "vertex-certd.service")
+    # With the generation back, the next start serves it again.
+    check(cockpit_served_fp() == served, "Cockpit does not serve the served generation after a restart")
+    b.login("vxviewer")
+    b.shot()
+
+
 CASES = [
     t_viewer_read_only,
     t_invalid,
@@ -418,6 +457,7 @@ CASES = [
     t_rollback,
     t_admin_upload,
     t_trusted_in_fresh_profile,
+    t_cockpit_starts_without_generation,
 ]
 
 
