@@ -69,6 +69,7 @@ make_pki() {
 setup() {
         make_pki good-a --server-name "$SERVER_NAME" --ip 127.0.0.1 || return 1
         make_pki good-b --server-name "$SERVER_NAME" --key-type ec256 || return 1
+        make_pki good-c --server-name "$SERVER_NAME" --key-type ec384 || return 1
         make_pki wrong-name --server-name other.example.com || return 1
         make_pki expired --server-name "$SERVER_NAME" --expired || return 1
 

@@ -181,7 +181,8 @@ class Browser:
 
     def login(self, user):
         self.driver.get(COCKPIT + "/")
-        self.wait("the login page", lambda: self.driver.find_elements(By.ID, "login-user-input"))
+        # The form is in the page before it is shown: wait until it can be typed into.
+        self.wait("the login form", lambda: any(e.is_displayed() for e in self.driver.find_elements(By.ID, "login-user-input")))
         self.find("#login-user-input").send_keys(user)
         self.find("#login-password-input").send_keys(PASSWORDS[user])
         self.find("#login-button").click()
@@ -297,6 +298,34 @@ def t_admin_paste(b):
     b.shot(show="#save-result")
     all_serve(expected)
     check(prop("Fingerprint") == expected, "the daemon serves something else")
+
+
+def t_live_and_search(b):
+    """Cockpit's search finds the page; a change made outside shows up live, without a reload"""
+    b.login("vxviewer")
+    b.driver.switch_to.default_content()
+    b.find("input[placeholder='Search']").send_keys("tls")
+
+    def offered():
+        return b.driver.execute_script(
+            "return [...document.querySelectorAll('nav a')]"
+            ".filter(a => a.getClientRects().length).map(a => a.textContent.trim());")
+    b.wait("the search to offer Certificates only",
+           lambda: any(t.startswith("Certificates") for t in offered()) and not any(t.startswith("Accounts") for t in offered()))
+    b.shot("-search")
+    b.open_page()
+    before_rows = len(b.driver.find_elements(By.CSS_SELECTOR, "#history tbody tr"))
+    # Installed by root with the CLI inside the container, while the page is open.
+    # /var/tmp: the container's /tmp is a tmpfs of its own.
+    inside = os.path.join(WORK, "root", "var", "tmp", "live")
+    shutil.copytree(pki("good-c", ""), inside)
+    container("vertex-certctl", "install", "--cert", "/var/tmp/live/fullchain.pem", "--key", "/var/tmp/live/key.pem",
+              "--ca", "/var/tmp/live/ca.pem")
+    expected = file_fp(pki("good-c", "fullchain.pem"))
+    b.wait("the page to show the certificate installed outside", lambda: b.text("#cert-fingerprint") == expected,
+           timeout=60)
+    b.wait("the history to grow", lambda: len(b.driver.find_elements(By.CSS_SELECTOR, "#history tbody tr")) == before_rows + 1)
+    b.shot(show="#served-card")
 
 
 def t_rollback(b):
@@ -454,6 +483,7 @@ CASES = [
     t_viewer_read_only,
     t_invalid,
     t_admin_paste,
+    t_live_and_search,
     t_rollback,
     t_admin_upload,
     t_trusted_in_fresh_profile,
