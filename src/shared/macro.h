@@ -3,8 +3,8 @@
 
 /*
  * Small helpers shared by every object: scope-bound cleanup, ownership
- * transfer, array sizes. Cleanup functions for OpenSSL types live here too so
- * that no file has to write its own.
+ * transfer, array sizes, string comparison. libc only: the cleanup functions
+ * for OpenSSL types live one layer up, in core/openssl-util.h.
  */
 
 #include <errno.h>
@@ -14,11 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/bio.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
@@ -75,7 +72,7 @@ static inline void closep(int *fd) {
 static inline void erase_and_free(void *p, size_t n) {
         if (!p)
                 return;
-        OPENSSL_cleanse(p, n);
+        explicit_bzero(p, n);
         free(p);
 }
 static inline void erase_and_freep(char **p) {
@@ -100,26 +97,3 @@ static inline int negative_errno(void) {
 #define USEC_PER_SEC ((uint64_t) 1000000ULL)
 #define USEC_PER_MSEC ((uint64_t) 1000ULL)
 #define USEC_PER_DAY (86400ULL * USEC_PER_SEC)
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(X509 *, X509_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_PKEY *, EVP_PKEY_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_PKEY_CTX *, EVP_PKEY_CTX_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_MD_CTX *, EVP_MD_CTX_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(BIO *, BIO_free_all);
-DEFINE_TRIVIAL_CLEANUP_FUNC(X509_STORE *, X509_STORE_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(X509_STORE_CTX *, X509_STORE_CTX_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(X509_NAME *, X509_NAME_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(X509_EXTENSION *, X509_EXTENSION_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(ASN1_TIME *, ASN1_TIME_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(BIGNUM *, BN_free);
-
-static inline void sk_X509_pop_freep(STACK_OF(X509) **p) {
-        if (*p)
-                sk_X509_pop_free(*p, X509_free);
-}
-#define _cleanup_x509_stack_ _cleanup_(sk_X509_pop_freep)
-
-static inline void GENERAL_NAMES_freep(GENERAL_NAMES **p) {
-        if (*p)
-                GENERAL_NAMES_free(*p);
-}

@@ -68,7 +68,7 @@
 #include "dropdir-safeopen.h"
 #include "dropdir-state.h"
 #include "dropdir.h"
-#include "macro.h"
+#include "openssl-util.h"
 
 #define TRACK_BUCKETS 1024
 #define KUBELET_DATA "..data"

@@ -11,7 +11,7 @@
 #include <openssl/ssl.h>
 
 #include "certinfo.h"
-#include "macro.h"
+#include "openssl-util.h"
 
 typedef struct ServingContext {
         unsigned n_ref;

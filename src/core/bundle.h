@@ -10,7 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "macro.h"
+#include "openssl-util.h"
 
 typedef struct CertBundle {
         X509 *leaf;

@@ -7,7 +7,7 @@
  * (org.vertex.Certificates.Error.<Name>).
  */
 
-#include "macro.h"
+#include "openssl-util.h"
 
 typedef enum CertErrorCode {
         CERT_OK = 0,
