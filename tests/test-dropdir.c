@@ -81,9 +81,9 @@ static void on_bundle(DropDir *d, const DropBundle *b, void *userdata) {
         }
 }
 
-static void on_rejected(DropDir *d, const char *name, const char *error_name, const char *message, void *userdata) {
+static void on_rejected(DropDir *d, const char *name, CertErrorCode code, const char *message, void *userdata) {
         Fixture *f = userdata;
-        g_ptr_array_add(f->rejected, g_strdup_printf("%s|%s|%s", name, error_name, message));
+        g_ptr_array_add(f->rejected, g_strdup_printf("%s|%s|%s", name, cert_error_name(code), message));
 }
 
 static char *path(Fixture *f, const char *name) {

@@ -37,6 +37,8 @@
 
 #include "io-util.h"
 #include "store.h"
+#include "time-util.h"
+#include "trusted-pem.h"
 
 #define GENERATIONS_DIR "generations"
 #define CURRENT_LINK "current"
@@ -90,13 +92,6 @@ static void step(Store *s, StoreStep k) {
                 s->hook(k, s->userdata);
 }
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
-                return 0;
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
-
 /* Strict decimal: no sign, no leading zero, no overflow. Ids start at 1. */
 static int parse_id(const char *s, size_t n, uint64_t *ret) {
         uint64_t v = 0;
@@ -125,7 +120,7 @@ static void random_suffix(char buf[static 7]) {
          */
         if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t) sizeof(r)) {
                 /* Uniqueness, not secrecy, is what matters here; EEXIST retries cover collisions. */
-                uint64_t t = now_usec() ^ (uint64_t) getpid();
+                uint64_t t = now_usec(CLOCK_REALTIME) ^ (uint64_t) getpid();
                 memcpy(r, &t, sizeof(r));
         }
         for (size_t i = 0; i < 6; i++)
@@ -161,124 +156,9 @@ static int create_file_at(Store *s, int dfd, const char *name, const void *data,
         return write_all(fd, data, size);
 }
 
-/* Reads a regular file beneath dfd, bounded. The buffer is NUL-terminated; free it with erase_and_free(). */
-static int read_file_at(int dfd, const char *name, char **ret, size_t *ret_size) {
-        _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-        struct stat st;
-        size_t size = 0;
-
-        if (fd < 0)
-                return negative_errno();
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
-        if (!S_ISREG(st.st_mode))
-                return -EBADMSG;
-        if ((uint64_t) st.st_size > STORE_FILE_MAX)
-                return -EFBIG;
-
-        size_t allocated = (size_t) st.st_size + 1;
-        char *buf = malloc(allocated);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t n = read(fd, buf + size, allocated - 1 - size);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        int r = negative_errno();
-                        erase_and_free(buf, allocated);
-                        return r;
-                }
-                if (n == 0)
-                        break;
-                size += (size_t) n;
-                if (size == allocated - 1)
-                        break;  /* the file grew while we read: what fstat saw is what we take */
-        }
-        buf[size] = 0;
-        *ret = buf;
-        *ret_size = size;
-        return 0;
-}
-
 static void erase_bufp(char **p) {
         if (*p)
                 erase_and_free(*p, strlen(*p));
-}
-
-/* Never prompt on a terminal for a passphrase: our key files are never encrypted. */
-static int no_password_cb(char *buf, int size, int rwflag, void *u) {
-        return -1;
-}
-
-/* Only whitespace may follow the last END line of a file we wrote: anything else is a torn write. */
-static bool pem_tail_ok(const char *data, size_t size, const char *label) {
-        while (size > 0 && strchr(" \t\r\n", data[size - 1]))
-                size--;
-        if (size == 0)
-                return true;
-        char end[64];
-        int n = snprintf(end, sizeof(end), "-----END %s-----", label);
-        return (size_t) n <= size && memcmp(data + size - (size_t) n, end, (size_t) n) == 0;
-}
-
-static int parse_certificates(const char *data, size_t size, STACK_OF(X509) **ret) {
-        _cleanup_x509_stack_ STACK_OF(X509) *stack = sk_X509_new_null();
-        _cleanup_(BIO_free_allp) BIO *bio = NULL;
-
-        if (!stack)
-                return -ENOMEM;
-        if (!pem_tail_ok(data, size, "CERTIFICATE"))
-                return -EBADMSG;
-        bio = BIO_new_mem_buf(data, (int) size);
-        if (!bio)
-                return -ENOMEM;
-
-        ERR_clear_error();
-        for (;;) {
-                X509 *x = PEM_read_bio_X509(bio, NULL, no_password_cb, NULL);
-                if (!x)
-                        break;
-                if (sk_X509_push(stack, x) <= 0) {
-                        X509_free(x);
-                        return -ENOMEM;
-                }
-        }
-        unsigned long e = ERR_peek_last_error();
-        ERR_clear_error();
-        if (e != 0 && !(ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE))
-                return -EBADMSG;
-
-        *ret = TAKE_PTR(stack);
-        return 0;
-}
-
-static int parse_key(const char *data, size_t size, EVP_PKEY **ret) {
-        _cleanup_(BIO_free_allp) BIO *bio = NULL;
-        EVP_PKEY *key;
-
-        if (!pem_tail_ok(data, size, "PRIVATE KEY"))
-                return -EBADMSG;
-        bio = BIO_new_mem_buf(data, (int) size);
-        if (!bio)
-                return -ENOMEM;
-        key = PEM_read_bio_PrivateKey(bio, NULL, no_password_cb, NULL);
-        ERR_clear_error();
-        if (!key)
-                return -EBADMSG;
-        *ret = key;
-        return 0;
-}
-
-static int read_certificates_at(int dfd, const char *name, STACK_OF(X509) **ret) {
-        _cleanup_(erase_bufp) char *data = NULL;
-        size_t size;
-        int r;
-
-        r = read_file_at(dfd, name, &data, &size);
-        if (r < 0)
-                return r;
-        return parse_certificates(data, size, ret);
 }
 
 typedef struct Meta {
@@ -355,7 +235,7 @@ static int load_generation(Store *s, uint64_t id, CertBundle **ret_bundle, Meta 
         if (!b)
                 return -ENOMEM;
 
-        r = read_certificates_at(fd, cert_bundle_part_file(CERT_BUNDLE_CERT), &leaf);
+        r = trusted_pem_load_certificates_at(fd, cert_bundle_part_file(CERT_BUNDLE_CERT), &leaf);
         if (r < 0)
                 return r == -ENOMEM ? r : -EBADMSG;
         if (sk_X509_num(leaf) != 1)
@@ -364,18 +244,18 @@ static int load_generation(Store *s, uint64_t id, CertBundle **ret_bundle, Meta 
 
         sk_X509_pop_free(b->chain, X509_free);
         b->chain = NULL;
-        r = read_certificates_at(fd, cert_bundle_part_file(CERT_BUNDLE_CHAIN), &b->chain);
+        r = trusted_pem_load_certificates_at(fd, cert_bundle_part_file(CERT_BUNDLE_CHAIN), &b->chain);
         if (r < 0)
                 return r == -ENOMEM ? r : -EBADMSG;
 
         sk_X509_pop_free(b->authority, X509_free);
         b->authority = NULL;
-        r = read_certificates_at(fd, cert_bundle_part_file(CERT_BUNDLE_CA), &b->authority);
+        r = trusted_pem_load_certificates_at(fd, cert_bundle_part_file(CERT_BUNDLE_CA), &b->authority);
         if (r < 0)
                 return r == -ENOMEM ? r : -EBADMSG;
 
         /* fullchain.pem is what most consumers serve: it must be exactly leaf + chain. */
-        r = read_certificates_at(fd, cert_bundle_part_file(CERT_BUNDLE_FULLCHAIN), &fullchain);
+        r = trusted_pem_load_certificates_at(fd, cert_bundle_part_file(CERT_BUNDLE_FULLCHAIN), &fullchain);
         if (r < 0)
                 return r == -ENOMEM ? r : -EBADMSG;
         if (sk_X509_num(fullchain) != 1 + sk_X509_num(b->chain))
@@ -386,13 +266,9 @@ static int load_generation(Store *s, uint64_t id, CertBundle **ret_bundle, Meta 
                 if (X509_cmp(sk_X509_value(fullchain, i + 1), sk_X509_value(b->chain, i)) != 0)
                         return -EBADMSG;
 
-        r = read_file_at(fd, cert_bundle_part_file(CERT_BUNDLE_KEY), &data, &size);
+        r = trusted_pem_load_key_at(fd, cert_bundle_part_file(CERT_BUNDLE_KEY), &b->key);
         if (r < 0)
                 return r == -ENOMEM ? r : -EBADMSG;
-        r = parse_key(data, size, &b->key);
-        if (r < 0)
-                return r;
-        erase_and_free(TAKE_PTR(data), size);
 
         EVP_PKEY *pub = X509_get0_pubkey(b->leaf);
         if (!pub || EVP_PKEY_eq(pub, b->key) != 1) {
@@ -400,7 +276,7 @@ static int load_generation(Store *s, uint64_t id, CertBundle **ret_bundle, Meta 
                 return -EBADMSG;
         }
 
-        r = read_file_at(fd, META_FILE, &data, &size);
+        r = read_file_at(fd, META_FILE, STORE_FILE_MAX, &data, &size);
         if (r < 0)
                 return r == -ENOMEM ? r : -EBADMSG;
         if (strlen(data) != size)
@@ -853,7 +729,7 @@ static int read_next_id(Store *s, uint64_t *ret) {
         size_t size;
         int r;
 
-        r = read_file_at(s->dir_fd, NEXT_ID_FILE, &data, &size);
+        r = read_file_at(s->dir_fd, NEXT_ID_FILE, STORE_FILE_MAX, &data, &size);
         if (r < 0)
                 return r;
         while (size > 0 && data[size - 1] == '\n')
@@ -879,7 +755,7 @@ static int allocate_id(Store *s, uint64_t *ret) {
         if (r < 0)
                 return r;
         r = read_next_id(s, &next);
-        if (r < 0 && r != -ENOENT && r != -EINVAL && r != -ERANGE && r != -EBADMSG)
+        if (r < 0 && r != -ENOENT && r != -EINVAL && r != -ERANGE && r != -EBADMSG && r != -EBADFD && r != -EFBIG)
                 return r;
         if (max == UINT64_MAX || next == UINT64_MAX)
                 return -ERANGE;
@@ -965,7 +841,7 @@ int store_stage(Store *s, const CertBundle *b, const char *source, uint64_t *ret
                         goto fail;
         }
 
-        uint64_t installed_usec = now_usec();
+        uint64_t installed_usec = now_usec(CLOCK_REALTIME);
         if (asprintf(&meta, "source=%s\ninstalled-at=%" PRIu64 "\n", source, installed_usec) < 0) {
                 meta = NULL;
                 r = -ENOMEM;

@@ -424,7 +424,7 @@ static int status_read(sd_bus_message *m, Status *s) {
 }
 
 static void status_print(const Status *s) {
-        uint64_t now = now_usec();
+        uint64_t now = now_usec(CLOCK_REALTIME);
 
         kv("Server name", "%s", s->server_name ?: "n/a");
         kv("Subject", "%s", s->subject ?: "n/a");
@@ -684,7 +684,7 @@ int verb_generations(const CertctlArgs *a) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ Generation *list = NULL;
-        uint64_t current = 0, now = now_usec();
+        uint64_t current = 0, now = now_usec(CLOCK_REALTIME);
         size_t n = 0;
         int r;
 
@@ -889,7 +889,7 @@ static int report_print_entry(sd_bus_message *m, const char *raw_key, const char
  * ones) as aligned lines; times in local time, arrays one element a line.
  */
 static int report_print_entries(sd_bus_message *m, int which) {
-        ReportPrint rp = { .which = which, .now = now_usec() };
+        ReportPrint rp = { .which = which, .now = now_usec(CLOCK_REALTIME) };
 
         return bus_dict_foreach(m, report_print_entry, &rp);
 }

@@ -9,9 +9,11 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include "certctl-output.h"
+#include "certctl-util.h"
 #include "certctl.h"
 #include "certinfo.h"
 #include "pem.h"
@@ -46,12 +48,27 @@ static int report_refusal(const CertctlArgs *a, const CertProblem *p) {
         return CERTCTL_EXIT_REFUSED;
 }
 
+/* At most one byte more than the PEM reader accepts, so that it can refuse an oversized file as TooLarge. */
+static int read_file_bounded(const char *path, Input *ret) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        struct stat st;
+
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        return read_fd_bounded(fd, PEM_MAX_INPUT_DEFAULT, READ_KEEP_EXCESS, &ret->data, &ret->size);
+}
+
 static int read_one(const char *path, Input *ret) {
         int r;
 
-        r = read_file_bounded(path, PEM_MAX_INPUT_DEFAULT, &ret->data, &ret->size);
+        r = read_file_bounded(path, ret);
         if (r < 0) {
-                fprintf(stderr, "Failed to read '%s': %s\n", path, strerror(-r));
+                errno = -r;
+                fprintf(stderr, "Failed to read '%s': %m\n", path);
                 return CERTCTL_EXIT_USAGE;
         }
         return CERTCTL_EXIT_OK;
@@ -95,7 +112,7 @@ int verb_validate_offline(const CertctlArgs *a) {
         _cleanup_free_ char *anchor = NULL;
         CertProblem problem = {};
         char key_type[32] = "";
-        uint64_t now = now_usec();
+        uint64_t now = now_usec(CLOCK_REALTIME);
         int r;
 
         if (!a->server_name || !a->cert) {
@@ -207,7 +224,7 @@ static int inspect_file(const char *path, Json *j, unsigned *counter) {
         _cleanup_x509_stack_ STACK_OF(X509) *certs = NULL;
         CertProblem problem = {};
         PemLimits limits = {};
-        uint64_t now = now_usec();
+        uint64_t now = now_usec(CLOCK_REALTIME);
         int r;
 
         r = read_one(path, &in);

@@ -18,7 +18,10 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "announce.h"
 #include "bus-api.h"
+#include "bus-names.h"
+#include "io-util.h"
 #include "pipeline.h"
 #include "polkit.h"
 #include "strv.h"
@@ -99,25 +102,9 @@ static int property_get_state(sd_bus *bus, const char *path, const char *interfa
         return sd_bus_message_append(reply, "s", context_state(c));
 }
 
-static int append_endpoints(sd_bus_message *m, Context *c) {
-        int r;
-
-        r = sd_bus_message_open_container(m, 'a', "(ssss)");
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < c->n_endpoints; i++) {
-                const EndpointStatus *e = &c->endpoints[i];
-                r = sd_bus_message_append(m, "(ssss)", e->unit ?: "", e->address ?: "", e->state ?: "",
-                                          e->fingerprint ?: "");
-                if (r < 0)
-                        return r;
-        }
-        return sd_bus_message_close_container(m);
-}
-
 static int property_get_endpoints(sd_bus *bus, const char *path, const char *interface, const char *property,
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return append_endpoints(reply, userdata);
+        return announce_append_endpoints(reply, userdata);
 }
 
 static int property_get_last_error(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -159,9 +146,12 @@ static void reply_done(Context *c, const PipelineResult *result, void *userdata)
                         r = sd_bus_reply_method_return(m, NULL);
                 else
                         r = sd_bus_reply_method_return(m, "ts", result->generation, result->fingerprint ?: "");
-        } else if (result->error_name)
-                r = sd_bus_reply_method_errorf(m, result->error_name, "%s", result->message ?: "");
-        else
+        } else if (result->error != PIPELINE_ERROR_FAILED) {
+                char name[128];
+                (void) snprintf(name, sizeof(name), BUS_ERROR_PREFIX "%s",
+                                pipeline_error_name(result->error, result->code));
+                r = sd_bus_reply_method_errorf(m, name, "%s", result->message ?: "");
+        } else
                 r = sd_bus_reply_method_errnof(m, result->r, "%s", result->message ?: "Failed: %m");
         if (r < 0)
                 log_debug_errno(r, "Failed to reply to %s(), the caller may have gone: %m", member ?: "?");
@@ -178,7 +168,7 @@ static int submit_from_bus(Context *c, sd_bus_message *m, PipelineRequest *reque
 
         r = pipeline_submit(c, request, reply_done, m);
         if (r == -EBUSY)
-                return sd_bus_error_set(error, BUS_ERROR_BUSY,
+                return sd_bus_error_set(error, BUS_ERROR("Busy"),
                                         "Another certificate change is in progress; try again when it has finished.");
         if (r < 0)
                 return r;
@@ -237,7 +227,7 @@ static int method_install(sd_bus_message *m, void *userdata, sd_bus_error *error
 static int read_passed_fd(int fd, const char *what, uint64_t max, char **ret, size_t *ret_size, sd_bus_error *error) {
         struct stat st;
         char *buf;
-        size_t n = 0;
+        int r;
 
         if (fstat(fd, &st) < 0)
                 return sd_bus_error_set_errnof(error, errno, "Cannot examine the %s file descriptor: %m", what);
@@ -257,28 +247,12 @@ static int read_passed_fd(int fd, const char *what, uint64_t max, char **ret, si
         if ((uint64_t) st.st_size > max)
                 return bus_error_too_large(error, what, max);
 
-        /* One byte more than allowed, to notice a file that grew. */
-        buf = malloc((size_t) max + 2);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t k = pread(fd, buf + n, (size_t) max + 1 - n, (off_t) n);
-                if (k < 0) {
-                        int e = errno;
-                        erase_and_free(buf, (size_t) max + 2);
-                        return sd_bus_error_set_errnof(error, e, "Failed to read the %s: %m", what);
-                }
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-                if (n > max) {
-                        erase_and_free(buf, (size_t) max + 2);
-                        return bus_error_too_large(error, what, max);
-                }
-        }
-        buf[n] = 0;
-        *ret = buf;
-        *ret_size = n;
+        /* From offset 0, whatever the caller's position; a file that grew past the limit is still refused. */
+        r = read_fd_bounded(fd, (size_t) max, READ_FROM_START, ret, ret_size);
+        if (r == -EFBIG)
+                return bus_error_too_large(error, what, max);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to read the %s: %m", what);
         return 0;
 }
 
@@ -475,68 +449,6 @@ static int method_list_generations(sd_bus_message *m, void *userdata, sd_bus_err
         return sd_bus_send(NULL, reply, NULL);
 }
 
-/* ---------------------------------------------------------------- signals */
-
-int bus_emit_properties_changed(Context *c, const char *first, ...) {
-        const char *names[32];
-        size_t n = 0;
-        va_list ap;
-
-        if (!c->bus)
-                return 0;
-
-        va_start(ap, first);
-        for (const char *p = first; p && n < ELEMENTSOF(names) - 1; p = va_arg(ap, const char *))
-                names[n++] = p;
-        va_end(ap);
-        names[n] = NULL;
-
-        return sd_bus_emit_properties_changed_strv(c->bus, BUS_PATH, BUS_INTERFACE, (char **) names);
-}
-
-int bus_emit_all_changed(Context *c) {
-        return bus_emit_properties_changed(c,
-                        "Generation", "Source", "Subject", "Issuer", "SerialNumber",
-                        "SubjectAlternativeNames", "NotBefore", "NotAfter", "Fingerprint", "KeyType",
-                        "ChainLength", "InstalledAt", "State", "Endpoints", "LastError", NULL);
-}
-
-int bus_emit_installed(Context *c, uint64_t generation, const char *fingerprint, const char *source) {
-        if (!c->bus)
-                return 0;
-        return sd_bus_emit_signal(c->bus, BUS_PATH, BUS_INTERFACE, "Installed", "tss",
-                                  generation, fingerprint ?: "", source ?: "");
-}
-
-int bus_emit_rejected(Context *c, const char *source, const char *name, const char *error_name, const char *message) {
-        if (!c->bus)
-                return 0;
-        return sd_bus_emit_signal(c->bus, BUS_PATH, BUS_INTERFACE, "Rejected", "ssss",
-                                  source ?: "", name ?: "", error_name ?: "", message ?: "");
-}
-
-int bus_emit_endpoints_reloaded(Context *c) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        int r;
-
-        if (!c->bus)
-                return 0;
-        r = sd_bus_message_new_signal(c->bus, &m, BUS_PATH, BUS_INTERFACE, "EndpointsReloaded");
-        if (r < 0)
-                return r;
-        r = append_endpoints(m, c);
-        if (r < 0)
-                return r;
-        return sd_bus_send(c->bus, m, NULL);
-}
-
-int bus_emit_expiry_warning(Context *c, uint64_t not_after_usec, unsigned days_left) {
-        if (!c->bus)
-                return 0;
-        return sd_bus_emit_signal(c->bus, BUS_PATH, BUS_INTERFACE, "ExpiryWarning", "tu",
-                                  not_after_usec, (uint32_t) days_left);
-}
-
 /* ----------------------------------------------------------------- vtable */
 
 #define CHANGES SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
@@ -606,4 +518,13 @@ static const sd_bus_vtable certificates_vtable[] = {
 
 int bus_api_add_object(Context *c) {
         return sd_bus_add_object_vtable(c->bus, NULL, BUS_PATH, BUS_INTERFACE, certificates_vtable, c);
+}
+
+int bus_api_request_name(Context *c) {
+        int r;
+
+        r = sd_bus_request_name(c->bus, BUS_NAME, 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to acquire bus name '%s': %m", BUS_NAME);
+        return 0;
 }

@@ -1,23 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The Context: ownership of everything the daemon holds, and the small
- * amount of derived state (State, STATUS=). It does not decide anything
- * about certificates; the pipeline changes what is served, the bus layer
- * announces it.
+ * amount of derived state (State). It does not decide anything about
+ * certificates and announces nothing: the pipeline changes what is served,
+ * announce.c says so.
  */
 
-#include <inttypes.h>
+#include <assert.h>
 #include <stdio.h>
-#include <time.h>
 
-#include <systemd/sd-daemon.h>
-
-#include "bus-api.h"
 #include "context.h"
-#include "expiry.h"
-#include "journal.h"
-#include "pipeline.h"
-#include "polkit.h"
 #include "strv.h"
 
 int context_new(Context **ret) {
@@ -39,10 +31,8 @@ Context *context_free(Context *c) {
         if (!c)
                 return NULL;
 
-        /* Pending work first: it refers to the bus, the store and the event loop. */
-        pipeline_cancel_all(c);
-        polkit_queries_free(c);
-        expiry_disarm(c);
+        /* main.c has stopped the pipeline, the polkit queries and the timers: they refer to what follows. */
+        assert(!c->pipeline && !c->polkit_queries);
         dropdir_free(c->dropdir);
 
         sd_bus_flush_close_unref(c->bus);
@@ -114,14 +104,11 @@ const char *context_state(Context *c) {
         return "serving";
 }
 
-void context_publish_state(Context *c) {
-        const char *state = context_state(c);
-
-        if (!streq_ptr(state, c->published_state)) {
-                (void) replace_string(&c->published_state, state);
-                (void) bus_emit_properties_changed(c, "State", NULL);
-        }
-        context_update_status(c);
+bool context_state_changed(Context *c, const char *state) {
+        if (streq_ptr(state, c->published_state))
+                return false;
+        (void) replace_string(&c->published_state, state);
+        return true;
 }
 
 static void endpoint_status_clear(EndpointStatus *e) {
@@ -164,51 +151,12 @@ int context_set_last_error(Context *c, const char *text) {
         return replace_string(&c->last_error, text);
 }
 
-const char *source_describe(const char *source) {
-        if (streq_ptr(source, "bus") || streq_ptr(source, "drop-directory"))
-                return "uploaded";
-        if (streq_ptr(source, "rollback"))
-                return "rolled back";
-        if (isempty(source))
-                return "unknown source";
-        return source;
-}
+int context_set_refusal(Context *c, const char *name, const char *message) {
+        _cleanup_free_ char *text = NULL;
 
-void context_update_status(Context *c) {
-        char status[512];
-
-        if (!c->info) {
-                (void) snprintf(status, sizeof(status), "No certificate installed%s%s",
-                                isempty(c->last_error) ? "" : ": ", c->last_error ?: "");
-        } else {
-                const char *state = context_state(c);
-                const char *verb = streq(state, "reloading") ? "Reloading endpoints for" :
-                                   streq(state, "degraded") ? "Degraded, serving" :
-                                   streq(state, "expired") ? "EXPIRED, serving" : "Serving";
-                uint64_t now = (uint64_t) time(NULL) * USEC_PER_SEC;
-                time_t t = (time_t) (c->info->not_after_usec / USEC_PER_SEC);
-                struct tm tm;
-                char date[32] = "?";
-                char when[48];
-
-                if (gmtime_r(&t, &tm))
-                        (void) strftime(date, sizeof(date), "%Y-%m-%d", &tm);
-                if (c->info->not_after_usec > now)
-                        (void) snprintf(when, sizeof(when), "expires %s (in %u days)", date,
-                                        expiry_days_left(c->info->not_after_usec, now));
-                else
-                        (void) snprintf(when, sizeof(when), "expired %s (%" PRIu64 " days ago)", date,
-                                        (uint64_t) ((now - c->info->not_after_usec) / USEC_PER_DAY));
-
-                if (!isempty(c->info->common_name))
-                        (void) snprintf(status, sizeof(status), "%s CN=%s (%s, generation %" PRIu64 "), %s",
-                                        verb, c->info->common_name, source_describe(c->source),
-                                        c->generation, when);
-                else
-                        (void) snprintf(status, sizeof(status), "%s %s (%s, generation %" PRIu64 "), %s",
-                                        verb, c->info->subject ?: "?", source_describe(c->source),
-                                        c->generation, when);
-        }
-
-        (void) sd_notifyf(false, "STATUS=%s", status);
+        if (asprintf(&text, "%s: %s", name ?: "Malformed", message ?: "") < 0)
+                return -ENOMEM;
+        free(c->last_error);
+        c->last_error = TAKE_PTR(text);
+        return 0;
 }

@@ -4,7 +4,9 @@
 /*
  * The daemon's one Context: the event loop, the bus, the configuration, the
  * store, what is being served right now, and every pending thing (pipeline
- * jobs, polkit queries, timers). main.c's run() frees it with one cleanup.
+ * jobs, polkit queries, timers). It is data: context_free() frees what it
+ * owns and calls into no other object. main.c stops the pipeline, the polkit
+ * queries and the timers first (docs/design.md, "Objects and hooks").
  */
 
 #include <stdbool.h>
@@ -19,7 +21,7 @@
 #include "reload.h"
 #include "store.h"
 
-typedef struct PipelineJob PipelineJob;
+typedef struct Pipeline Pipeline;
 typedef struct PolkitQuery PolkitQuery;
 
 typedef enum ExpiryPhase {
@@ -50,9 +52,7 @@ typedef struct Context {
         ExpiryPhase expiry_phase;
         char *published_state;         /* State as last announced, to emit PropertiesChanged on change only */
 
-        /* One change at a time: jobs[0] runs, the rest (drop directory, expiry) wait. */
-        PipelineJob *jobs;
-        sd_event_source *job_defer;
+        Pipeline *pipeline;            /* pipeline.c: the running change and those waiting */
 
         PolkitQuery *polkit_queries;
         unsigned polkit_serial;
@@ -82,8 +82,8 @@ int context_load_current(Context *c, const char *source_override);
 /* "serving", "reloading", "degraded", "expiring" or "expired". */
 const char *context_state(Context *c);
 
-/* Announces State when it changed (PropertiesChanged) and refreshes STATUS=. */
-void context_publish_state(Context *c);
+/* Remembers state as announced; returns true when it differs from what was announced before. */
+bool context_state_changed(Context *c, const char *state);
 
 /* Replaces the endpoint list with a copy. Returns 0 or -ENOMEM. */
 int context_set_endpoints(Context *c, const EndpointStatus *endpoints, size_t n);
@@ -91,8 +91,5 @@ int context_set_endpoints(Context *c, const EndpointStatus *endpoints, size_t n)
 /* Sets LastError ("" clears it). Returns 0 or -ENOMEM. */
 int context_set_last_error(Context *c, const char *text);
 
-/* Sends STATUS= describing what is served. */
-void context_update_status(Context *c);
-
-/* Human words for a source in STATUS= and log lines: "uploaded", "self-signed", … */
-const char *source_describe(const char *source);
+/* Sets LastError to "NAME: message" for a refusal or failure. Returns 0 or -ENOMEM. */
+int context_set_refusal(Context *c, const char *name, const char *message);

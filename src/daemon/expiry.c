@@ -11,23 +11,11 @@
 #include <inttypes.h>
 #include <time.h>
 
-#include "bus-api.h"
+#include "announce.h"
 #include "expiry.h"
 #include "journal.h"
 #include "pipeline.h"
-
-unsigned expiry_days_left(uint64_t not_after_usec, uint64_t now_usec) {
-        if (not_after_usec <= now_usec)
-                return 0;
-        return (unsigned) ((not_after_usec - now_usec) / USEC_PER_DAY);
-}
-
-static uint64_t now_realtime(void) {
-        struct timespec ts;
-        if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
-                return 0;
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
+#include "time-util.h"
 
 static uint64_t minus_days(uint64_t t, unsigned days) {
         uint64_t d = (uint64_t) days * USEC_PER_DAY;
@@ -53,10 +41,10 @@ static int on_status_day(sd_event_source *s, uint64_t usec, void *userdata) {
         Context *c = userdata;
         uint64_t next;
 
-        context_update_status(c);
+        announce_status(c);
         if (!c->info)
                 return 0;
-        next = next_day_boundary(c->info->not_after_usec, now_realtime());
+        next = next_day_boundary(c->info->not_after_usec, now_usec(CLOCK_REALTIME));
         if (next == 0)
                 return sd_event_source_set_enabled(s, SD_EVENT_OFF);
         (void) sd_event_source_set_time(s, next);
@@ -65,18 +53,15 @@ static int on_status_day(sd_event_source *s, uint64_t usec, void *userdata) {
 
 static int on_warning(sd_event_source *s, uint64_t usec, void *userdata) {
         Context *c = userdata;
-        uint64_t now = now_realtime();
+        uint64_t now = now_usec(CLOCK_REALTIME);
 
         if (!c->info || c->expiry_phase != EXPIRY_PHASE_VALID)
                 return 0;
 
-        unsigned days = expiry_days_left(c->info->not_after_usec, now);
+        unsigned days = days_left(c->info->not_after_usec, now);
         c->expiry_phase = EXPIRY_PHASE_WARNING;
-        (void) bus_emit_expiry_warning(c, c->info->not_after_usec, days);
-        log_event(LOG_WARNING, VERTEX_MESSAGE_EXPIRING, c->info->fingerprint, c->generation, c->source,
-                  LOG_CALLER_NONE, NULL, "Certificate %s (generation %" PRIu64 ") expires in %u day(s).",
-                  c->info->subject ?: "?", c->generation, days);
-        context_publish_state(c);
+        announce_expiring(c, days);
+        announce_state(c);
         return 0;
 }
 
@@ -87,10 +72,8 @@ static int on_expired(sd_event_source *s, uint64_t usec, void *userdata) {
                 return 0;
 
         c->expiry_phase = EXPIRY_PHASE_EXPIRED;
-        log_event(LOG_CRIT, VERTEX_MESSAGE_EXPIRED, c->info->fingerprint, c->generation, c->source,
-                  LOG_CALLER_NONE, NULL, "Certificate %s (generation %" PRIu64 ") has expired; clients will refuse it.",
-                  c->info->subject ?: "?", c->generation);
-        context_publish_state(c);
+        announce_expired(c);
+        announce_state(c);
         return 0;
 }
 
@@ -103,7 +86,7 @@ static void on_regenerated(Context *c, const PipelineResult *result, void *userd
         if (result->r < 0) {
                 log_error("Automatic renewal of the self-signed certificate failed: %s; retrying in an hour.",
                           result->message ?: "unknown error");
-                c->regenerate_retry_usec = now_realtime() + EXPIRY_REGENERATE_RETRY_USEC;
+                c->regenerate_retry_usec = now_usec(CLOCK_REALTIME) + EXPIRY_REGENERATE_RETRY_USEC;
                 (void) expiry_update(c);
         }
 }
@@ -142,7 +125,7 @@ int expiry_update(Context *c) {
         c->expiry_phase = EXPIRY_PHASE_VALID;
 
         if (!c->info || c->info->not_after_usec == 0) {
-                context_publish_state(c);
+                announce_state(c);
                 return 0;
         }
 
@@ -158,7 +141,7 @@ int expiry_update(Context *c) {
         if (r < 0)
                 return log_error_errno(r, "Failed to arm the expiry timer: %m");
 
-        uint64_t day = next_day_boundary(not_after, now_realtime());
+        uint64_t day = next_day_boundary(not_after, now_usec(CLOCK_REALTIME));
         if (day > 0) {
                 r = arm(c, &c->status_timer, day, on_status_day);
                 if (r < 0)
@@ -175,6 +158,6 @@ int expiry_update(Context *c) {
                         return log_error_errno(r, "Failed to arm the renewal timer: %m");
         }
 
-        context_publish_state(c);
+        announce_state(c);
         return 0;
 }

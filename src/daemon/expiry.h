@@ -21,6 +21,3 @@ int expiry_update(Context *c);
 
 /* Disarms every timer. */
 void expiry_disarm(Context *c);
-
-/* Whole days from now until not_after, 0 when past. */
-unsigned expiry_days_left(uint64_t not_after_usec, uint64_t now_usec);

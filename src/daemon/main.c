@@ -3,7 +3,9 @@
  * vertex-certd: the daemon that owns the appliance's TLS certificate.
  * main() only parses arguments and wires the objects together on one
  * sd-event loop; every decision lives in the objects (pipeline, bus-api,
- * polkit, expiry, dropdir). Exit codes: 0 after SIGTERM/SIGINT, 1 on a
+ * polkit, expiry, dropdir). The pipeline and the drop directory report
+ * through the hooks wired here (docs/design.md, "Objects and hooks"), and
+ * they are stopped here before the Context is freed. Exit codes: 0 after SIGTERM/SIGINT, 1 on a
  * runtime failure, 2 for bad arguments, 6 for a bad configuration (LSB
  * "not configured").
  */
@@ -18,12 +20,14 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "announce.h"
 #include "build-config.h"
 #include "bus-api.h"
 #include "context.h"
 #include "expiry.h"
 #include "journal.h"
 #include "pipeline.h"
+#include "polkit.h"
 #include "strv.h"
 
 #define EXIT_USAGE 2
@@ -79,12 +83,12 @@ static int take_bus_name(Context *c) {
 
         if (c->bus_name_acquired)
                 return 0;
-        r = sd_bus_request_name(c->bus, BUS_NAME, 0);
+        r = bus_api_request_name(c);
         if (r < 0)
-                return log_error_errno(r, "Failed to acquire bus name '%s': %m", BUS_NAME);
+                return r;
         c->bus_name_acquired = true;
 
-        context_update_status(c);
+        announce_status(c);
         (void) sd_notify(false, "READY=1");
         log_info("Ready, serving generation %" PRIu64 ".", c->generation);
         return 0;
@@ -171,17 +175,51 @@ static void on_drop_bundle(DropDir *d, const DropBundle *bundle, void *userdata)
         }
 }
 
-static void on_drop_rejected(DropDir *d, const char *name, const char *error_name, const char *message, void *userdata) {
+static void on_drop_rejected(DropDir *d, const char *name, CertErrorCode code, const char *message, void *userdata) {
         Context *c = userdata;
-        char last[700];
 
-        (void) snprintf(last, sizeof(last), "%s: %s", error_name ?: "Malformed", message ?: "");
-        (void) context_set_last_error(c, last);
-        (void) bus_emit_rejected(c, "drop-directory", name, error_name, message);
-        (void) bus_emit_properties_changed(c, "LastError", NULL);
-        log_event(LOG_WARNING, VERTEX_MESSAGE_REJECTED, NULL, 0, "drop-directory", LOG_CALLER_NONE, error_name,
-                  "Refused '%s' in the drop directory: %s: %s", name ?: "?", error_name ?: "?", message ?: "");
+        (void) context_set_refusal(c, cert_error_name(code), message);
+        announce_drop_rejected(c, name, code, message);
 }
+
+/* ------------------------------------------------ the pipeline's hooks */
+
+static void on_pipeline_state(Context *c, void *userdata) {
+        announce_state(c);
+}
+
+static void on_served_changed(Context *c, const PipelineEvent *event, void *userdata) {
+        /* A new generation (or the old one back) has its own expiry; a failed reload changed none. */
+        if (event->kind != PIPELINE_EVENT_RELOAD_FAILED)
+                (void) expiry_update(c);
+        announce_served_changed(c, event);
+}
+
+static void on_endpoints_reloaded(Context *c, const PipelineEvent *event, void *userdata) {
+        announce_endpoints_reloaded(c, event);
+}
+
+static void on_refused(Context *c, const PipelineEvent *event, void *userdata) {
+        announce_refused(c, event);
+}
+
+static const PipelineHooks pipeline_hooks = {
+        .state_changed = on_pipeline_state,
+        .served_changed = on_served_changed,
+        .endpoints_reloaded = on_endpoints_reloaded,
+        .refused = on_refused,
+};
+
+/* Everything that refers to the bus, the store or the loop stops before the Context goes. */
+static Context *daemon_free(Context *c) {
+        if (!c)
+                return NULL;
+        pipeline_free(c);
+        polkit_queries_free(c);
+        expiry_disarm(c);
+        return context_free(c);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Context *, daemon_free);
 
 static int start_drop_directory(Context *c) {
         _cleanup_free_ char *state_file = NULL;
@@ -212,7 +250,7 @@ static int start_drop_directory(Context *c) {
 }
 
 static int run(int argc, char *argv[]) {
-        _cleanup_(context_freep) Context *c = NULL;
+        _cleanup_(daemon_freep) Context *c = NULL;
         _cleanup_free_ char *config_error = NULL;
         sigset_t mask;
         int r;
@@ -231,6 +269,8 @@ static int run(int argc, char *argv[]) {
                 return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
 
         r = context_new(&c);
+        if (r >= 0)
+                r = pipeline_new(c, &pipeline_hooks);
         if (r < 0)
                 return log_error_errno(r, "Out of memory."), EXIT_FAILURE;
 

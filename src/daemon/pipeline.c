@@ -15,13 +15,20 @@
 #include <malloc.h>
 #include <stdio.h>
 
-#include "bus-api.h"
-#include "expiry.h"
 #include "bundle-child.h"
 #include "pipeline.h"
 #include "selfsigned.h"
 #include "strv.h"
-#include "validate.h"
+
+typedef struct PipelineJob PipelineJob;
+
+struct Pipeline {
+        Context *context;
+        PipelineHooks hooks;
+        /* One change at a time: jobs[0] runs, the rest (drop directory, expiry) wait. */
+        PipelineJob *jobs;
+        sd_event_source *job_defer;
+};
 
 struct PipelineJob {
         PipelineJob *next;
@@ -82,7 +89,60 @@ static int copy_bytes(const void *p, size_t n, char **ret) {
 }
 
 bool pipeline_busy(Context *c) {
-        return c->jobs != NULL;
+        return c->pipeline && c->pipeline->jobs;
+}
+
+const char *pipeline_error_name(PipelineError error, CertErrorCode code) {
+        switch (error) {
+        case PIPELINE_ERROR_NONE:
+                return NULL;
+        case PIPELINE_ERROR_REFUSED:
+                return cert_error_name(code) ?: "Malformed";
+        case PIPELINE_ERROR_RELOAD_FAILED:
+                return "ReloadFailed";
+        case PIPELINE_ERROR_NO_PREVIOUS_GENERATION:
+                return "NoPreviousGeneration";
+        case PIPELINE_ERROR_FAILED:
+        default:
+                return "Failed";
+        }
+}
+
+/* The hooks main.c wired; each may be missing. */
+static void report_state(Context *c) {
+        const PipelineHooks *h = &c->pipeline->hooks;
+        if (h->state_changed)
+                h->state_changed(c, h->userdata);
+}
+
+static void report_served(Context *c, const PipelineEvent *event) {
+        const PipelineHooks *h = &c->pipeline->hooks;
+        if (h->served_changed)
+                h->served_changed(c, event, h->userdata);
+}
+
+static void report_endpoints(Context *c, const PipelineEvent *event) {
+        const PipelineHooks *h = &c->pipeline->hooks;
+        if (h->endpoints_reloaded)
+                h->endpoints_reloaded(c, event, h->userdata);
+}
+
+static void report_refused(Context *c, const PipelineEvent *event) {
+        const PipelineHooks *h = &c->pipeline->hooks;
+        if (h->refused)
+                h->refused(c, event, h->userdata);
+}
+
+static PipelineEvent job_event(PipelineJob *j, PipelineEventKind kind) {
+        return (PipelineEvent) {
+                .kind = kind,
+                .source = j->source,
+                .origin = j->origin ?: "",
+                .caller = j->caller,
+                .fingerprint = j->new_fingerprint,
+                .previous_generation = j->previous_id,
+                .new_generation = j->new_id,
+        };
 }
 
 void pipeline_validate_options(Context *c, ValidateOptions *ret) {
@@ -99,11 +159,12 @@ static void job_arm_next(Context *c);
 /* Ends the running job: reports to its owner, frees it, and starts the next one. */
 static void job_finish(PipelineJob *j, const PipelineResult *result) {
         Context *c = j->context;
+        Pipeline *p = c->pipeline;
 
-        assert(c->jobs == j);
-        c->jobs = j->next;
+        assert(p->jobs == j);
+        p->jobs = j->next;
         c->reloading = false;
-        context_publish_state(c);
+        report_state(c);
 
         if (j->done)
                 j->done(c, result, j->userdata);
@@ -113,15 +174,16 @@ static void job_finish(PipelineJob *j, const PipelineResult *result) {
         /* The queue is empty: the daemon goes idle until the next change. Hand the pages that
          * validating, staging and reloading freed back to the kernel: 30-60 KiB less after 1,000
          * installs in bench/footprint, for ~0.5 ms, spent after the caller has its answer. */
-        if (!c->jobs)
+        if (!p->jobs)
                 (void) malloc_trim(0);
 }
 
-static int job_fail(PipelineJob *j, int r, const char *error_name, const char *short_error, const char *message) {
+static int job_fail(PipelineJob *j, int r, PipelineError error, CertErrorCode code, const char *message) {
         PipelineResult result = {
                 .r = r < 0 ? r : -EIO,
-                .error_name = error_name,
-                .short_error = short_error,
+                .error = error,
+                .code = code,
+                .short_error = pipeline_error_name(error, code),
                 .message = message,
         };
         job_finish(j, &result);
@@ -131,34 +193,28 @@ static int job_fail(PipelineJob *j, int r, const char *error_name, const char *s
 /* An internal failure (disk full, out of memory): nothing changed on disk that matters. */
 static int job_fail_internal(PipelineJob *j, int r, const char *what) {
         Context *c = j->context;
-        char message[512], last[600];
+        char message[512];
 
-        (void) snprintf(message, sizeof(message), "%s: %s", what, strerror(r < 0 ? -r : EIO));
-        (void) snprintf(last, sizeof(last), "Failed: %s", message);
-        (void) context_set_last_error(c, last);
-        (void) bus_emit_properties_changed(c, "LastError", NULL);
-        log_event(LOG_ERR, NULL, NULL, 0, j->source, j->caller, "Failed",
-                  "Certificate change from %s failed: %s", j->source, message);
-        return job_fail(j, r, NULL, "Failed", message);
+        errno = r < 0 ? -r : EIO;
+        (void) snprintf(message, sizeof(message), "%s: %m", what);
+        (void) context_set_refusal(c, "Failed", message);
+
+        PipelineEvent event = job_event(j, PIPELINE_EVENT_FAILED);
+        event.message = message;
+        report_refused(c, &event);
+        return job_fail(j, r, PIPELINE_ERROR_FAILED, CERT_OK, message);
 }
 
 static int job_refuse(PipelineJob *j, const CertProblem *problem) {
         Context *c = j->context;
-        const char *name = cert_error_name(problem->code) ?: "Malformed";
-        char full_name[128], last[700];
 
-        (void) snprintf(full_name, sizeof(full_name), BUS_ERROR_PREFIX "%s", name);
-        (void) snprintf(last, sizeof(last), "%s: %s", name, problem->message);
-        (void) context_set_last_error(c, last);
+        (void) context_set_refusal(c, pipeline_error_name(PIPELINE_ERROR_REFUSED, problem->code), problem->message);
 
-        (void) bus_emit_rejected(c, j->source, j->origin ?: "", name, problem->message);
-        (void) bus_emit_properties_changed(c, "LastError", NULL);
-        log_event(LOG_WARNING, VERTEX_MESSAGE_REJECTED, NULL, 0, j->source, j->caller, name,
-                  "Refused certificate from %s%s%s%s: %s: %s", j->source,
-                  isempty(j->origin) ? "" : " ('", j->origin ?: "", isempty(j->origin) ? "" : "')",
-                  name, problem->message);
-
-        return job_fail(j, -EBADMSG, full_name, name, problem->message);
+        PipelineEvent event = job_event(j, PIPELINE_EVENT_REFUSED);
+        event.code = problem->code;
+        event.message = problem->message;
+        report_refused(c, &event);
+        return job_fail(j, -EBADMSG, PIPELINE_ERROR_REFUSED, problem->code, problem->message);
 }
 
 static void on_reload_done(ReloadRequest *req, int r, const char *error_message,
@@ -168,7 +224,7 @@ static int job_start_reload(PipelineJob *j, const char *fingerprint) {
         Context *c = j->context;
 
         c->reloading = true;
-        context_publish_state(c);
+        report_state(c);
         j->reload_result = 0;
         return reload_request_start(c->bus, c->event, c->config->units, c->config->reload_through, fingerprint,
                                     c->config->reload_timeout_usec, c->config->verify_serving,
@@ -182,11 +238,8 @@ static void job_settle_success(PipelineJob *j) {
         if (j->action == PIPELINE_RELOAD) {
                 c->degraded = false;
                 (void) context_set_last_error(c, "");
-                (void) bus_emit_properties_changed(c, "Endpoints", "LastError", NULL);
-                (void) bus_emit_endpoints_reloaded(c);
-                log_event(LOG_INFO, NULL, c->info ? c->info->fingerprint : NULL, c->generation, NULL,
-                          j->caller, NULL, "Reloaded %zu endpoint(s), all serving generation %" PRIu64 ".",
-                          c->n_endpoints, c->generation);
+                PipelineEvent event = job_event(j, PIPELINE_EVENT_RELOADED);
+                report_endpoints(c, &event);
 
                 PipelineResult result = { .generation = c->generation,
                                           .fingerprint = c->info ? c->info->fingerprint : "" };
@@ -204,21 +257,11 @@ static void job_settle_success(PipelineJob *j) {
 
         c->degraded = false;
         (void) context_set_last_error(c, "");
-        (void) expiry_update(c);
 
-        (void) bus_emit_all_changed(c);
-        (void) bus_emit_installed(c, c->generation, j->new_fingerprint, c->source);
-        (void) bus_emit_endpoints_reloaded(c);
-
-        if (j->action == PIPELINE_ROLLBACK)
-                log_event(LOG_NOTICE, VERTEX_MESSAGE_ROLLED_BACK, j->new_fingerprint, c->generation, c->source,
-                          j->caller, NULL, "Rolled back from generation %" PRIu64 " to generation %" PRIu64 " (%s).",
-                          j->previous_id, c->generation, c->info && c->info->subject ? c->info->subject : "?");
-        else
-                log_event(LOG_NOTICE, VERTEX_MESSAGE_INSTALLED, j->new_fingerprint, c->generation, c->source,
-                          j->caller, NULL, "Installed certificate %s as generation %" PRIu64 " from %s (%s).",
-                          c->info && c->info->subject ? c->info->subject : "?", c->generation, c->source,
-                          c->info ? c->info->fingerprint : "?");
+        PipelineEvent event = job_event(j, j->action == PIPELINE_ROLLBACK ? PIPELINE_EVENT_ROLLED_BACK
+                                                                         : PIPELINE_EVENT_INSTALLED);
+        report_served(c, &event);
+        report_endpoints(c, &event);
 
         PipelineResult result = { .generation = c->generation, .fingerprint = j->new_fingerprint };
         job_finish(j, &result);
@@ -242,11 +285,11 @@ static void job_after_reload(PipelineJob *j) {
                 if (j->action != PIPELINE_RELOAD)
                         (void) context_load_current(c, NULL);
                 (void) context_set_last_error(c, message);
-                (void) bus_emit_all_changed(c);
-                (void) bus_emit_endpoints_reloaded(c);
-                log_event(LOG_ERR, VERTEX_MESSAGE_RELOAD_FAILED, c->info ? c->info->fingerprint : NULL,
-                          c->generation, j->source, j->caller, "ReloadFailed", "%s", message);
-                (void) job_fail(j, -EIO, BUS_ERROR_RELOAD_FAILED, "ReloadFailed", message);
+                PipelineEvent event = job_event(j, PIPELINE_EVENT_RELOAD_FAILED);
+                event.message = message;
+                report_served(c, &event);
+                report_endpoints(c, &event);
+                (void) job_fail(j, -EIO, PIPELINE_ERROR_RELOAD_FAILED, CERT_OK, message);
                 return;
         }
 
@@ -279,12 +322,12 @@ static void job_after_reload(PipelineJob *j) {
                                 j->reload_message ?: "reload failed", j->previous_id,
                                 c->degraded ? ", but reloading it failed too" : " and is serving");
         (void) context_set_last_error(c, message);
-        (void) expiry_update(c);
-        (void) bus_emit_all_changed(c);
-        (void) bus_emit_endpoints_reloaded(c);
-        log_event(LOG_ERR, VERTEX_MESSAGE_ROLLED_BACK, j->previous_fingerprint, j->previous_id, j->source,
-                  j->caller, "ReloadFailed", "Reload of generation %" PRIu64 " failed: %s", j->new_id, message);
-        (void) job_fail(j, -EIO, BUS_ERROR_RELOAD_FAILED, "ReloadFailed", message);
+        PipelineEvent event = job_event(j, PIPELINE_EVENT_REVERTED);
+        event.fingerprint = j->previous_fingerprint;
+        event.message = message;
+        report_served(c, &event);
+        report_endpoints(c, &event);
+        (void) job_fail(j, -EIO, PIPELINE_ERROR_RELOAD_FAILED, CERT_OK, message);
 }
 
 static int on_reload_defer(sd_event_source *s, void *userdata) {
@@ -368,13 +411,13 @@ static int job_run(PipelineJob *j) {
 
         case PIPELINE_ROLLBACK:
                 if (j->previous_id == 0 || store_previous(c->store, &id) < 0)
-                        return job_fail(j, -ENOENT, BUS_ERROR_NO_PREVIOUS_GENERATION, "NoPreviousGeneration",
+                        return job_fail(j, -ENOENT, PIPELINE_ERROR_NO_PREVIOUS_GENERATION, CERT_OK,
                                         "There is no previous generation to go back to.");
                 break;
 
         case PIPELINE_RELOAD:
                 if (j->previous_id == 0)
-                        return job_fail(j, -ENOENT, BUS_ERROR_NO_PREVIOUS_GENERATION, "NoPreviousGeneration",
+                        return job_fail(j, -ENOENT, PIPELINE_ERROR_NO_PREVIOUS_GENERATION, CERT_OK,
                                         "No certificate is installed yet.");
                 (void) snprintf(j->new_fingerprint, sizeof(j->new_fingerprint), "%s", j->previous_fingerprint);
                 j->new_id = j->previous_id;
@@ -419,32 +462,45 @@ static int job_run(PipelineJob *j) {
 }
 
 static int on_job_defer(sd_event_source *s, void *userdata) {
-        Context *c = userdata;
+        Pipeline *p = userdata;
 
-        if (c->jobs)
-                (void) job_run(c->jobs);
+        if (p->jobs)
+                (void) job_run(p->jobs);
         return 0;
 }
 
 static void job_arm_next(Context *c) {
+        Pipeline *p = c->pipeline;
         int r;
 
-        if (!c->jobs)
+        if (!p->jobs)
                 return;
-        if (!c->job_defer) {
-                r = sd_event_add_defer(c->event, &c->job_defer, on_job_defer, c);
+        if (!p->job_defer) {
+                r = sd_event_add_defer(c->event, &p->job_defer, on_job_defer, p);
                 if (r < 0) {
                         log_error_errno(r, "Failed to schedule a certificate change: %m");
                         return;
                 }
         }
-        (void) sd_event_source_set_enabled(c->job_defer, SD_EVENT_ONESHOT);
+        (void) sd_event_source_set_enabled(p->job_defer, SD_EVENT_ONESHOT);
+}
+
+int pipeline_new(Context *c, const PipelineHooks *hooks) {
+        Pipeline *p = calloc(1, sizeof(Pipeline));
+        if (!p)
+                return -ENOMEM;
+        p->context = c;
+        if (hooks)
+                p->hooks = *hooks;
+        c->pipeline = p;
+        return 0;
 }
 
 int pipeline_submit(Context *c, const PipelineRequest *request, pipeline_done_t done, void *userdata) {
+        Pipeline *p = c->pipeline;
         PipelineJob *j;
 
-        if (c->jobs && !request->queue)
+        if (p->jobs && !request->queue)
                 return -EBUSY;
 
         j = calloc(1, sizeof(PipelineJob));
@@ -470,26 +526,32 @@ int pipeline_submit(Context *c, const PipelineRequest *request, pipeline_done_t 
                 return -ENOMEM;
         }
 
-        PipelineJob **tail = &c->jobs;
+        PipelineJob **tail = &p->jobs;
         while (*tail)
                 tail = &(*tail)->next;
         *tail = j;
 
-        if (c->jobs == j)
+        if (p->jobs == j)
                 job_arm_next(c);
         return 0;
 }
 
-void pipeline_cancel_all(Context *c) {
-        while (c->jobs) {
-                PipelineJob *j = c->jobs;
-                PipelineResult result = { .r = -ECANCELED, .short_error = "Failed",
+void pipeline_free(Context *c) {
+        Pipeline *p = c->pipeline;
+
+        if (!p)
+                return;
+        while (p->jobs) {
+                PipelineJob *j = p->jobs;
+                PipelineResult result = { .r = -ECANCELED, .error = PIPELINE_ERROR_FAILED, .short_error = "Failed",
                                           .message = "The daemon is shutting down." };
 
-                c->jobs = j->next;
+                p->jobs = j->next;
                 if (j->done)
                         j->done(c, &result, j->userdata);
                 job_free(j);
         }
-        c->job_defer = sd_event_source_disable_unref(c->job_defer);
+        sd_event_source_disable_unref(p->job_defer);
+        free(p);
+        c->pipeline = NULL;
 }

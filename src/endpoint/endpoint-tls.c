@@ -21,8 +21,8 @@
 #include <openssl/ssl.h>
 
 #include "endpoint-tls.h"
+#include "trusted-pem.h"
 
-#define SERVING_FILE_MAX ((size_t) 1024 * 1024)
 
 static int set_error(char **ret_error, int r, const char *format, ...) _printf_(3, 4);
 static int set_error(char **ret_error, int r, const char *format, ...) {
@@ -64,63 +64,14 @@ static int set_error(char **ret_error, int r, const char *format, ...) {
         return r;
 }
 
-/* Reads a whole regular file beneath dfd, bounded. The buffer is NUL-terminated. */
-static int read_file_at(int dfd, const char *name, char **ret, size_t *ret_size) {
-        _cleanup_close_ int fd = -EBADF;
-        char *buf = NULL;
-        size_t size = 0;
-        struct stat st;
-
-        fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
-        if (fd < 0)
-                return negative_errno();
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
-        if (!S_ISREG(st.st_mode))
-                return -EBADFD;
-        if ((size_t) st.st_size > SERVING_FILE_MAX)
-                return -EFBIG;
-
-        buf = malloc(st.st_size + 1);
-        if (!buf)
-                return -ENOMEM;
-
-        while (size < (size_t) st.st_size) {
-                ssize_t n = read(fd, buf + size, st.st_size - size);
-
-                if (n < 0) {
-                        int r = negative_errno();
-
-                        erase_and_free(buf, st.st_size + 1);
-                        return r;
-                }
-                if (n == 0)
-                        break;
-                size += n;
-        }
-        buf[size] = '\0';
-
-        *ret = buf;
-        *ret_size = size;
-        return 0;
-}
-
-/* Never prompt: an encrypted key in the store is an error, not a question for a terminal. */
-static int no_password(char *buf, int size, int rwflag, void *u) {
-        return -1;
-}
-
 int serving_context_load(const char *directory, ServingContext **ret, char **ret_error) {
         _cleanup_close_ int dfd = -EBADF;
-        _cleanup_free_ char *chain = NULL, *origin = NULL;
-        char *key = NULL;
-        size_t chain_size = 0, key_size = 0;
-        _cleanup_(BIO_free_allp) BIO *chain_bio = NULL, *key_bio = NULL;
+        _cleanup_free_ char *origin = NULL;
+        _cleanup_x509_stack_ STACK_OF(X509) *chain = NULL;
         _cleanup_(X509_freep) X509 *leaf = NULL;
         _cleanup_(EVP_PKEY_freep) EVP_PKEY *pkey = NULL;
         SSL_CTX *ctx = NULL;
         ServingContext *sc;
-        X509 *x;
         int r;
 
         assert(directory);
@@ -135,36 +86,25 @@ int serving_context_load(const char *directory, ServingContext **ret, char **ret
         /* Where `current` pointed when we opened it: shown in STATUS= and the log. */
         origin = realpath(directory, NULL);
 
-        r = read_file_at(dfd, "fullchain.pem", &chain, &chain_size);
-        if (r < 0) {
-                errno = -r;
-                return set_error(ret_error, r, "Failed to read '%s/fullchain.pem': %m", directory);
+        /* Files first, then what is in them: a missing file is named before a bad one. */
+        int chain_r = trusted_pem_load_certificates_at(dfd, "fullchain.pem", &chain);
+        if (chain_r < 0 && chain_r != -EBADMSG) {
+                errno = -chain_r;
+                return set_error(ret_error, chain_r, "Failed to read '%s/fullchain.pem': %m", directory);
         }
 
-        r = read_file_at(dfd, "key.pem", &key, &key_size);
+        r = trusted_pem_load_key_at(dfd, "key.pem", &pkey);
+        if (r == -EBADMSG)
+                return set_error(ret_error, r, "No usable private key in '%s/key.pem'", directory);
         if (r < 0) {
                 errno = -r;
                 return set_error(ret_error, r, "Failed to read '%s/key.pem': %m", directory);
         }
 
-        chain_bio = BIO_new_mem_buf(chain, chain_size);
-        key_bio = BIO_new_mem_buf(key, key_size);
-        if (!chain_bio || !key_bio) {
-                erase_and_free(key, key_size + 1);
-                return -ENOMEM;
-        }
-
-        pkey = PEM_read_bio_PrivateKey(key_bio, NULL, no_password, NULL);
-        /* The key text is not needed any more, whatever happened. */
-        BIO_free_all(key_bio);
-        key_bio = NULL;
-        erase_and_free(key, key_size + 1);
-        if (!pkey)
-                return set_error(ret_error, -EBADMSG, "No usable private key in '%s/key.pem'", directory);
-
-        leaf = PEM_read_bio_X509(chain_bio, NULL, no_password, NULL);
-        if (!leaf)
+        if (chain_r < 0 || sk_X509_num(chain) == 0)
                 return set_error(ret_error, -EBADMSG, "No certificate in '%s/fullchain.pem'", directory);
+
+        leaf = sk_X509_shift(chain);
 
         ctx = SSL_CTX_new(TLS_server_method());
         if (!ctx)
@@ -175,16 +115,13 @@ int serving_context_load(const char *directory, ServingContext **ret, char **ret
                 goto fail;
         }
 
-        while ((x = PEM_read_bio_X509(chain_bio, NULL, no_password, NULL))) {
+        for (X509 *x; (x = sk_X509_shift(chain)); )
                 /* add0 takes the reference on success only. */
                 if (SSL_CTX_add0_chain_cert(ctx, x) != 1) {
                         X509_free(x);
                         r = set_error(ret_error, -EBADMSG, "Intermediate certificate in '%s/fullchain.pem' is not usable", directory);
                         goto fail;
                 }
-        }
-        /* The loop ends at the end of the input, which OpenSSL records as an error. */
-        ERR_clear_error();
 
         if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
                 r = set_error(ret_error, -EBADMSG, "Private key in '%s/key.pem' does not match the certificate", directory);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "dropdir-safeopen.h"
+#include "io-util.h"
 #include "macro.h"
 
 bool safe_open_force_fallback = false;
@@ -172,11 +173,11 @@ void drop_file_done(DropFile *f) {
         *f = (DropFile) {};
 }
 
-static int refuse(DropRefusal *refusal, const char *error_name, const char *format, ...) _printf_(3, 4);
-static int refuse(DropRefusal *refusal, const char *error_name, const char *format, ...) {
+static int refuse(DropRefusal *refusal, CertErrorCode code, const char *format, ...) _printf_(3, 4);
+static int refuse(DropRefusal *refusal, CertErrorCode code, const char *format, ...) {
         va_list ap;
 
-        refusal->error_name = error_name;
+        refusal->code = code;
         va_start(ap, format);
         (void) vsnprintf(refusal->message, sizeof(refusal->message), format, ap);
         va_end(ap);
@@ -200,12 +201,13 @@ int drop_file_read(int dir_fd, const char *path, uint64_t max_size, DropFile *re
         struct stat st, st2;
         char *buf = NULL;
         size_t size = 0;
+        int r;
 
         pfd = safe_open_beneath(dir_fd, path, O_PATH | O_CLOEXEC);
         if (pfd == -EXDEV)
-                return refuse(refusal, "Malformed", "'%s' is a symbolic link leading out of the drop directory, not read", path);
+                return refuse(refusal, CERT_ERROR_MALFORMED, "'%s' is a symbolic link leading out of the drop directory, not read", path);
         if (pfd == -ELOOP)
-                return refuse(refusal, "Malformed", "'%s' is a symbolic link loop, not read", path);
+                return refuse(refusal, CERT_ERROR_MALFORMED, "'%s' is a symbolic link loop, not read", path);
         if (pfd == -ENOTDIR)
                 return -ENOENT;
         if (pfd < 0)
@@ -214,12 +216,12 @@ int drop_file_read(int dir_fd, const char *path, uint64_t max_size, DropFile *re
         if (fstat(pfd, &st) < 0)
                 return negative_errno();
         if (!S_ISREG(st.st_mode))
-                return refuse(refusal, "Malformed", "'%s' is %s, not read", path, file_type_name(st.st_mode));
+                return refuse(refusal, CERT_ERROR_MALFORMED, "'%s' is %s, not read", path, file_type_name(st.st_mode));
         if (st.st_uid != 0 && st.st_uid != geteuid())
-                return refuse(refusal, "Malformed", "'%s' is owned by uid %u, neither root nor the daemon, not read",
+                return refuse(refusal, CERT_ERROR_MALFORMED, "'%s' is owned by uid %u, neither root nor the daemon, not read",
                               path, (unsigned) st.st_uid);
         if ((uint64_t) st.st_size > max_size)
-                return refuse(refusal, "TooLarge", "'%s' is %" PRIu64 " bytes, more than the limit of %" PRIu64 " bytes",
+                return refuse(refusal, CERT_ERROR_TOO_LARGE, "'%s' is %" PRIu64 " bytes, more than the limit of %" PRIu64 " bytes",
                               path, (uint64_t) st.st_size, max_size);
 
         /* Reopen for reading through the checked O_PATH fd: no second path walk to race with. */
@@ -232,7 +234,7 @@ int drop_file_read(int dir_fd, const char *path, uint64_t max_size, DropFile *re
                 fd = negative_errno();
         if (fd == -EACCES)
                 /* Typically a root-owned 0600 file: say so instead of leaving it there unexplained. */
-                return refuse(refusal, "Malformed",
+                return refuse(refusal, CERT_ERROR_MALFORMED,
                               "'%s' is not readable by the daemon (uid %u): make it readable by user or group of the daemon, e.g. mode 0640 group vertex-tls",
                               path, (unsigned) geteuid());
         if (fd < 0)
@@ -242,45 +244,12 @@ int drop_file_read(int dir_fd, const char *path, uint64_t max_size, DropFile *re
         if (st2.st_dev != st.st_dev || st2.st_ino != st.st_ino)
                 return -ENOENT;
 
-        /* Read at most max_size + 1 bytes: a file that grew past the limit meanwhile is still refused. */
-        size_t allocated = (size_t) st.st_size + 1;
-        buf = malloc(allocated + 1);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t n;
-
-                if (size == allocated) {
-                        if ((uint64_t) allocated > max_size)
-                                break;
-                        size_t k = allocated * 2 > max_size + 1 ? (size_t) max_size + 1 : allocated * 2;
-                        char *nb = malloc(k + 1);
-                        if (!nb) {
-                                erase_and_free(buf, allocated);
-                                return -ENOMEM;
-                        }
-                        memcpy(nb, buf, size);
-                        erase_and_free(buf, allocated);
-                        buf = nb;
-                        allocated = k;
-                }
-                n = read(fd, buf + size, allocated - size);
-                if (n < 0) {
-                        int r = negative_errno();
-                        if (r == -EINTR)
-                                continue;
-                        erase_and_free(buf, allocated);
-                        return r;
-                }
-                if (n == 0)
-                        break;
-                size += (size_t) n;
-        }
-        if ((uint64_t) size > max_size) {
-                erase_and_free(buf, allocated);
-                return refuse(refusal, "TooLarge", "'%s' is more than the limit of %" PRIu64 " bytes", path, max_size);
-        }
-        buf[size] = 0;
+        /* At most max_size + 1 bytes: a file that grew past the limit meanwhile is still refused. */
+        r = read_fd_bounded(fd, (size_t) max_size, 0, &buf, &size);
+        if (r == -EFBIG)
+                return refuse(refusal, CERT_ERROR_TOO_LARGE, "'%s' is more than the limit of %" PRIu64 " bytes", path, max_size);
+        if (r < 0)
+                return r;
 
         *ret = (DropFile) { .data = buf, .size = size, .st = st };
         return 0;

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "cert-error.h"
+
 /* Tests set this to exercise the resolver used when the kernel lacks openat2(). */
 extern bool safe_open_force_fallback;
 
@@ -26,7 +28,7 @@ int safe_open_beneath(int dir_fd, const char *path, int flags);
 
 /* Why a file was refused: a certificate error name and a message for the operator. */
 typedef struct DropRefusal {
-        const char *error_name;   /* "Malformed" or "TooLarge" */
+        CertErrorCode code;       /* CERT_ERROR_MALFORMED or CERT_ERROR_TOO_LARGE */
         char message[320];
 } DropRefusal;
 

@@ -418,7 +418,7 @@ static int move_to_rejected(DropDir *d, const char *name, char *const *paths, co
 }
 
 /* Rejection decided here (unsafe file, incomplete bundle): move or remember, then tell the daemon. */
-static void reject_candidate(DropDir *d, const Candidate *c, const char *error_name, const char *message) {
+static void reject_candidate(DropDir *d, const Candidate *c, CertErrorCode code, const char *message) {
         char hash[65];
         bool have_hash;
         int r = -EROFS;
@@ -429,12 +429,12 @@ static void reject_candidate(DropDir *d, const Candidate *c, const char *error_n
                 return;
 
         if (!c->kubelet)
-                r = move_to_rejected(d, c->name, c->paths, NULL, error_name, message);
+                r = move_to_rejected(d, c->name, c->paths, NULL, cert_error_name(code), message);
         if (r < 0 && have_hash)
                 (void) remember(d, DROP_SEEN_REJECTED, hash);
 
         if (d->on_rejected)
-                d->on_rejected(d, c->name, error_name, message, d->userdata);
+                d->on_rejected(d, c->name, code, message, d->userdata);
 }
 
 /* Removes installed (or already installed) files that are unchanged since they were read. */
@@ -872,12 +872,12 @@ static bool shares_current_file(DropDir *d, const Candidate *c) {
         return false;
 }
 
-static void incomplete_message(const Candidate *c, const char **ret_error, char *buf, size_t size) {
+static void incomplete_message(const Candidate *c, CertErrorCode *ret_code, char *buf, size_t size) {
         if (!c->paths[DROP_PART_KEY]) {
-                *ret_error = "MissingKey";
+                *ret_code = CERT_ERROR_MISSING_KEY;
                 (void) snprintf(buf, size, "no private key arrived for '%s'", c->paths[DROP_PART_CERT]);
         } else {
-                *ret_error = "Malformed";
+                *ret_code = CERT_ERROR_MALFORMED;
                 (void) snprintf(buf, size, "no certificate arrived for '%s'",
                                 c->paths[DROP_PART_KEY] ? c->paths[DROP_PART_KEY] : c->paths[DROP_PART_CA]);
         }
@@ -895,7 +895,7 @@ static int offer(DropDir *d, Candidate *c) {
 
         r = read_candidate(d, c, &cur, &refusal);
         if (r == -EPERM) {
-                reject_candidate(d, c, refusal.error_name, refusal.message);
+                reject_candidate(d, c, refusal.code, refusal.message);
                 return 0;
         }
         if (r == -ENOENT)
@@ -937,7 +937,7 @@ static int scan(DropDir *d) {
                         (void) snprintf(message, sizeof(message),
                                         "the drop directory '%s' is writable by group or others or owned by another user, ignoring it until that is fixed",
                                         d->path);
-                        d->on_rejected(d, d->path, "Malformed", message, d->userdata);
+                        d->on_rejected(d, d->path, CERT_ERROR_MALFORMED, message, d->userdata);
                 }
                 d->unsafe = true;
                 return pinned;
@@ -962,7 +962,7 @@ static int scan(DropDir *d) {
                         continue;
                 r = check_combined(d, c->paths[DROP_PART_CERT], &refusal);
                 if (r == -EPERM) {
-                        reject_candidate(d, c, refusal.error_name, refusal.message);
+                        reject_candidate(d, c, refusal.code, refusal.message);
                         c->pending = true;   /* disposed of */
                 } else if (r > 0)
                         c->complete = true;
@@ -992,10 +992,10 @@ static int scan(DropDir *d) {
                         continue;
                 if (now >= c->since + d->settle_usec) {
                         char message[320];
-                        const char *error_name;
+                        CertErrorCode code;
 
-                        incomplete_message(c, &error_name, message, sizeof(message));
-                        reject_candidate(d, c, error_name, message);
+                        incomplete_message(c, &code, message, sizeof(message));
+                        reject_candidate(d, c, code, message);
                 } else if (c->since + d->settle_usec < deadline)
                         deadline = c->since + d->settle_usec;
         }

@@ -12,7 +12,7 @@
 
 #include <systemd/sd-event.h>
 
-#include "macro.h"
+#include "cert-error.h"
 
 typedef struct DropDir DropDir;
 
@@ -38,9 +38,9 @@ typedef void (*dropdir_bundle_t)(DropDir *d, const DropBundle *bundle, void *use
 /*
  * The drop directory refused something on its own, before any validation:
  * an unsafe file, an incomplete bundle after SettleSec=, a file too large.
- * error_name is a certificate error name ("MissingKey", "Malformed", "TooLarge").
+ * code says why (CERT_ERROR_MISSING_KEY, _MALFORMED, _TOO_LARGE); the daemon names it.
  */
-typedef void (*dropdir_rejected_t)(DropDir *d, const char *name, const char *error_name,
+typedef void (*dropdir_rejected_t)(DropDir *d, const char *name, CertErrorCode code,
                                    const char *message, void *userdata);
 
 typedef struct DropDirOptions {
@@ -63,7 +63,8 @@ DropDir *dropdir_free(DropDir *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(DropDir *, dropdir_free);
 
 /*
- * Outcome of the bundle last handed out. error_name NULL: installed, the
+ * Outcome of the bundle last handed out. error_name (a short name such as
+ * "KeyMismatch" or "ReloadFailed", never a D-Bus name) NULL: installed, the
  * files are removed (or remembered by hash on a read-only directory).
  * Otherwise the files move to rejected/ beside NAME.error holding
  * "error_name: message\n" (or are remembered by hash where they cannot

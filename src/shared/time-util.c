@@ -1,63 +1,28 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Small helpers of vertex-certctl: reading an operator's file with a bound,
- * and turning µs timestamps into what people read. Prints nothing; the
- * verbs decide how to report failures.
+ * The one clock helper and the time formatting shared by the daemon and the
+ * CLI. Times are µs since the epoch (or since boot for CLOCK_MONOTONIC), as
+ * systemd counts them.
  */
 
-#include <errno.h>
-#include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
-#include <sys/stat.h>
 #include <time.h>
 
-#include "certctl-util.h"
-#include "macro.h"
+#include "time-util.h"
 
-int read_file_bounded(const char *path, size_t max, char **ret, size_t *ret_size) {
-        _cleanup_close_ int fd = -EBADF;
-        struct stat st;
-        char *buf;
-        size_t n = 0;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return negative_errno();
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
-        if (S_ISDIR(st.st_mode))
-                return -EISDIR;
-
-        /* One allocation up front: growing with realloc() would leave copies of a key behind. */
-        buf = malloc(max + 2);
-        if (!buf)
-                return -ENOMEM;
-
-        while (n < max + 1) {
-                ssize_t k = read(fd, buf + n, max + 1 - n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        int r = negative_errno();
-                        erase_and_free(buf, n);
-                        return r;
-                }
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-        }
-        buf[n] = 0;
-
-        *ret = buf;
-        *ret_size = n;
-        return 0;
-}
-
-uint64_t now_usec(void) {
+uint64_t now_usec(clockid_t clock) {
         struct timespec ts;
 
-        (void) clock_gettime(CLOCK_REALTIME, &ts);
+        if (clock_gettime(clock, &ts) < 0)
+                return 0;
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+unsigned days_left(uint64_t until_usec, uint64_t now) {
+        if (until_usec <= now)
+                return 0;
+        return (unsigned) ((until_usec - now) / USEC_PER_DAY);
 }
 
 const char *format_timestamp(char buf[static FORMAT_TIMESTAMP_MAX], uint64_t usec) {
