@@ -3,8 +3,8 @@
 
 /*
  * Why a certificate bundle was refused. One code per row of the validation
- * table in DESIGN.md; only the bus layer turns a code into a D-Bus error name
- * (org.vertex.Certificates.Error.<Name>).
+ * table in docs/design.md; only the bus layer turns a code into a D-Bus
+ * error name (org.vertex.Certificates.Error.<Name>).
  */
 
 #include "openssl-util.h"

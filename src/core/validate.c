@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Validation of a certificate bundle: every row of DESIGN.md's table, each a
- * CertErrorCode with a message in the operator's terms. It orders the chain
+ * Validation of a certificate bundle: every row of the validation table in
+ * docs/design.md, each a CertErrorCode with a message in the operator's terms. It orders the chain
  * in place and otherwise changes nothing. It does no I/O besides loading the
  * trust store it is pointed at (the system store only when no authority was
  * given), and it never logs.

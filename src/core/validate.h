@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * Validation of a certificate bundle against DESIGN.md's table. Pure: no I/O
+ * Validation of a certificate bundle (the validation table in docs/design.md). Pure: no I/O
  * besides reading the trust store it is pointed at.
  */
 
