@@ -22,6 +22,7 @@
 #include <assert.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -72,35 +73,6 @@ static int set_default_list(char ***l, const char *const *defaults) {
         strv_free(*l);
         *l = strv_copy((char *const *) defaults);
         return *l ? 0 : -ENOMEM;
-}
-
-int config_new_default(Config **ret) {
-        _cleanup_(config_freep) Config *c = calloc(1, sizeof(Config));
-
-        assert(ret);
-        if (!c)
-                return -ENOMEM;
-
-        c->server_name = default_server_name();
-        c->drop_directory = strdup(STATE_DIR "/drop");
-        c->store_directory = strdup(STATE_DIR);
-        c->reload_through = strdup(DEFAULT_RELOAD_THROUGH);
-        if (!c->server_name || !c->drop_directory || !c->store_directory || !c->reload_through)
-                return -ENOMEM;
-        if (set_default_list(&c->alternative_names, default_alternative_names) < 0 ||
-            set_default_list(&c->units, default_units) < 0)
-                return -ENOMEM;
-        c->verify_serving = true;
-        c->reload_timeout_usec = RELOAD_TIMEOUT_DEFAULT;
-        c->keep_generations = KEEP_GENERATIONS_DEFAULT;
-        c->expiry_warning_days = EXPIRY_WARNING_DAYS_DEFAULT;
-        c->policy = VALIDATE_POLICY_FIPS;
-        c->settle_usec = SETTLE_DEFAULT;
-        c->max_input_size = MAX_INPUT_SIZE_DEFAULT;
-        c->trust_store_file = NULL;
-
-        *ret = TAKE_PTR(c);
-        return 0;
 }
 
 Config *config_free(Config *c) {
@@ -277,8 +249,8 @@ typedef struct Parser {
         unsigned line;
         char *error;           /* first error, "FILE:LINE: …" */
         int error_code;
-        bool alternative_names_assigned;
-        bool units_assigned;
+        size_t key;            /* the index in config_keys[] of the key being assigned */
+        bool assigned[16];     /* per key: a list's first assignment replaces its default */
 } Parser;
 
 static int parser_error(Parser *p, int code, const char *format, ...) _printf_(3, 4);
@@ -306,27 +278,84 @@ static int parser_error(Parser *p, int code, const char *format, ...) {
         return code;
 }
 
-static int replace_string(char **s, const char *v) {
+/*
+ * The keys of [Certificates]: each a parser, the Config field it sets, its
+ * default, and what an empty assignment means. A parser gets value NULL to
+ * set the default, "" for an empty assignment, and otherwise the value; it
+ * returns 0 or a parser_error().
+ */
+typedef struct ConfigKey ConfigKey;
+typedef int (*config_parse_t)(Parser *p, const ConfigKey *k, const char *value, void *field);
+
+typedef enum ConfigEmpty {
+        EMPTY_IS_DEFAULT,      /* Key= resets to the default */
+        EMPTY_IS_NONE,         /* Key= turns it off: "" (or NULL for TrustStoreFile=) */
+} ConfigEmpty;
+
+struct ConfigKey {
+        const char *name;
+        config_parse_t parse;
+        size_t offset;                 /* of the field in Config */
+        const char *def;               /* strings: the default (NULL: none, or computed) */
+        const char *const *def_list;   /* lists */
+        uint64_t def_number;           /* numbers, booleans, the policy */
+        ConfigEmpty empty;
+        const char *none;              /* EMPTY_IS_NONE: what "off" is stored as */
+        uint64_t min, max;             /* numbers */
+        bool (*valid)(const char *);   /* strings and list words */
+        const char *invalid;           /* "not …": for the error message */
+        const char *range;             /* numbers: what is allowed, for the error message */
+        const char *below;             /* numbers: the message under the minimum, when it differs */
+};
+
+#define FIELD(f) offsetof(Config, f)
+
+static int set_string(char **field, const char *v) {
         char *copy = v ? strdup(v) : NULL;
         if (v && !copy)
                 return -ENOMEM;
-        free(*s);
-        *s = copy;
+        free(*field);
+        *field = copy;
         return 0;
 }
 
-/* Splits a list value; each word checked by valid(). Empty value: the list becomes empty. */
-static int assign_list(Parser *p, const char *key, const char *value, char ***list, bool *assigned,
-                       bool (*valid)(const char *), const char *what) {
+static int parse_string(Parser *p, const ConfigKey *k, const char *value, void *field) {
+        if (!value)
+                return set_string(field, k->def);
+        if (isempty(value))
+                return set_string(field, k->empty == EMPTY_IS_NONE ? k->none : k->def);
+        if (!k->valid(value))
+                return parser_error(p, -EINVAL, "%s=%s: %s", k->name, value, k->invalid);
+        return set_string(field, value);
+}
+
+static int parse_server_name(Parser *p, const ConfigKey *k, const char *value, void *field) {
+        if (isempty(value)) {
+                _cleanup_free_ char *d = default_server_name();
+                if (!d)
+                        return -ENOMEM;
+                return set_string(field, d);
+        }
+        return parse_string(p, k, value, field);
+}
+
+/* Splits a list value; each word checked by k->valid. Empty value: the list becomes empty. */
+static int parse_list(Parser *p, const ConfigKey *k, const char *value, void *field) {
         _cleanup_strv_free_ char **words = NULL;
+        char ***list = field;
         int r;
+
+        if (!value)
+                return set_default_list(list, k->def_list);
+
+        bool *assigned = &p->assigned[p->key];
 
         r = strv_split_words(value, &words);
         if (r < 0)
                 return r;
         STRV_FOREACH(w, words)
-                if (!valid(*w))
-                        return parser_error(p, -EINVAL, "%s=%s: '%s' is not %s", key, value, *w, what);
+                if (!k->valid(*w))
+                        return parser_error(p, -EINVAL, "%s=%s: '%s' is not %s", k->name, value, *w, k->invalid);
 
         if (!*assigned || strv_length(words) == 0) {
                 /* The first assignment replaces the built-in default; an empty one resets. */
@@ -345,141 +374,143 @@ static int assign_list(Parser *p, const char *key, const char *value, char ***li
         return 0;
 }
 
+static int parse_bool_field(Parser *p, const ConfigKey *k, const char *value, void *field) {
+        if (isempty(value)) {
+                *(bool *) field = k->def_number;
+                return 0;
+        }
+        if (parse_boolean(value, field) < 0)
+                return parser_error(p, -EINVAL, "%s=%s: %s", k->name, value, k->invalid);
+        return 0;
+}
+
+static int parse_number_field(Parser *p, const ConfigKey *k, const char *value, uint64_t *ret,
+                              int (*parse)(const char *, uint64_t *)) {
+        uint64_t n;
+        int r;
+
+        if (isempty(value)) {
+                *ret = k->def_number;
+                return 0;
+        }
+        r = parse(value, &n);
+        if (r >= 0 && n < k->min && k->below)
+                return parser_error(p, -EINVAL, "%s=%s: %s", k->name, value, k->below);
+        if (r == -ERANGE || (r >= 0 && (n < k->min || n > k->max)))
+                return parser_error(p, -EINVAL, "%s=%s: %s", k->name, value, k->range);
+        if (r < 0)
+                return parser_error(p, -EINVAL, "%s=%s: %s", k->name, value, k->invalid);
+        *ret = n;
+        return 0;
+}
+
+static int parse_digits_only(const char *v, uint64_t *ret) {
+        return parse_unsigned(v, 0, UINT64_MAX, ret);
+}
+
+static int parse_unsigned_field(Parser *p, const ConfigKey *k, const char *value, void *field) {
+        uint64_t n = 0;
+        int r = parse_number_field(p, k, value, &n, parse_digits_only);
+        if (r >= 0)
+                *(unsigned *) field = (unsigned) n;
+        return r;
+}
+
+static int parse_timespan_field(Parser *p, const ConfigKey *k, const char *value, void *field) {
+        return parse_number_field(p, k, value, field, parse_timespan);
+}
+
+static int parse_size_field(Parser *p, const ConfigKey *k, const char *value, void *field) {
+        return parse_number_field(p, k, value, field, parse_size);
+}
+
+static int parse_policy(Parser *p, const ConfigKey *k, const char *value, void *field) {
+        int r;
+
+        if (isempty(value)) {
+                *(ValidatePolicy *) field = (ValidatePolicy) k->def_number;
+                return 0;
+        }
+        r = validate_policy_from_string(value);
+        if (r < 0)
+                return parser_error(p, -EINVAL, "%s=%s: %s", k->name, value, k->invalid);
+        *(ValidatePolicy *) field = (ValidatePolicy) r;
+        return 0;
+}
+
 static bool san_name_valid(const char *n) {
         return selfsigned_check_name(n) >= 0;
 }
 
-static int assign(Parser *p, const char *key, const char *value) {
-        Config *c = p->config;
-        uint64_t n;
+static bool reload_carrier_valid(const char *u) {
+        return carrier_name_valid(u);
+}
+
+static const ConfigKey config_keys[] = {
+        { "ServerName", parse_server_name, FIELD(server_name), .valid = san_name_valid,
+          .invalid = "neither a DNS name nor an IP address" },
+        { "AlternativeNames", parse_list, FIELD(alternative_names), .def_list = default_alternative_names,
+          .valid = san_name_valid, .invalid = "a DNS name or an IP address" },
+        { "Units", parse_list, FIELD(units), .def_list = default_units,
+          .valid = unit_name_valid, .invalid = "a service unit name (NAME.service)" },
+        /* Empty: no carrier, each unit is reloaded by a job of its own. */
+        { "ReloadThrough", parse_string, FIELD(reload_through), .def = DEFAULT_RELOAD_THROUGH,
+          .empty = EMPTY_IS_NONE, .none = "", .valid = reload_carrier_valid,
+          .invalid = "not a target or service unit name (NAME.target)" },
+        { "DropDirectory", parse_string, FIELD(drop_directory), .def = STATE_DIR "/drop",
+          .empty = EMPTY_IS_NONE, .none = "", .valid = path_valid, .invalid = "not an absolute path" },
+        { "StoreDirectory", parse_string, FIELD(store_directory), .def = STATE_DIR,
+          .valid = path_valid, .invalid = "not an absolute path" },
+        { "TrustStoreFile", parse_string, FIELD(trust_store_file), .def = NULL,
+          .empty = EMPTY_IS_NONE, .none = NULL, .valid = path_valid, .invalid = "not an absolute path" },
+        { "VerifyServing", parse_bool_field, FIELD(verify_serving), .def_number = true,
+          .invalid = "not a boolean (yes/no, true/false, on/off, 1/0)" },
+        { "ReloadTimeoutSec", parse_timespan_field, FIELD(reload_timeout_usec), .def_number = RELOAD_TIMEOUT_DEFAULT,
+          .min = 1, .max = TIMESPAN_MAX, .invalid = "not a time span (e.g. 30, 30s, 2min, 500ms)",
+          .range = "longer than 24 hours", .below = "must be longer than 0" },
+        { "SettleSec", parse_timespan_field, FIELD(settle_usec), .def_number = SETTLE_DEFAULT,
+          .min = 0, .max = TIMESPAN_MAX, .invalid = "not a time span (e.g. 30, 30s, 2min, 500ms)",
+          .range = "longer than 24 hours" },
+        { "KeepGenerations", parse_unsigned_field, FIELD(keep_generations), .def_number = KEEP_GENERATIONS_DEFAULT,
+          .min = KEEP_GENERATIONS_MIN, .max = KEEP_GENERATIONS_MAX, .invalid = "not a number",
+          .range = "must be between 2 and 1000 (one to serve, one to roll back to)" },
+        { "ExpiryWarningDays", parse_unsigned_field, FIELD(expiry_warning_days),
+          .def_number = EXPIRY_WARNING_DAYS_DEFAULT, .min = 0, .max = EXPIRY_WARNING_DAYS_MAX,
+          .invalid = "not a number of days", .range = "must be between 0 and 3650" },
+        { "Policy", parse_policy, FIELD(policy), .def_number = VALIDATE_POLICY_FIPS,
+          .invalid = "unknown policy, expected 'fips' or 'strict'" },
+        { "MaxInputSize", parse_size_field, FIELD(max_input_size), .def_number = MAX_INPUT_SIZE_DEFAULT,
+          .min = MAX_INPUT_SIZE_MIN, .max = MAX_INPUT_SIZE_MAX, .invalid = "not a size (bytes, or with K, M, G)",
+          .range = "must be between 4K and 64M" },
+};
+
+_Static_assert(ELEMENTSOF(config_keys) <= sizeof(((Parser *) NULL)->assigned), "Parser.assigned too small");
+
+int config_new_default(Config **ret) {
+        _cleanup_(config_freep) Config *c = calloc(1, sizeof(Config));
         int r;
 
-        if (streq(key, "ServerName")) {
-                if (isempty(value)) {
-                        _cleanup_free_ char *d = default_server_name();
-                        if (!d)
-                                return -ENOMEM;
-                        return replace_string(&c->server_name, d);
-                }
-                if (selfsigned_check_name(value) < 0)
-                        return parser_error(p, -EINVAL, "%s=%s: neither a DNS name nor an IP address", key, value);
-                return replace_string(&c->server_name, value);
-        }
+        assert(ret);
+        if (!c)
+                return -ENOMEM;
 
-        if (streq(key, "AlternativeNames"))
-                return assign_list(p, key, value, &c->alternative_names, &p->alternative_names_assigned,
-                                   san_name_valid, "a DNS name or an IP address");
-
-        if (streq(key, "Units"))
-                return assign_list(p, key, value, &c->units, &p->units_assigned,
-                                   unit_name_valid, "a service unit name (NAME.service)");
-
-        if (streq(key, "ReloadThrough")) {
-                /* Empty: no carrier, each unit is reloaded by a job of its own. */
-                if (!isempty(value) && !carrier_name_valid(value))
-                        return parser_error(p, -EINVAL, "%s=%s: not a target or service unit name (NAME.target)",
-                                            key, value);
-                return replace_string(&c->reload_through, value);
-        }
-
-        if (streq(key, "DropDirectory") || streq(key, "StoreDirectory") || streq(key, "TrustStoreFile")) {
-                char **target = streq(key, "DropDirectory") ? &c->drop_directory :
-                                streq(key, "StoreDirectory") ? &c->store_directory : &c->trust_store_file;
-                if (isempty(value)) {
-                        /* Empty: the drop directory and the trust store file are off; the store is back to its default. */
-                        if (target == &c->drop_directory)
-                                return replace_string(target, "");
-                        if (target == &c->store_directory)
-                                return replace_string(target, STATE_DIR);
-                        return replace_string(target, NULL);
-                }
-                if (!path_valid(value))
-                        return parser_error(p, -EINVAL, "%s=%s: not an absolute path", key, value);
-                return replace_string(target, value);
-        }
-
-        if (streq(key, "VerifyServing")) {
-                if (isempty(value)) {
-                        c->verify_serving = true;
-                        return 0;
-                }
-                if (parse_boolean(value, &c->verify_serving) < 0)
-                        return parser_error(p, -EINVAL, "%s=%s: not a boolean (yes/no, true/false, on/off, 1/0)", key, value);
-                return 0;
-        }
-
-        if (streq(key, "ReloadTimeoutSec") || streq(key, "SettleSec")) {
-                bool reload = streq(key, "ReloadTimeoutSec");
-                uint64_t *target = reload ? &c->reload_timeout_usec : &c->settle_usec;
-                if (isempty(value)) {
-                        *target = reload ? RELOAD_TIMEOUT_DEFAULT : SETTLE_DEFAULT;
-                        return 0;
-                }
-                r = parse_timespan(value, &n);
-                if (r == -ERANGE)
-                        return parser_error(p, -EINVAL, "%s=%s: longer than 24 hours", key, value);
+        /* Each key's parser with no value sets its default; none of them fails but for memory. */
+        for (size_t i = 0; i < ELEMENTSOF(config_keys); i++) {
+                r = config_keys[i].parse(NULL, &config_keys[i], NULL, (char *) c + config_keys[i].offset);
                 if (r < 0)
-                        return parser_error(p, -EINVAL, "%s=%s: not a time span (e.g. 30, 30s, 2min, 500ms)", key, value);
-                if (reload && n == 0)
-                        return parser_error(p, -EINVAL, "%s=%s: must be longer than 0", key, value);
-                *target = n;
-                return 0;
+                        return r;
         }
 
-        if (streq(key, "KeepGenerations")) {
-                if (isempty(value)) {
-                        c->keep_generations = KEEP_GENERATIONS_DEFAULT;
-                        return 0;
-                }
-                r = parse_unsigned(value, KEEP_GENERATIONS_MIN, KEEP_GENERATIONS_MAX, &n);
-                if (r == -ERANGE)
-                        return parser_error(p, -EINVAL, "%s=%s: must be between %u and %u (one to serve, one to roll back to)",
-                                            key, value, KEEP_GENERATIONS_MIN, KEEP_GENERATIONS_MAX);
-                if (r < 0)
-                        return parser_error(p, -EINVAL, "%s=%s: not a number", key, value);
-                c->keep_generations = (unsigned) n;
-                return 0;
-        }
+        *ret = TAKE_PTR(c);
+        return 0;
+}
 
-        if (streq(key, "ExpiryWarningDays")) {
-                if (isempty(value)) {
-                        c->expiry_warning_days = EXPIRY_WARNING_DAYS_DEFAULT;
-                        return 0;
+static int assign(Parser *p, const char *key, const char *value) {
+        for (size_t i = 0; i < ELEMENTSOF(config_keys); i++)
+                if (streq(key, config_keys[i].name)) {
+                        p->key = i;
+                        return config_keys[i].parse(p, &config_keys[i], value, (char *) p->config + config_keys[i].offset);
                 }
-                r = parse_unsigned(value, 0, EXPIRY_WARNING_DAYS_MAX, &n);
-                if (r == -ERANGE)
-                        return parser_error(p, -EINVAL, "%s=%s: must be between 0 and %u", key, value, EXPIRY_WARNING_DAYS_MAX);
-                if (r < 0)
-                        return parser_error(p, -EINVAL, "%s=%s: not a number of days", key, value);
-                c->expiry_warning_days = (unsigned) n;
-                return 0;
-        }
-
-        if (streq(key, "Policy")) {
-                if (isempty(value)) {
-                        c->policy = VALIDATE_POLICY_FIPS;
-                        return 0;
-                }
-                r = validate_policy_from_string(value);
-                if (r < 0)
-                        return parser_error(p, -EINVAL, "%s=%s: unknown policy, expected 'fips' or 'strict'", key, value);
-                c->policy = (ValidatePolicy) r;
-                return 0;
-        }
-
-        if (streq(key, "MaxInputSize")) {
-                if (isempty(value)) {
-                        c->max_input_size = MAX_INPUT_SIZE_DEFAULT;
-                        return 0;
-                }
-                r = parse_size(value, &n);
-                if (r == -EINVAL)
-                        return parser_error(p, -EINVAL, "%s=%s: not a size (bytes, or with K, M, G)", key, value);
-                if (r < 0 || n < MAX_INPUT_SIZE_MIN || n > MAX_INPUT_SIZE_MAX)
-                        return parser_error(p, -EINVAL, "%s=%s: must be between 4K and 64M", key, value);
-                c->max_input_size = n;
-                return 0;
-        }
 
         return parser_error(p, -EINVAL, "%s=%s: unknown key in [" SECTION "]", key, value);
 }
