@@ -278,3 +278,99 @@ int cert_info_from_bundle(const CertBundle *b, CertInfo **ret) {
                 return -EINVAL;
         return cert_info_new(b->leaf, 1 + (unsigned) sk_X509_num(b->chain), ret);
 }
+
+/* The flat form: numbers first, then the strings, each NUL-terminated, in this order. */
+typedef struct CertInfoWire {
+        uint64_t not_before_usec;
+        uint64_t not_after_usec;
+        uint32_t chain_length;
+        uint32_t n_alt_names;
+} CertInfoWire;
+
+int cert_info_serialize(const CertInfo *info, char **ret, size_t *ret_size) {
+        const char *fixed[] = { info->subject, info->issuer, info->common_name, info->serial,
+                                info->fingerprint, info->key_type };
+        CertInfoWire wire = {
+                .not_before_usec = info->not_before_usec,
+                .not_after_usec = info->not_after_usec,
+                .chain_length = info->chain_length,
+                .n_alt_names = (uint32_t) strv_length(info->alt_names),
+        };
+        size_t size = sizeof(wire);
+        char *buf, *p;
+
+        for (size_t i = 0; i < ELEMENTSOF(fixed); i++)
+                size += strlen(fixed[i] ?: "") + 1;
+        for (char **a = info->alt_names; a && *a; a++)
+                size += strlen(*a) + 1;
+
+        buf = malloc(size);
+        if (!buf)
+                return -ENOMEM;
+        memcpy(buf, &wire, sizeof(wire));
+        p = buf + sizeof(wire);
+        for (size_t i = 0; i < ELEMENTSOF(fixed); i++)
+                p = stpcpy(p, fixed[i] ?: "") + 1;
+        for (char **a = info->alt_names; a && *a; a++)
+                p = stpcpy(p, *a) + 1;
+
+        *ret = buf;
+        *ret_size = size;
+        return 0;
+}
+
+/* The next NUL-terminated string within [*p, end), or NULL when there is none. */
+static const char *next_string(const char **p, const char *end) {
+        const char *s = *p, *nul = memchr(s, 0, (size_t) (end - s));
+
+        if (!nul)
+                return NULL;
+        *p = nul + 1;
+        return s;
+}
+
+int cert_info_deserialize(const void *data, size_t size, CertInfo **ret) {
+        _cleanup_(cert_info_freep) CertInfo *info = NULL;
+        const char *p = (const char *) data + sizeof(CertInfoWire), *end = (const char *) data + size;
+        const char *fixed[6];
+        CertInfoWire wire;
+
+        if (size < sizeof(wire))
+                return -EBADMSG;
+        memcpy(&wire, data, sizeof(wire));
+
+        for (size_t i = 0; i < ELEMENTSOF(fixed); i++)
+                if (!(fixed[i] = next_string(&p, end)))
+                        return -EBADMSG;
+        if (strlen(fixed[4]) >= CERT_FINGERPRINT_MAX || strlen(fixed[5]) >= sizeof(info->key_type) ||
+            wire.n_alt_names > (size_t) (end - p))
+                return -EBADMSG;
+
+        info = calloc(1, sizeof(CertInfo));
+        if (!info)
+                return -ENOMEM;
+        info->subject = strdup(fixed[0]);
+        info->issuer = strdup(fixed[1]);
+        info->common_name = strdup(fixed[2]);
+        info->serial = strdup(fixed[3]);
+        info->alt_names = calloc((size_t) wire.n_alt_names + 1, sizeof(char *));
+        if (!info->subject || !info->issuer || !info->common_name || !info->serial || !info->alt_names)
+                return -ENOMEM;
+        for (uint32_t i = 0; i < wire.n_alt_names; i++) {
+                const char *a = next_string(&p, end);
+                if (!a)
+                        return -EBADMSG;
+                if (!(info->alt_names[i] = strdup(a)))
+                        return -ENOMEM;
+        }
+        if (p != end)
+                return -EBADMSG;
+
+        (void) snprintf(info->fingerprint, sizeof(info->fingerprint), "%s", fixed[4]);
+        (void) snprintf(info->key_type, sizeof(info->key_type), "%s", fixed[5]);
+        info->not_before_usec = wire.not_before_usec;
+        info->not_after_usec = wire.not_after_usec;
+        info->chain_length = wire.chain_length;
+        *ret = TAKE_PTR(info);
+        return 0;
+}

@@ -28,6 +28,11 @@ int cert_info_new(X509 *leaf, unsigned chain_length, CertInfo **ret);
 int cert_info_from_bundle(const CertBundle *b, CertInfo **ret);
 /* A deep copy. Returns 0 or -ENOMEM. */
 int cert_info_dup(const CertInfo *info, CertInfo **ret);
+
+/* A flat copy, for handing a CertInfo from a worker to the daemon. Returns 0 or -ENOMEM. */
+int cert_info_serialize(const CertInfo *info, char **ret, size_t *ret_size);
+/* Reads cert_info_serialize()'s output back. Returns 0, -EBADMSG for anything else, or -ENOMEM. */
+int cert_info_deserialize(const void *data, size_t size, CertInfo **ret);
 CertInfo *cert_info_free(CertInfo *info);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CertInfo *, cert_info_free);
 

@@ -789,7 +789,49 @@ static bool source_valid(const char *source) {
         return true;
 }
 
+int store_files_from_bundle(const CertBundle *b, StoreFiles *ret) {
+        StoreFiles f = {};
+        int r;
+
+        for (CertBundlePart part = 0; part < _CERT_BUNDLE_PART_MAX; part++) {
+                r = cert_bundle_part_pem(b, part, &f.pem[part], &f.size[part]);
+                if (r < 0) {
+                        store_files_done(&f);
+                        return r;
+                }
+        }
+        *ret = f;
+        return 0;
+}
+
+void store_files_done(StoreFiles *f) {
+        for (CertBundlePart part = 0; part < _CERT_BUNDLE_PART_MAX; part++) {
+                if (f->pem[part])
+                        erase_and_free(f->pem[part], f->size[part]);
+                f->pem[part] = NULL;
+                f->size[part] = 0;
+        }
+}
+
 int store_stage(Store *s, const CertBundle *b, const char *source, uint64_t *ret_id) {
+        _cleanup_(cert_info_freep) CertInfo *info = NULL;
+        StoreFiles files;
+        int r;
+
+        if (!b->leaf || !b->key)
+                return -EINVAL;
+        r = cert_info_from_bundle(b, &info);
+        if (r < 0)
+                return r;
+        r = store_files_from_bundle(b, &files);
+        if (r < 0)
+                return r;
+        r = store_stage_files(s, &files, info, source, ret_id);
+        store_files_done(&files);
+        return r;
+}
+
+int store_stage_files(Store *s, const StoreFiles *files, const CertInfo *info, const char *source, uint64_t *ret_id) {
         char tmp[sizeof(TMP_PREFIX) + 21 + 8], final[21];
         _cleanup_close_ int tmp_fd = -EBADF;
         _cleanup_free_ char *meta = NULL;
@@ -798,9 +840,10 @@ int store_stage(Store *s, const CertBundle *b, const char *source, uint64_t *ret
         int r;
 
         assert(s);
-        assert(b);
+        assert(files);
+        assert(info);
 
-        if (!b->leaf || !b->key || !source_valid(source))
+        if (files->size[CERT_BUNDLE_CERT] == 0 || files->size[CERT_BUNDLE_KEY] == 0 || !source_valid(source))
                 return -EINVAL;
 
         r = allocate_id(s, &id);
@@ -828,15 +871,8 @@ int store_stage(Store *s, const CertBundle *b, const char *source, uint64_t *ret
                 goto fail;
 
         for (CertBundlePart part = 0; part < _CERT_BUNDLE_PART_MAX; part++) {
-                char *pem = NULL;
-                size_t size;
-
-                r = cert_bundle_part_pem(b, part, &pem, &size);
-                if (r < 0)
-                        goto fail;
-                r = create_file_at(s, tmp_fd, cert_bundle_part_file(part), pem, size,
-                                   part == CERT_BUNDLE_KEY ? MODE_KEY : MODE_PUBLIC);
-                erase_and_free(pem, size);
+                r = create_file_at(s, tmp_fd, cert_bundle_part_file(part), files->pem[part] ?: "",
+                                   files->size[part], part == CERT_BUNDLE_KEY ? MODE_KEY : MODE_PUBLIC);
                 if (r < 0)
                         goto fail;
         }
@@ -875,10 +911,10 @@ int store_stage(Store *s, const CertBundle *b, const char *source, uint64_t *ret
         }
         step(s, STORE_STEP_GENERATION_SYNCED);
 
-        /* Written from a bundle we hold, and synced: no need to read it back to know it is whole. */
-        CertInfo *info = NULL;
-        if (cert_info_from_bundle(b, &info) >= 0)
-                (void) verified_add(s, id, source, installed_usec, info);
+        /* Written from files we hold, and synced: no need to read it back to know it is whole. */
+        CertInfo *copy = NULL;
+        if (cert_info_dup(info, &copy) >= 0)
+                (void) verified_add(s, id, source, installed_usec, copy);
         s->last_staged_id = id;
 
         if (ret_id)

@@ -52,7 +52,26 @@ const char *store_directory(Store *s);
 /* Absolute path of DIR/current, what consumers read. */
 const char *store_current_path(Store *s);
 
-/* Writes a complete, fsynced generation (not yet current). Returns 0 and its id, or -errno. */
+/* The files of a generation as the store writes them, indexed by CertBundlePart. */
+typedef struct StoreFiles {
+        char *pem[_CERT_BUNDLE_PART_MAX];
+        size_t size[_CERT_BUNDLE_PART_MAX];
+} StoreFiles;
+
+/* The PEM texts of a bundle's parts. Returns 0 or -errno. */
+int store_files_from_bundle(const CertBundle *b, StoreFiles *ret);
+/* Frees the texts, erasing the key. */
+void store_files_done(StoreFiles *f);
+
+/*
+ * Writes a complete, fsynced generation (not yet current) from files made by
+ * store_files_from_bundle() (here or in a worker) and remembers info as its
+ * description, so that nothing is parsed or described again. Returns 0 and
+ * its id, or -errno (-EINVAL without a leaf or a key).
+ */
+int store_stage_files(Store *s, const StoreFiles *files, const CertInfo *info, const char *source, uint64_t *ret_id);
+
+/* store_stage_files() for a bundle held in memory. Returns 0 and its id, or -errno. */
 int store_stage(Store *s, const CertBundle *b, const char *source, uint64_t *ret_id);
 /* Points `current` at generation id atomically and durably. Returns 0 or -errno (-ENOENT: no such complete generation). */
 int store_commit(Store *s, uint64_t id);

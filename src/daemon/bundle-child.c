@@ -1,120 +1,291 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /*
- * A CertBundle made in a forked worker (worker.h; see bundle-child.h for
- * why).
+ * A bundle made in a forked worker (worker.h; see bundle-child.h for why).
  *
- * The child writes one header (its result, the CertProblem, three sizes)
- * and then the bundle's fullchain, key and authority as PEM on its pipe;
- * the parent reads them all (the child blocks while the pipe is full), reaps
- * it, and reads the PEM into a bundle.
+ * The child writes one header (its result, the CertProblem, the sizes), the
+ * five PEM texts the store writes and the flattened CertInfo on its pipe,
+ * then exits. The parent collects the bytes from an sd-event I/O source,
+ * watches the child's exit through a pidfd, and reaps it without waiting.
+ * It does not validate anything itself and never parses the PEM again.
  */
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bundle-child.h"
 #include "io-util.h"
-#include "macro.h"
+#include "selfsigned.h"
 #include "worker.h"
+
+/* What a worker may send at the most: five PEM texts of a bundle within MaxInputSize=, and its CertInfo. */
+#define BUNDLE_WORKER_MAX ((size_t) 64 * 1024 * 1024)
 
 typedef struct ChildHeader {
         int32_t r;
         CertProblem problem;
-        uint64_t size[3];       /* fullchain, key, authority; only when r == 0 */
+        uint64_t size[_CERT_BUNDLE_PART_MAX];   /* only when r == 0 */
+        uint64_t info_size;
 } ChildHeader;
 
-static const CertBundlePart child_parts[3] = { CERT_BUNDLE_FULLCHAIN, CERT_BUNDLE_KEY, CERT_BUNDLE_CA };
+struct BundleWorker {
+        pid_t pid;
+        int fd;                         /* the pipe's read end, nonblocking */
+        int pidfd;
+        sd_event_source *io, *exit_io;
+        char *buf;                      /* what the child wrote so far; holds the key: erased */
+        size_t size, allocated;
+        bool eof, exited;
+        bundle_worker_done_t done;
+        void *userdata;
+};
 
 typedef int (*produce_t)(const void *userdata, CertBundle **ret, CertProblem *problem);
+
+/* ------------------------------------------------------------------ child */
+
+static int child_write(int fd, const CertBundle *b, ChildHeader *header) {
+        StoreFiles files = {};
+        _cleanup_(cert_info_freep) CertInfo *info = NULL;
+        _cleanup_free_ char *flat = NULL;
+        size_t flat_size = 0;
+        int r;
+
+        if (header->r >= 0) {
+                r = cert_info_from_bundle(b, &info);
+                if (r >= 0)
+                        r = cert_info_serialize(info, &flat, &flat_size);
+                if (r >= 0)
+                        r = store_files_from_bundle(b, &files);
+                header->r = r;
+        }
+        if (header->r >= 0) {
+                for (CertBundlePart p = 0; p < _CERT_BUNDLE_PART_MAX; p++)
+                        header->size[p] = files.size[p];
+                header->info_size = flat_size;
+        }
+
+        r = write_all(fd, header, sizeof(*header));
+        for (CertBundlePart p = 0; r >= 0 && header->r >= 0 && p < _CERT_BUNDLE_PART_MAX; p++)
+                r = write_all(fd, files.pem[p] ?: "", files.size[p]);
+        if (r >= 0 && header->r >= 0)
+                r = write_all(fd, flat, flat_size);
+        store_files_done(&files);
+        return r;
+}
 
 static _noreturn_ void child_run(int fd, produce_t produce, const void *userdata) {
         ChildHeader header = {};
         CertBundle *b = NULL;
-        char *pem[3] = {};
-        size_t size[3] = {};
 
         header.r = produce(userdata, &b, &header.problem);
-        for (size_t i = 0; header.r >= 0 && i < 3; i++) {
-                header.r = cert_bundle_part_pem(b, child_parts[i], &pem[i], &size[i]);
-                header.size[i] = size[i];
-        }
-        if (write_all(fd, &header, sizeof(header)) >= 0 && header.r >= 0)
-                for (size_t i = 0; i < 3; i++)
-                        if (write_all(fd, pem[i], size[i]) < 0)
-                                break;
+        (void) child_write(fd, b, &header);
 
         /* Freed although _exit() follows: valgrind and ASan follow the child too. */
-        for (size_t i = 0; i < 3; i++)
-                if (pem[i])
-                        erase_and_free(pem[i], size[i]);
         cert_bundle_free(b);
         _exit(EXIT_SUCCESS);
 }
 
-/* Reads what the child wrote into a bundle; returns its result. */
-static int parent_read(int fd, const PemLimits *limits, CertBundle **ret, CertProblem *problem) {
+/* ----------------------------------------------------------------- parent */
+
+BundleWorker *bundle_worker_free(BundleWorker *w) {
+        if (!w)
+                return NULL;
+        sd_event_source_disable_unref(w->io);
+        sd_event_source_disable_unref(w->exit_io);
+        safe_close(w->fd);
+        safe_close(w->pidfd);
+        /* Still running (the daemon stops, or the job was dropped): killed, so reaping is immediate. */
+        if (!w->exited)
+                worker_reap(w->pid, true);
+        if (w->buf)
+                erase_and_free(w->buf, w->allocated);
+        free(w);
+        return NULL;
+}
+
+/* Takes one part of size bytes from *p into a NUL-terminated copy. */
+static int take_part(const char **p, uint64_t size, char **ret) {
+        char *copy = malloc((size_t) size + 1);
+
+        if (!copy)
+                return -ENOMEM;
+        memcpy(copy, *p, (size_t) size);
+        copy[size] = 0;
+        *p += size;
+        *ret = copy;
+        return 0;
+}
+
+/* Turns what the child wrote into a result. Returns the child's answer, or -EPROTO for a garbled one. */
+static int parse_reply(BundleWorker *w, BundleResult *result) {
         ChildHeader header;
-        char *pem[3] = {};
+        uint64_t total = sizeof(header);
+        const char *p;
         int r;
 
-        r = read_exactly(fd, &header, sizeof(header));
-        if (r < 0)
-                return r == -EPIPE ? -EPROTO : r;   /* died before it could say */
+        if (w->size < sizeof(header))
+                return -EPROTO;   /* died before it could say */
+        memcpy(&header, w->buf, sizeof(header));
         if (header.r < 0) {
-                if (header.r == -EBADMSG && problem) {
+                if (header.r == -EBADMSG) {
                         header.problem.message[sizeof(header.problem.message) - 1] = 0;
-                        *problem = header.problem;
+                        result->problem = header.problem;
                 }
                 return header.r;
         }
 
-        for (size_t i = 0; i < 3; i++) {
-                if (header.size[i] > SIZE_MAX - 1 || !(pem[i] = malloc(header.size[i] + 1))) {
-                        r = -ENOMEM;
-                        goto finish;
-                }
-                r = read_exactly(fd, pem[i], header.size[i]);
-                if (r < 0) {
-                        r = r == -EPIPE ? -EPROTO : r;
-                        goto finish;
-                }
-                pem[i][header.size[i]] = 0;
+        for (CertBundlePart part = 0; part < _CERT_BUNDLE_PART_MAX; part++) {
+                if (header.size[part] > BUNDLE_WORKER_MAX)
+                        return -EPROTO;
+                total += header.size[part];
         }
+        if (header.info_size > BUNDLE_WORKER_MAX || total + header.info_size != w->size)
+                return -EPROTO;
 
-        /* Our own PEM of a bundle the child accepted: a failure here is ours, not the caller's. */
-        CertProblem ignored;
-        r = pem_read_bundle(pem[0], header.size[0], pem[1], header.size[1], pem[2], header.size[2], limits, ret,
-                            &ignored);
-        if (r == -EBADMSG)
-                r = -EPROTO;
-
-finish:
-        for (size_t i = 0; i < 3; i++)
-                if (pem[i])
-                        erase_and_free(pem[i], header.size[i]);
-        return r;
+        p = w->buf + sizeof(header);
+        for (CertBundlePart part = 0; part < _CERT_BUNDLE_PART_MAX; part++) {
+                r = take_part(&p, header.size[part], &result->files.pem[part]);
+                if (r < 0)
+                        return r;
+                result->files.size[part] = (size_t) header.size[part];
+        }
+        r = cert_info_deserialize(p, (size_t) header.info_size, &result->info);
+        return r == -EBADMSG ? -EPROTO : r;
 }
 
-static int run_in_child(produce_t produce, const void *userdata, const PemLimits *limits,
-                        CertBundle **ret, CertProblem *problem) {
+/* Both the pipe's end and the child's exit were seen: answer. The worker may be freed by done(). */
+static void maybe_finish(BundleWorker *w) {
+        BundleResult result = {};
+
+        if (!w->eof || !w->exited)
+                return;
+
+        result.r = parse_reply(w, &result);
+        if (result.r < 0) {
+                store_files_done(&result.files);
+                result.info = cert_info_free(result.info);
+        }
+        w->done(w, &result, w->userdata);
+}
+
+static int grow_buffer(BundleWorker *w) {
+        size_t k = w->allocated ? w->allocated * 2 : 64 * 1024;
+        char *nb;
+
+        if (w->allocated >= BUNDLE_WORKER_MAX)
+                return -EPROTO;
+        nb = malloc(k);
+        if (!nb)
+                return -ENOMEM;
+        if (w->buf) {
+                memcpy(nb, w->buf, w->size);
+                erase_and_free(w->buf, w->allocated);
+        }
+        w->buf = nb;
+        w->allocated = k;
+        return 0;
+}
+
+static int on_pipe(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        BundleWorker *w = userdata;
+        bool complete = false;
+
+        for (;;) {
+                if (w->size == w->allocated && grow_buffer(w) < 0)
+                        break;   /* too much, or no memory: the reply counts as garbled */
+                ssize_t n = read(w->fd, w->buf + w->size, w->allocated - w->size);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        return 0;
+                if (n == 0)
+                        complete = true;
+                if (n <= 0)
+                        break;
+                w->size += (size_t) n;
+        }
+
+        if (!complete) {
+                /* A child still writing would never exit on its own: stop it, and take nothing from it. */
+                w->size = 0;
+                (void) kill(w->pid, SIGKILL);
+        }
+        w->eof = true;
+        w->io = sd_event_source_disable_unref(w->io);
+        w->fd = safe_close(w->fd);
+        if (w->pidfd < 0) {
+                /* No pidfd: the child has exited (closing its end) or was killed, so this does not wait. */
+                worker_reap(w->pid, false);
+                w->exited = true;
+        }
+        maybe_finish(w);
+        return 0;
+}
+
+static int on_child_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        BundleWorker *w = userdata;
+        pid_t pid;
+
+        pid = waitpid(w->pid, NULL, WNOHANG);
+        if (pid == 0)
+                return 0;   /* woken early: not gone yet */
+        if (pid < 0 && errno == EINTR)
+                return 0;
+
+        w->exited = true;
+        w->exit_io = sd_event_source_disable_unref(w->exit_io);
+        w->pidfd = safe_close(w->pidfd);
+        maybe_finish(w);
+        return 0;
+}
+
+static int worker_start(sd_event *event, produce_t produce, const void *args,
+                        bundle_worker_done_t done, void *userdata, BundleWorker **ret) {
+        _cleanup_(bundle_worker_freep) BundleWorker *w = NULL;
         int fd, r;
         pid_t pid;
 
+        /* Forked before anything is allocated for it, so that the child has nothing of ours to free. */
         pid = worker_fork(-1, &fd);
         if (pid < 0)
                 return pid;
         if (pid == 0)
-                child_run(fd, produce, userdata);
+                child_run(fd, produce, args);
 
-        r = parent_read(fd, limits, ret, problem);
-        /* An error above may leave the child blocked on the full pipe: closing it ends that. */
-        safe_close(fd);
-        worker_reap(pid, false);
-        return r;
+        w = calloc(1, sizeof(BundleWorker));
+        if (!w) {
+                safe_close(fd);
+                worker_reap(pid, true);
+                return -ENOMEM;
+        }
+        *w = (BundleWorker) { .pid = pid, .fd = fd, .pidfd = -EBADF, .done = done, .userdata = userdata };
+
+        if (fcntl(w->fd, F_SETFL, O_NONBLOCK) < 0)
+                return negative_errno();
+        r = sd_event_add_io(event, &w->io, w->fd, EPOLLIN, on_pipe, w);
+        if (r < 0)
+                return r;
+
+        /* Without pidfds (valgrind does not know them), the end of the pipe is the end of the child. */
+        w->pidfd = pidfd_open(w->pid, 0);
+        if (w->pidfd < 0 && errno != ENOSYS && errno != EPERM)
+                return negative_errno();
+        if (w->pidfd >= 0) {
+                r = sd_event_add_io(event, &w->exit_io, w->pidfd, EPOLLIN, on_child_exit, w);
+                if (r < 0)
+                        return r;
+        }
+
+        *ret = TAKE_PTR(w);
+        return 0;
 }
 
 /* ------------------------------------------------------------------ load */
@@ -132,12 +303,13 @@ static int produce_loaded(const void *userdata, CertBundle **ret, CertProblem *p
                                 a->authority_size, a->options, ret, problem);
 }
 
-int cert_bundle_load_in_child(const void *certificate, size_t certificate_size,
-                              const void *key, size_t key_size,
-                              const void *authority, size_t authority_size,
-                              const ValidateOptions *options,
-                              CertBundle **ret,
-                              CertProblem *problem) {
+int bundle_worker_load(sd_event *event,
+                       const void *certificate, size_t certificate_size,
+                       const void *key, size_t key_size,
+                       const void *authority, size_t authority_size,
+                       const ValidateOptions *options,
+                       bundle_worker_done_t done, void *userdata,
+                       BundleWorker **ret) {
         LoadArgs a = {
                 .certificate = certificate, .certificate_size = certificate_size,
                 .key = key, .key_size = key_size,
@@ -145,7 +317,8 @@ int cert_bundle_load_in_child(const void *certificate, size_t certificate_size,
                 .options = options,
         };
 
-        return run_in_child(produce_loaded, &a, options ? &options->limits : NULL, ret, problem);
+        /* The child gets its copy of a at fork(); it may go out of scope here afterwards. */
+        return worker_start(event, produce_loaded, &a, done, userdata, ret);
 }
 
 /* ------------------------------------------------------------ self-signed */
@@ -162,9 +335,10 @@ static int produce_selfsigned(const void *userdata, CertBundle **ret, CertProble
         return selfsigned_generate(a->server_name, a->alternative_names, a->lifetime_days, ret);
 }
 
-int selfsigned_generate_in_child(const char *server_name, char *const *alternative_names,
-                                 unsigned lifetime_days, CertBundle **ret) {
+int bundle_worker_selfsigned(sd_event *event, const char *server_name, char *const *alternative_names,
+                             unsigned lifetime_days, bundle_worker_done_t done, void *userdata,
+                             BundleWorker **ret) {
         SelfSignedArgs a = { server_name, alternative_names, lifetime_days };
 
-        return run_in_child(produce_selfsigned, &a, NULL, ret, NULL);
+        return worker_start(event, produce_selfsigned, &a, done, userdata, ret);
 }

@@ -2,33 +2,59 @@
 #pragma once
 
 /*
- * Making a CertBundle in a forked child: reading and validating what a
- * caller hands in, or generating the self-signed default.
+ * Making a bundle in a forked worker: reading and validating what a caller
+ * hands in, or generating the self-signed default.
  *
- * Why: both run OpenSSL code the idle daemon never needs again (chain
- * building and checking, key generation and signing), and OpenSSL keeps
- * what it fetched for them for the life of the process: under the real unit
- * 0.3-0.5 MiB of the idle RSS after the first install or the first boot. A
- * child also keeps the parsing of untrusted input out of the daemon's
- * address space. The child hands back the finished bundle as PEM (the chain
- * in its validated order), which the daemon reads again with pem.c, code it
- * runs at every start anyway; it does not validate it a second time.
+ * Why a child: both run OpenSSL code the idle daemon never needs again
+ * (chain building and checking, key generation and signing), and OpenSSL
+ * keeps what it fetched for them for the life of the process: under the real
+ * unit 0.3-0.5 MiB of the idle RSS after the first install or the first boot.
+ * A child also keeps the parsing of untrusted input out of the daemon.
+ *
+ * The child hands back exactly what the store writes (StoreFiles: the PEM
+ * texts, the chain in its validated order) and the CertInfo describing the
+ * leaf, so the daemon neither parses nor describes the bundle again. Its pipe
+ * and its exit are watched from the event loop, like the probe's: nothing
+ * here blocks the daemon.
  */
 
-#include "bundle.h"
+#include <systemd/sd-event.h>
+
 #include "cert-error.h"
-#include "pem.h"
-#include "selfsigned.h"
+#include "certinfo.h"
+#include "store.h"
 #include "validate.h"
 
-/* cert_bundle_load() in a child. Same arguments and return convention. */
-int cert_bundle_load_in_child(const void *certificate, size_t certificate_size,
-                              const void *key, size_t key_size,
-                              const void *authority, size_t authority_size,
-                              const ValidateOptions *options,
-                              CertBundle **ret,
-                              CertProblem *problem);
+typedef struct BundleWorker BundleWorker;
 
-/* selfsigned_generate() in a child. Same arguments and return convention. */
-int selfsigned_generate_in_child(const char *server_name, char *const *alternative_names,
-                                 unsigned lifetime_days, CertBundle **ret);
+typedef struct BundleResult {
+        int r;                  /* 0; -EBADMSG with problem set (refused); -errno */
+        CertProblem problem;
+        StoreFiles files;       /* r == 0: owned by the receiver (store_files_done()) */
+        CertInfo *info;         /* r == 0: owned by the receiver */
+} BundleResult;
+
+/*
+ * Called once from the event loop when the worker has answered and exited.
+ * The worker may be freed from within the call. result's contents belong to
+ * the callee.
+ */
+typedef void (*bundle_worker_done_t)(BundleWorker *w, BundleResult *result, void *userdata);
+
+/* cert_bundle_load() in a child; the inputs are copied into it by fork(). Returns 0 or -errno. */
+int bundle_worker_load(sd_event *event,
+                       const void *certificate, size_t certificate_size,
+                       const void *key, size_t key_size,
+                       const void *authority, size_t authority_size,
+                       const ValidateOptions *options,
+                       bundle_worker_done_t done, void *userdata,
+                       BundleWorker **ret);
+
+/* selfsigned_generate() in a child. Returns 0 or -errno. */
+int bundle_worker_selfsigned(sd_event *event, const char *server_name, char *const *alternative_names,
+                             unsigned lifetime_days, bundle_worker_done_t done, void *userdata,
+                             BundleWorker **ret);
+
+/* Stops watching; a child still running is killed and reaped. */
+BundleWorker *bundle_worker_free(BundleWorker *w);
+DEFINE_TRIVIAL_CLEANUP_FUNC(BundleWorker *, bundle_worker_free);

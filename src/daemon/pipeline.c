@@ -56,6 +56,7 @@ struct PipelineJob {
         bool revert_commit_failed;     /* …or could not be put back at all */
         char *reload_message;          /* why the first reload failed */
 
+        BundleWorker *worker;          /* reading and validating, or generating, in a child */
         ReloadRequest *reload;
         int reload_result;
         sd_event_source *reload_defer; /* continues after reload_done, outside reload.c's callback */
@@ -64,6 +65,7 @@ struct PipelineJob {
 static PipelineJob *job_free(PipelineJob *j) {
         if (!j)
                 return NULL;
+        bundle_worker_free(j->worker);
         reload_request_free(j->reload);
         sd_event_source_disable_unref(j->reload_defer);
         free(j->source);
@@ -364,14 +366,61 @@ static void on_reload_done(ReloadRequest *req, int r, const char *error_message,
                 (void) sd_event_source_set_enabled(j->reload_defer, SD_EVENT_ONESHOT);
 }
 
-/* read -> validate -> stage -> commit, then the reload. */
-static int job_run(PipelineJob *j) {
+/* commit, then the reload. */
+static int job_commit(PipelineJob *j, uint64_t id) {
         Context *c = j->context;
-        _cleanup_(cert_bundle_freep) CertBundle *bundle = NULL;
-        _cleanup_(cert_info_freep) CertInfo *info = NULL;
-        CertProblem problem = {};
+        int r;
+
+        j->new_id = id;
+        r = store_commit(c->store, id);
+        if (r < 0)
+                return job_fail_internal(j, r, "Failed to make the new generation current");
+
+        r = job_start_reload(j, j->new_fingerprint);
+        if (r < 0) {
+                j->reload_result = r;
+                free(j->reload_message);
+                j->reload_message = strdup("Failed to start reloading the endpoints");
+                job_after_reload(j);
+        }
+        return 0;
+}
+
+/* The worker's bundle, as the store writes it, and its description: stage, commit, reload. */
+static void on_bundle_ready(BundleWorker *w, BundleResult *result, void *userdata) {
+        PipelineJob *j = userdata;
+        Context *c = j->context;
         uint64_t id;
         int r;
+
+        j->worker = bundle_worker_free(j->worker);
+
+        if (result->r == -EBADMSG)
+                (void) job_refuse(j, &result->problem);
+        else if (result->r < 0)
+                (void) job_fail_internal(j, result->r, j->action == PIPELINE_SELF_SIGNED ?
+                                         "Failed to generate a self-signed certificate" :
+                                         "Failed to read the certificate");
+        else {
+                r = store_stage_files(c->store, &result->files, result->info,
+                                      j->action == PIPELINE_SELF_SIGNED ? "self-signed" : j->source, &id);
+                if (r < 0)
+                        (void) job_fail_internal(j, r, "Failed to write a new generation");
+                else {
+                        (void) snprintf(j->new_fingerprint, sizeof(j->new_fingerprint), "%s",
+                                        result->info->fingerprint);
+                        (void) job_commit(j, id);
+                }
+        }
+
+        store_files_done(&result->files);
+        cert_info_free(result->info);
+}
+
+/* Reads the generation served now, for reverting to it. */
+static void job_note_previous(PipelineJob *j) {
+        Context *c = j->context;
+        uint64_t id;
 
         j->previous_id = 0;
         j->previous_fingerprint[0] = 0;
@@ -382,6 +431,15 @@ static int job_run(PipelineJob *j) {
                         (void) snprintf(j->previous_fingerprint, sizeof(j->previous_fingerprint), "%s",
                                         g->info->fingerprint);
         }
+}
+
+/* read -> validate (in a worker) -> stage -> commit, then the reload. */
+static int job_run(PipelineJob *j) {
+        Context *c = j->context;
+        uint64_t id;
+        int r;
+
+        job_note_previous(j);
 
         switch (j->action) {
 
@@ -389,31 +447,38 @@ static int job_run(PipelineJob *j) {
                 ValidateOptions options;
                 pipeline_validate_options(c, &options);
                 /* In a child: what validation runs and caches stays out of the idle daemon (bundle-child.h). */
-                r = cert_bundle_load_in_child(j->certificate, j->certificate_size, j->key ?: "", j->key_size,
-                                              j->authority ?: "", j->authority_size, &options, &bundle, &problem);
-                /* The bytes are no longer needed; the key least of all. */
+                r = bundle_worker_load(c->event, j->certificate, j->certificate_size, j->key ?: "", j->key_size,
+                                       j->authority ?: "", j->authority_size, &options,
+                                       on_bundle_ready, j, &j->worker);
+                /* The child has its copy; ours is no longer needed, the key least of all. */
                 erase_and_free(j->key, j->key_size);
                 j->key = NULL;
                 j->key_size = 0;
-                if (r == -EBADMSG)
-                        return job_refuse(j, &problem);
                 if (r < 0)
                         return job_fail_internal(j, r, "Failed to read the certificate");
-                break;
+                return 0;
         }
 
         case PIPELINE_SELF_SIGNED:
-                r = selfsigned_generate_in_child(c->config->server_name, c->config->alternative_names,
-                                                 SELFSIGNED_LIFETIME_DAYS_DEFAULT, &bundle);
+                r = bundle_worker_selfsigned(c->event, c->config->server_name, c->config->alternative_names,
+                                             SELFSIGNED_LIFETIME_DAYS_DEFAULT, on_bundle_ready, j, &j->worker);
                 if (r < 0)
                         return job_fail_internal(j, r, "Failed to generate a self-signed certificate");
-                break;
+                return 0;
 
-        case PIPELINE_ROLLBACK:
+        case PIPELINE_ROLLBACK: {
+                _cleanup_(store_generation_freep) StoreGeneration *g = NULL;
+
                 if (j->previous_id == 0 || store_previous(c->store, &id) < 0)
                         return job_fail(j, -ENOENT, PIPELINE_ERROR_NO_PREVIOUS_GENERATION, CERT_OK,
                                         "There is no previous generation to go back to.");
-                break;
+                r = store_get(c->store, id, &g);
+                if (r < 0)
+                        return job_fail_internal(j, r, "Failed to read the previous generation");
+                (void) snprintf(j->new_fingerprint, sizeof(j->new_fingerprint), "%s",
+                                g->info ? g->info->fingerprint : "");
+                return job_commit(j, id);
+        }
 
         case PIPELINE_RELOAD:
                 if (j->previous_id == 0)
@@ -425,38 +490,6 @@ static int job_run(PipelineJob *j) {
                 if (r < 0)
                         return job_fail_internal(j, r, "Failed to start reloading the endpoints");
                 return 0;
-        }
-
-        if (bundle) {
-                r = cert_info_from_bundle(bundle, &info);
-                if (r < 0)
-                        return job_fail_internal(j, r, "Failed to describe the certificate");
-
-                r = store_stage(c->store, bundle, j->action == PIPELINE_SELF_SIGNED ? "self-signed" : j->source, &id);
-                if (r < 0)
-                        return job_fail_internal(j, r, "Failed to write a new generation");
-                bundle = cert_bundle_free(bundle);
-                (void) snprintf(j->new_fingerprint, sizeof(j->new_fingerprint), "%s", info->fingerprint);
-        } else {
-                _cleanup_(store_generation_freep) StoreGeneration *g = NULL;
-                r = store_get(c->store, id, &g);
-                if (r < 0)
-                        return job_fail_internal(j, r, "Failed to read the previous generation");
-                (void) snprintf(j->new_fingerprint, sizeof(j->new_fingerprint), "%s",
-                                g->info ? g->info->fingerprint : "");
-        }
-        j->new_id = id;
-
-        r = store_commit(c->store, id);
-        if (r < 0)
-                return job_fail_internal(j, r, "Failed to make the new generation current");
-
-        r = job_start_reload(j, j->new_fingerprint);
-        if (r < 0) {
-                j->reload_result = r;
-                free(j->reload_message);
-                j->reload_message = strdup("Failed to start reloading the endpoints");
-                job_after_reload(j);
         }
         return 0;
 }
