@@ -425,6 +425,64 @@ static int add_key(Harvest *h, const Input *in, EVP_PKEY *k, CertProblem *proble
  * Reads every block of one input. certs receives the certificates; keys are
  * collected into h->key unless want_keys is false (then they are skipped).
  */
+/* One CERTIFICATE block, the n-th of its input, starting on line: onto certs. Returns 0, -EBADMSG, -ENOMEM. */
+static int read_certificate_block(Harvest *h, const Input *in, BlockKind kind, const char *body, size_t body_len,
+                                  unsigned n, unsigned line, STACK_OF(X509) *certs, CertProblem *problem) {
+        _cleanup_(X509_freep) X509 *x = NULL;
+        unsigned char *der = NULL;
+        size_t der_size = 0;
+        int r;
+
+        if (++h->n_certs > h->max_certs)
+                return cert_problem_set(problem, CERT_ERROR_TOO_LARGE,
+                                        "more than %zu certificates were given; at most %zu are accepted",
+                                        h->max_certs, h->max_certs);
+        r = decode_body(body, body_len, &der, &der_size);
+        if (r == -ENOMEM)
+                return r;
+        if (r >= 0) {
+                r = parse_certificate(kind, der, der_size, &x);
+                free(der);
+        }
+        if (r < 0)
+                return cert_problem_set(problem, CERT_ERROR_MALFORMED,
+                                        "certificate %u of the %s (line %u) is corrupt: "
+                                        "not a valid X.509 certificate",
+                                        n, in->what, line);
+        if (sk_X509_push(certs, x) <= 0)
+                return -ENOMEM;
+        TAKE_PTR(x);
+        return 0;
+}
+
+/* One unencrypted private key block starting on line, handed to add_key(). Returns 0, -EBADMSG, -ENOMEM. */
+static int read_key_block(Harvest *h, const Input *in, BlockKind kind, const char *label, size_t label_len,
+                          const char *body, size_t body_len, unsigned line, CertProblem *problem) {
+        unsigned char *der = NULL;
+        size_t der_size = 0;
+        EVP_PKEY *k = NULL;
+        int r;
+
+        /* Traditional encryption lives in RFC 1421 headers inside the block. */
+        if (memmem_str(body, body_len, "Proc-Type:") && memmem_str(body, body_len, "ENCRYPTED"))
+                return cert_problem_set(problem, CERT_ERROR_ENCRYPTED_KEY,
+                                        "the private key in the %s is encrypted (Proc-Type: 4,ENCRYPTED): "
+                                        "decrypt it with 'openssl pkey -in FILE -out key.pem'", in->what);
+        r = decode_body(body, body_len, &der, &der_size);
+        if (r == -ENOMEM)
+                return r;
+        if (r >= 0) {
+                r = parse_key(kind, der, der_size, &k);
+                erase_and_free(der, der_size);
+        }
+        if (r < 0)
+                return cert_problem_set(problem, CERT_ERROR_MALFORMED,
+                                        "the private key in the %s (line %u) is corrupt: "
+                                        "not a valid %.*s",
+                                        in->what, line, (int) label_len, label);
+        return add_key(h, in, k, problem);
+}
+
 static int read_input(Harvest *h, const Input *in, STACK_OF(X509) *certs, bool want_keys,
                       bool is_key_input, CertProblem *problem) {
         const char *p = in->data, *end = in->data + in->size;
@@ -466,33 +524,12 @@ static int read_input(Harvest *h, const Input *in, STACK_OF(X509) *certs, bool w
 
                 switch (kind) {
                 case BLOCK_CERTIFICATE:
-                case BLOCK_TRUSTED_CERTIFICATE: {
-                        _cleanup_(X509_freep) X509 *x = NULL;
-                        unsigned char *der = NULL;
-                        size_t der_size = 0;
-
-                        n_cert_blocks++;
-                        if (++h->n_certs > h->max_certs)
-                                return cert_problem_set(problem, CERT_ERROR_TOO_LARGE,
-                                                        "more than %zu certificates were given; at most %zu are accepted",
-                                                        h->max_certs, h->max_certs);
-                        r = decode_body(body, body_len, &der, &der_size);
-                        if (r == -ENOMEM)
-                                return r;
-                        if (r >= 0) {
-                                r = parse_certificate(kind, der, der_size, &x);
-                                free(der);
-                        }
+                case BLOCK_TRUSTED_CERTIFICATE:
+                        r = read_certificate_block(h, in, kind, body, body_len, ++n_cert_blocks,
+                                                   line_of(in, begin), certs, problem);
                         if (r < 0)
-                                return cert_problem_set(problem, CERT_ERROR_MALFORMED,
-                                                        "certificate %u of the %s (line %u) is corrupt: "
-                                                        "not a valid X.509 certificate",
-                                                        n_cert_blocks, in->what, line_of(in, begin));
-                        if (sk_X509_push(certs, x) <= 0)
-                                return -ENOMEM;
-                        TAKE_PTR(x);
+                                return r;
                         break;
-                }
 
                 case BLOCK_ENCRYPTED_PKCS8_KEY:
                         if (!want_keys)
@@ -503,35 +540,13 @@ static int read_input(Harvest *h, const Input *in, STACK_OF(X509) *certs, bool w
 
                 case BLOCK_PKCS8_KEY:
                 case BLOCK_RSA_KEY:
-                case BLOCK_EC_KEY: {
-                        unsigned char *der = NULL;
-                        size_t der_size = 0;
-                        EVP_PKEY *k = NULL;
-
+                case BLOCK_EC_KEY:
                         if (!want_keys)
                                 break;
-                        /* Traditional encryption lives in RFC 1421 headers inside the block. */
-                        if (memmem_str(body, body_len, "Proc-Type:") && memmem_str(body, body_len, "ENCRYPTED"))
-                                return cert_problem_set(problem, CERT_ERROR_ENCRYPTED_KEY,
-                                                        "the private key in the %s is encrypted (Proc-Type: 4,ENCRYPTED): "
-                                                        "decrypt it with 'openssl pkey -in FILE -out key.pem'", in->what);
-                        r = decode_body(body, body_len, &der, &der_size);
-                        if (r == -ENOMEM)
-                                return r;
-                        if (r >= 0) {
-                                r = parse_key(kind, der, der_size, &k);
-                                erase_and_free(der, der_size);
-                        }
-                        if (r < 0)
-                                return cert_problem_set(problem, CERT_ERROR_MALFORMED,
-                                                        "the private key in the %s (line %u) is corrupt: "
-                                                        "not a valid %.*s",
-                                                        in->what, line_of(in, begin), (int) label_len, label);
-                        r = add_key(h, in, k, problem);
+                        r = read_key_block(h, in, kind, label, label_len, body, body_len, line_of(in, begin), problem);
                         if (r < 0)
                                 return r;
                         break;
-                }
 
                 case BLOCK_IGNORED:
                         break;

@@ -134,7 +134,8 @@ static void help_verb(const Verb *v) {
         printf("vertex-certctl %s\n\n%s\n%s\n%s", v->synopsis, v->help, options_help, exit_help);
 }
 
-int main(int argc, char *argv[]) {
+/* Fills *a; returns -1 to go on, or the exit code (--version, a bad option). */
+static int parse_argv(int argc, char *argv[], CertctlArgs *a, bool *show_help) {
         enum {
                 ARG_VERSION = 0x100,
                 ARG_JSON,
@@ -161,33 +162,27 @@ int main(int argc, char *argv[]) {
                 { "ca",              required_argument, NULL, ARG_CA              },
                 {}
         };
-        CertctlArgs a = {
-                .ask_password = true,
-                .policy = VALIDATE_POLICY_FIPS,
-        };
-        bool show_help = false;
-        unsigned used;
         int c, p;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
-                        show_help = true;
+                        *show_help = true;
                         break;
                 case ARG_VERSION:
                         printf("vertex-certctl %s\n", PACKAGE_VERSION);
                         return CERTCTL_EXIT_OK;
                 case ARG_JSON:
-                        a.json = true;
+                        a->json = true;
                         break;
                 case ARG_NO_ASK_PASSWORD:
-                        a.ask_password = false;
+                        a->ask_password = false;
                         break;
                 case ARG_OFFLINE:
-                        a.offline = true;
+                        a->offline = true;
                         break;
                 case ARG_SERVER_NAME:
-                        a.server_name = optarg;
+                        a->server_name = optarg;
                         break;
                 case ARG_POLICY:
                         p = validate_policy_from_string(optarg);
@@ -195,24 +190,39 @@ int main(int argc, char *argv[]) {
                                 fprintf(stderr, "Unknown policy '%s', expected fips or strict.\n", optarg);
                                 return CERTCTL_EXIT_USAGE;
                         }
-                        a.policy = (ValidatePolicy) p;
-                        a.policy_set = true;
+                        a->policy = (ValidatePolicy) p;
+                        a->policy_set = true;
                         break;
                 case ARG_TRUST_STORE:
-                        a.trust_store = optarg;
+                        a->trust_store = optarg;
                         break;
                 case ARG_CERT:
-                        a.cert = optarg;
+                        a->cert = optarg;
                         break;
                 case ARG_KEY:
-                        a.key = optarg;
+                        a->key = optarg;
                         break;
                 case ARG_CA:
-                        a.ca = optarg;
+                        a->ca = optarg;
                         break;
                 default:
                         return CERTCTL_EXIT_USAGE;
                 }
+        return -1;
+}
+
+int main(int argc, char *argv[]) {
+        CertctlArgs a = {
+                .ask_password = true,
+                .policy = VALIDATE_POLICY_FIPS,
+        };
+        bool show_help = false;
+        unsigned used;
+        int r;
+
+        r = parse_argv(argc, argv, &a, &show_help);
+        if (r >= 0)
+                return r;
 
         if (optind >= argc || streq(argv[optind], "help")) {
                 const Verb *v = optind + 1 < argc ? verb_find(argv[optind + 1]) : NULL;

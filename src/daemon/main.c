@@ -249,6 +249,42 @@ static int start_drop_directory(Context *c) {
         return 0;
 }
 
+/* The system bus with our object on it; the name is taken later (take_bus_name()). Returns 0 or -errno (logged). */
+static int connect_bus(Context *c) {
+        int r;
+
+        r = sd_bus_open_system(&c->bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the system bus: %m");
+        /* Without the bus nobody can reach us: exit and let the unit's Restart= bring us back. */
+        r = sd_bus_set_exit_on_disconnect(c->bus, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to configure the bus connection: %m");
+        r = sd_bus_attach_event(c->bus, c->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
+        r = bus_api_add_object(c);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the bus object: %m");
+        return 0;
+}
+
+/* Before any reload, every configured unit is of unknown state. Returns 0 or -ENOMEM. */
+static int set_endpoints_unknown(Context *c) {
+        size_t n_units = strv_length(c->config->units);
+
+        if (n_units == 0)
+                return 0;
+
+        _cleanup_free_ EndpointStatus *unknown = calloc(n_units, sizeof(EndpointStatus));
+        if (!unknown)
+                return -ENOMEM;
+        for (size_t i = 0; i < n_units; i++)
+                unknown[i] = (EndpointStatus) { .unit = c->config->units[i], .address = (char *) "",
+                                                .state = (char *) "unknown", .fingerprint = (char *) "" };
+        return context_set_endpoints(c, unknown, n_units);
+}
+
 static int run(int argc, char *argv[]) {
         _cleanup_(daemon_freep) Context *c = NULL;
         _cleanup_free_ char *config_error = NULL;
@@ -306,35 +342,13 @@ static int run(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Failed to open the store '%s': %m", c->config->store_directory), EXIT_FAILURE;
 
-        r = sd_bus_open_system(&c->bus);
+        r = connect_bus(c);
         if (r < 0)
-                return log_error_errno(r, "Failed to connect to the system bus: %m"), EXIT_FAILURE;
-        /* Without the bus nobody can reach us: exit and let the unit's Restart= bring us back. */
-        r = sd_bus_set_exit_on_disconnect(c->bus, true);
-        if (r < 0)
-                return log_error_errno(r, "Failed to configure the bus connection: %m"), EXIT_FAILURE;
-        r = sd_bus_attach_event(c->bus, c->event, SD_EVENT_PRIORITY_NORMAL);
-        if (r < 0)
-                return log_error_errno(r, "Failed to attach the bus to the event loop: %m"), EXIT_FAILURE;
-        r = bus_api_add_object(c);
-        if (r < 0)
-                return log_error_errno(r, "Failed to register the bus object: %m"), EXIT_FAILURE;
+                return EXIT_FAILURE;
 
-        /* Before any reload, every configured unit is of unknown state. */
-        size_t n_units = 0;
-        for (char **u = c->config->units; u && *u; u++)
-                n_units++;
-        if (n_units > 0) {
-                _cleanup_free_ EndpointStatus *unknown = calloc(n_units, sizeof(EndpointStatus));
-                if (!unknown)
-                        return log_error_errno(-ENOMEM, "Out of memory."), EXIT_FAILURE;
-                for (size_t i = 0; i < n_units; i++)
-                        unknown[i] = (EndpointStatus) { .unit = c->config->units[i], .address = (char *) "",
-                                                        .state = (char *) "unknown", .fingerprint = (char *) "" };
-                r = context_set_endpoints(c, unknown, n_units);
-                if (r < 0)
-                        return log_error_errno(r, "Out of memory."), EXIT_FAILURE;
-        }
+        r = set_endpoints_unknown(c);
+        if (r < 0)
+                return log_error_errno(r, "Out of memory."), EXIT_FAILURE;
 
         r = context_load_current(c, NULL);
         if (r == -ENOENT) {

@@ -309,7 +309,8 @@ static void help(void) {
                "  -h --help                   Show this help\n");
 }
 
-int main(int argc, char *argv[]) {
+/* Returns 1 to go on, 0 to exit successfully (--help), -EINVAL for bad arguments. */
+static int parse_argv(int argc, char *argv[], Context *c, char **listen_addresses, size_t *n_listen) {
         enum {
                 ARG_FAIL_RELOAD = 0x100,
         };
@@ -322,105 +323,62 @@ int main(int argc, char *argv[]) {
                 { "help",                  no_argument,       NULL, 'h'             },
                 {}
         };
-        Context c = {
-                .directory = DEFAULT_DIRECTORY,
-                .control_fd = -EBADF,
-                .fail_reload_if_exists = getenv("VERTEX_ENDPOINT_FAIL_RELOAD_IF_EXISTS"),
-        };
-        _cleanup_free_ char *error = NULL;
         const char *control = NULL;
-        char **listen_addresses = NULL;
-        size_t n_listen = 0;
-        int opt, r, n_fds, ret = EXIT_FAILURE;
-
-        listen_addresses = calloc(argc, sizeof(char *));
-        if (!listen_addresses)
-                return EXIT_FAILURE;
+        int opt;
 
         while ((opt = getopt_long(argc, argv, "n:d:l:c:h", options, NULL)) >= 0)
                 switch (opt) {
                 case 'n':
-                        c.name = optarg;
+                        c->name = optarg;
                         break;
                 case 'd':
-                        c.directory = optarg;
+                        c->directory = optarg;
                         break;
                 case 'l':
-                        listen_addresses[n_listen++] = optarg;
+                        listen_addresses[(*n_listen)++] = optarg;
                         break;
                 case 'c':
                         control = optarg;
                         break;
                 case ARG_FAIL_RELOAD:
-                        c.fail_reload_if_exists = optarg;
+                        c->fail_reload_if_exists = optarg;
                         break;
                 case 'h':
                         help();
-                        free(listen_addresses);
-                        return EXIT_SUCCESS;
+                        return 0;
                 default:
-                        free(listen_addresses);
-                        return EXIT_FAILURE;
+                        return -EINVAL;
                 }
 
-        if (optind < argc || !endpoint_name_is_valid(c.name)) {
+        if (optind < argc || !endpoint_name_is_valid(c->name)) {
                 log_error("%s", optind < argc ? "Unexpected arguments." : "--name NAME ([A-Za-z0-9._-]) is required.");
-                free(listen_addresses);
-                return EXIT_FAILURE;
+                return -EINVAL;
         }
-        if (isempty(c.fail_reload_if_exists))
-                c.fail_reload_if_exists = NULL;
+        if (isempty(c->fail_reload_if_exists))
+                c->fail_reload_if_exists = NULL;
 
         if (control)
-                c.control_path = strdup(control);
-        else if (endpoint_control_path(c.name, &c.control_path) < 0)
-                c.control_path = NULL;
-        if (!c.control_path) {
-                free(listen_addresses);
-                return EXIT_FAILURE;
-        }
+                c->control_path = strdup(control);
+        else if (endpoint_control_path(c->name, &c->control_path) < 0)
+                c->control_path = NULL;
+        return c->control_path ? 1 : -ENOMEM;
+}
 
-        /* Each connection is an fd: take what the hard limit allows. */
-        {
-                struct rlimit rl;
-
-                if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-                        rl.rlim_cur = rl.rlim_max;
-                        (void) setrlimit(RLIMIT_NOFILE, &rl);
-                }
-        }
-
-        r = sd_event_default(&c.event);
-        if (r < 0) {
-                log_error("Failed to allocate the event loop: %s", strerror(-r));
-                goto finish;
-        }
-
-        r = serving_context_load(c.directory, &c.sc, &error);
-        if (r < 0) {
-                log_error("Failed to load the certificate: %s", error ?: strerror(-r));
-                goto finish;
-        }
-
-        r = server_new(c.event, c.name, c.sc, &c.server);
-        if (r < 0)
-                goto finish;
+/* The sockets systemd passed, then those of --listen. Returns 0 or -errno (logged). */
+static int add_listeners(Context *c, char *const *listen_addresses, size_t n_listen) {
+        int n_fds, r;
 
         n_fds = sd_listen_fds(true);
-        if (n_fds < 0) {
-                log_error("Failed to read the sockets passed by systemd: %s", strerror(-n_fds));
-                goto finish;
-        }
+        if (n_fds < 0)
+                return log_error_errno(n_fds, "Failed to read the sockets passed by systemd: %m");
         for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + n_fds; fd++) {
                 if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
                         log_warning("File descriptor %d passed by systemd is not a listening stream socket, ignoring.", fd);
                         continue;
                 }
-                r = server_add_listener(c.server, fd);
-                if (r < 0) {
-                        log_error("Failed to listen on passed socket %d: %s", fd, strerror(-r));
-                        goto finish;
-                }
+                r = server_add_listener(c->server, fd);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to listen on passed socket %d: %m", fd);
         }
 
         for (size_t i = 0; i < n_listen; i++) {
@@ -428,72 +386,128 @@ int main(int argc, char *argv[]) {
                 int fd;
 
                 r = listen_address(listen_addresses[i], &fd, &bound);
-                if (r < 0) {
-                        log_error("Failed to listen on '%s': %s", listen_addresses[i], strerror(-r));
-                        goto finish;
-                }
-                r = server_add_listener(c.server, fd);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to listen on '%s': %m", listen_addresses[i]);
+                r = server_add_listener(c->server, fd);
                 if (r < 0) {
                         safe_close(fd);
-                        goto finish;
+                        return r;
                 }
                 log_info("Listening on %s", bound);
         }
 
-        if (server_n_listeners(c.server) == 0) {
+        if (server_n_listeners(c->server) == 0) {
                 log_error("No socket to serve on: start me by socket activation or pass --listen.");
-                goto finish;
+                return -ENOENT;
         }
+        return 0;
+}
 
-        r = control_listen(&c);
-        if (r < 0) {
-                log_error("Failed to listen on control socket '%s': %s", c.control_path, strerror(-r));
-                goto finish;
-        }
+/* SIGTERM and SIGINT stop, SIGHUP reloads, all through the loop. Returns 0 or -errno (logged). */
+static int watch_signals(Context *c) {
+        sigset_t mask;
 
-        {
-                sigset_t mask;
-
-                sigemptyset(&mask);
-                sigaddset(&mask, SIGTERM);
-                sigaddset(&mask, SIGINT);
-                sigaddset(&mask, SIGHUP);
-                if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
-                        log_error("Failed to block signals: %m");
-                        goto finish;
-                }
-        }
-        if (sd_event_add_signal(c.event, NULL, SIGTERM, on_terminate, &c) < 0 ||
-            sd_event_add_signal(c.event, NULL, SIGINT, on_terminate, &c) < 0 ||
-            sd_event_add_signal(c.event, NULL, SIGHUP, on_sighup, &c) < 0) {
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(-errno, "Failed to block signals: %m");
+        if (sd_event_add_signal(c->event, NULL, SIGTERM, on_terminate, c) < 0 ||
+            sd_event_add_signal(c->event, NULL, SIGINT, on_terminate, c) < 0 ||
+            sd_event_add_signal(c->event, NULL, SIGHUP, on_sighup, c) < 0) {
                 log_error("Failed to watch signals.");
-                goto finish;
+                return -EIO;
         }
         /* Broken connections show up as EPIPE on write, not as a signal. */
         (void) signal(SIGPIPE, SIG_IGN);
+        return 0;
+}
 
-        log_info("Endpoint '%s' serving %s from %s", c.name, c.sc->fingerprint, c.sc->origin ?: c.directory);
+static void context_done(Context *c) {
+        server_free(c->server);
+        serving_context_unref(c->sc);
+        sd_event_source_disable_unref(c->control_io);
+        if (c->control_fd >= 0) {
+                safe_close(c->control_fd);
+                if (c->control_path[0] != '@')
+                        (void) unlink(c->control_path);
+        }
+        sd_event_unref(c->event);
+        free(c->control_path);
+}
+
+/* Each connection is an fd: take what the hard limit allows. */
+static void raise_fd_limit(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                (void) setrlimit(RLIMIT_NOFILE, &rl);
+        }
+}
+
+static int run(int argc, char *argv[], Context *c) {
+        _cleanup_free_ char **listen_addresses = NULL;
+        _cleanup_free_ char *error = NULL;
+        size_t n_listen = 0;
+        int r;
+
+        listen_addresses = calloc(argc, sizeof(char *));
+        if (!listen_addresses)
+                return -ENOMEM;
+
+        r = parse_argv(argc, argv, c, listen_addresses, &n_listen);
+        if (r <= 0)
+                return r;
+
+        raise_fd_limit();
+
+        r = sd_event_default(&c->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate the event loop: %m");
+
+        r = serving_context_load(c->directory, &c->sc, &error);
+        if (r < 0 && error)
+                return log_error_errno(r, "Failed to load the certificate: %s", error);
+        if (r < 0)
+                return log_error_errno(r, "Failed to load the certificate: %m");
+
+        r = server_new(c->event, c->name, c->sc, &c->server);
+        if (r < 0)
+                return r;
+
+        r = add_listeners(c, listen_addresses, n_listen);
+        if (r < 0)
+                return r;
+
+        r = control_listen(c);
+        if (r < 0)
+                return log_error_errno(r, "Failed to listen on control socket '%s': %m", c->control_path);
+
+        r = watch_signals(c);
+        if (r < 0)
+                return r;
+
+        log_info("Endpoint '%s' serving %s from %s", c->name, c->sc->fingerprint, c->sc->origin ?: c->directory);
         (void) sd_notify(false, "READY=1");
-        notify_status(&c, "Serving ");
+        notify_status(c, "Serving ");
 
-        r = sd_event_loop(c.event);
-        if (r < 0) {
-                log_error("Event loop failed: %s", strerror(-r));
-                goto finish;
-        }
-        ret = EXIT_SUCCESS;
+        r = sd_event_loop(c->event);
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m");
+        return 1;
+}
 
-finish:
-        server_free(c.server);
-        serving_context_unref(c.sc);
-        sd_event_source_disable_unref(c.control_io);
-        if (c.control_fd >= 0) {
-                safe_close(c.control_fd);
-                if (c.control_path[0] != '@')
-                        (void) unlink(c.control_path);
-        }
-        sd_event_unref(c.event);
-        free(c.control_path);
-        free(listen_addresses);
-        return ret;
+int main(int argc, char *argv[]) {
+        Context c = {
+                .directory = DEFAULT_DIRECTORY,
+                .control_fd = -EBADF,
+                .fail_reload_if_exists = getenv("VERTEX_ENDPOINT_FAIL_RELOAD_IF_EXISTS"),
+        };
+        int r;
+
+        r = run(argc, argv, &c);
+        context_done(&c);
+        return r >= 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
