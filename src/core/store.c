@@ -36,56 +36,9 @@
 #include <openssl/pem.h>
 
 #include "io-util.h"
-#include "store.h"
+#include "store-internal.h"
 #include "time-util.h"
 #include "trusted-pem.h"
-
-#define GENERATIONS_DIR "generations"
-#define CURRENT_LINK "current"
-#define CURRENT_TMP_PREFIX "current.tmp"
-#define NEXT_ID_FILE "next-id"
-#define NEXT_ID_TMP "next-id.tmp"
-#define TMP_PREFIX ".tmp-"
-#define META_FILE "meta"
-#define STORE_GROUP "vertex-tls"
-
-#define MODE_DIR 0750
-#define MODE_KEY 0640
-/* Certificates are public; the 0750 directories already gate who reaches them. */
-#define MODE_PUBLIC 0644
-
-/* Our own files are small; anything bigger is corruption, not a certificate. */
-#define STORE_FILE_MAX ((size_t) 8 * 1024 * 1024)
-
-/* "generations/" + 20 digits + NUL */
-#define LINK_TARGET_MAX (sizeof(GENERATIONS_DIR) + 1 + 20 + 1)
-
-/*
- * A generation this process has checked whole, or written itself. Generation
- * directories never change once renamed into place (only prune removes
- * them), so one check per process is enough: commit, prune, previous and the
- * bus's property reads then cost no parsing. Recovery at open starts empty.
- */
-typedef struct VerifiedGeneration {
-        uint64_t id;
-        char *source;
-        uint64_t installed_usec;
-        CertInfo *info;
-} VerifiedGeneration;
-
-struct Store {
-        VerifiedGeneration *verified;
-        size_t n_verified;
-        uint64_t last_staged_id;   /* written and synced by this process: committing it needs no re-read */
-        char *directory;       /* absolute, canonical */
-        char *current_path;    /* directory + "/current" */
-        int dir_fd;            /* also carries the flock against a second writer */
-        int generations_fd;
-        unsigned keep_generations;
-        gid_t gid;             /* group vertex-tls, or (gid_t) -1 when it does not exist */
-        StoreStepHook hook;
-        void *userdata;
-};
 
 static void step(Store *s, StoreStep k) {
         if (s->hook)
@@ -93,7 +46,7 @@ static void step(Store *s, StoreStep k) {
 }
 
 /* Strict decimal: no sign, no leading zero, no overflow. Ids start at 1. */
-static int parse_id(const char *s, size_t n, uint64_t *ret) {
+int parse_id(const char *s, size_t n, uint64_t *ret) {
         uint64_t v = 0;
 
         if (n == 0 || n > 20 || s[0] == '0')
@@ -137,7 +90,7 @@ static int fix_owner_mode(Store *s, int fd, mode_t mode) {
         return 0;
 }
 
-static int open_dir_at(int dfd, const char *name) {
+int open_dir_at(int dfd, const char *name) {
         int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         return fd < 0 ? negative_errno() : fd;
 }
@@ -156,207 +109,6 @@ static int create_file_at(Store *s, int dfd, const char *name, const void *data,
         return write_all(fd, data, size);
 }
 
-static void erase_bufp(char **p) {
-        if (*p)
-                erase_and_free(*p, strlen(*p));
-}
-
-typedef struct Meta {
-        char *source;
-        uint64_t installed_usec;
-} Meta;
-
-static void meta_done(Meta *m) {
-        free(m->source);
-        m->source = NULL;
-}
-
-/* key=value lines; unknown keys are ignored so that later versions may add some. */
-static int parse_meta(const char *data, Meta *ret) {
-        _cleanup_free_ char *source = NULL;
-        bool have_installed = false;
-        uint64_t installed = 0;
-
-        for (const char *p = data; *p; ) {
-                size_t n = strcspn(p, "\n");
-                const char *eq = memchr(p, '=', n);
-                if (eq) {
-                        size_t klen = (size_t) (eq - p), vlen = n - klen - 1;
-                        if (klen == 6 && memcmp(p, "source", 6) == 0) {
-                                free(source);
-                                source = strndup(eq + 1, vlen);
-                                if (!source)
-                                        return -ENOMEM;
-                        } else if (klen == 12 && memcmp(p, "installed-at", 12) == 0) {
-                                if (vlen == 1 && eq[1] == '0')
-                                        installed = 0;
-                                else if (parse_id(eq + 1, vlen, &installed) < 0)
-                                        return -EBADMSG;
-                                have_installed = true;
-                        }
-                }
-                p += n;
-                if (*p == '\n')
-                        p++;
-        }
-        if (isempty(source) || !have_installed)
-                return -EBADMSG;
-        ret->source = TAKE_PTR(source);
-        ret->installed_usec = installed;
-        return 0;
-}
-
-static int generation_name(uint64_t id, char buf[static 21]) {
-        snprintf(buf, 21, "%" PRIu64, id);
-        return 0;
-}
-
-/*
- * Reads generation id completely and checks that it is whole: every file
- * present and parseable, exactly one leaf, fullchain = leaf + chain, key
- * matching the leaf, meta readable. -ENOENT when there is no such
- * directory, -EBADMSG when it is incomplete or torn.
- */
-static int load_generation(Store *s, uint64_t id, CertBundle **ret_bundle, Meta *ret_meta) {
-        _cleanup_(cert_bundle_freep) CertBundle *b = NULL;
-        _cleanup_x509_stack_ STACK_OF(X509) *leaf = NULL, *fullchain = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        _cleanup_(erase_bufp) char *data = NULL;
-        char name[21];
-        size_t size;
-        int r;
-
-        generation_name(id, name);
-        fd = open_dir_at(s->generations_fd, name);
-        if (fd < 0)
-                return fd == -ENOTDIR || fd == -ELOOP ? -EBADMSG : fd;
-
-        b = cert_bundle_new();
-        if (!b)
-                return -ENOMEM;
-
-        r = trusted_pem_load_certificates_at(fd, cert_bundle_part_file(CERT_BUNDLE_CERT), &leaf);
-        if (r < 0)
-                return r == -ENOMEM ? r : -EBADMSG;
-        if (sk_X509_num(leaf) != 1)
-                return -EBADMSG;
-        b->leaf = sk_X509_shift(leaf);
-
-        sk_X509_pop_free(b->chain, X509_free);
-        b->chain = NULL;
-        r = trusted_pem_load_certificates_at(fd, cert_bundle_part_file(CERT_BUNDLE_CHAIN), &b->chain);
-        if (r < 0)
-                return r == -ENOMEM ? r : -EBADMSG;
-
-        sk_X509_pop_free(b->authority, X509_free);
-        b->authority = NULL;
-        r = trusted_pem_load_certificates_at(fd, cert_bundle_part_file(CERT_BUNDLE_CA), &b->authority);
-        if (r < 0)
-                return r == -ENOMEM ? r : -EBADMSG;
-
-        /* fullchain.pem is what most consumers serve: it must be exactly leaf + chain. */
-        r = trusted_pem_load_certificates_at(fd, cert_bundle_part_file(CERT_BUNDLE_FULLCHAIN), &fullchain);
-        if (r < 0)
-                return r == -ENOMEM ? r : -EBADMSG;
-        if (sk_X509_num(fullchain) != 1 + sk_X509_num(b->chain))
-                return -EBADMSG;
-        if (X509_cmp(sk_X509_value(fullchain, 0), b->leaf) != 0)
-                return -EBADMSG;
-        for (int i = 0; i < sk_X509_num(b->chain); i++)
-                if (X509_cmp(sk_X509_value(fullchain, i + 1), sk_X509_value(b->chain, i)) != 0)
-                        return -EBADMSG;
-
-        r = trusted_pem_load_key_at(fd, cert_bundle_part_file(CERT_BUNDLE_KEY), &b->key);
-        if (r < 0)
-                return r == -ENOMEM ? r : -EBADMSG;
-
-        EVP_PKEY *pub = X509_get0_pubkey(b->leaf);
-        if (!pub || EVP_PKEY_eq(pub, b->key) != 1) {
-                ERR_clear_error();
-                return -EBADMSG;
-        }
-
-        r = read_file_at(fd, META_FILE, STORE_FILE_MAX, &data, &size);
-        if (r < 0)
-                return r == -ENOMEM ? r : -EBADMSG;
-        if (strlen(data) != size)
-                return -EBADMSG;
-        Meta meta = {};
-        r = parse_meta(data, &meta);
-        if (r < 0)
-                return r;
-
-        if (ret_meta)
-                *ret_meta = meta;
-        else
-                meta_done(&meta);
-        if (ret_bundle)
-                *ret_bundle = TAKE_PTR(b);
-        return 0;
-}
-
-static VerifiedGeneration *verified_find(Store *s, uint64_t id) {
-        for (size_t i = 0; i < s->n_verified; i++)
-                if (s->verified[i].id == id)
-                        return &s->verified[i];
-        return NULL;
-}
-
-static void verified_forget(Store *s, uint64_t id) {
-        VerifiedGeneration *v = verified_find(s, id);
-        if (!v)
-                return;
-        free(v->source);
-        cert_info_free(v->info);
-        *v = s->verified[--s->n_verified];
-}
-
-/* Takes ownership of info. Returns 0 or -ENOMEM. */
-static int verified_add(Store *s, uint64_t id, const char *source, uint64_t installed_usec, CertInfo *info) {
-        _cleanup_(cert_info_freep) CertInfo *owned = info;
-
-        verified_forget(s, id);
-        VerifiedGeneration *array = reallocarray(s->verified, s->n_verified + 1, sizeof(VerifiedGeneration));
-        if (!array)
-                return -ENOMEM;
-        s->verified = array;
-        char *copy = strdup(source);
-        if (!copy)
-                return -ENOMEM;
-        s->verified[s->n_verified++] = (VerifiedGeneration) {
-                .id = id,
-                .source = copy,
-                .installed_usec = installed_usec,
-                .info = TAKE_PTR(owned),
-        };
-        return 0;
-}
-
-/* Whether generation id is complete and matching, checked once per process. Returns 0, -EBADMSG, -ENOENT, -errno. */
-static int check_generation(Store *s, uint64_t id, VerifiedGeneration **ret) {
-        _cleanup_(cert_bundle_freep) CertBundle *b = NULL;
-        CertInfo *info = NULL;
-        Meta meta = {};
-        int r;
-
-        VerifiedGeneration *v = verified_find(s, id);
-        if (!v) {
-                r = load_generation(s, id, &b, &meta);
-                if (r < 0)
-                        return r;
-                r = cert_info_from_bundle(b, &info);
-                if (r >= 0)
-                        r = verified_add(s, id, meta.source, meta.installed_usec, info);
-                meta_done(&meta);
-                if (r < 0)
-                        return r;
-                v = verified_find(s, id);
-        }
-        if (ret)
-                *ret = v;
-        return 0;
-}
-
 static int uint64_cmp(const void *a, const void *b) {
         uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
         return x < y ? -1 : x > y;
@@ -366,7 +118,7 @@ static int uint64_cmp(const void *a, const void *b) {
  * Ids of the numeric entries of generations/, ascending (complete or not).
  * ret_max also counts ".tmp-N-…" names, so an id being staged is never handed out twice.
  */
-static int scan_ids(Store *s, uint64_t **ret, size_t *ret_n, uint64_t *ret_max) {
+int scan_ids(Store *s, uint64_t **ret, size_t *ret_n, uint64_t *ret_max) {
         _cleanup_free_ uint64_t *ids = NULL;
         size_t n = 0, allocated = 0;
         uint64_t max = 0;
@@ -725,7 +477,7 @@ void store_set_step_hook(Store *s, StoreStepHook hook, void *userdata) {
 }
 
 static int read_next_id(Store *s, uint64_t *ret) {
-        _cleanup_(erase_bufp) char *data = NULL;
+        _cleanup_erase_ char *data = NULL;
         size_t size;
         int r;
 
@@ -1022,90 +774,4 @@ int store_prune(Store *s) {
          * recovery removes; neither can be served by mistake. */
         step(s, STORE_STEP_PRUNED);
         return 0;
-}
-
-int store_load(Store *s, uint64_t id, CertBundle **ret) {
-        assert(s);
-        assert(ret);
-        return load_generation(s, id, ret, NULL);
-}
-
-static int generation_new(Store *s, uint64_t id, StoreGeneration **ret) {
-        _cleanup_(store_generation_freep) StoreGeneration *g = NULL;
-        VerifiedGeneration *v;
-        int r;
-
-        r = check_generation(s, id, &v);
-        if (r < 0)
-                return r;
-
-        g = calloc(1, sizeof(StoreGeneration));
-        if (!g)
-                return -ENOMEM;
-        g->id = id;
-        g->installed_usec = v->installed_usec;
-        g->source = strdup(v->source);
-        if (!g->source)
-                return -ENOMEM;
-        r = cert_info_dup(v->info, &g->info);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(g);
-        return 0;
-}
-
-int store_get(Store *s, uint64_t id, StoreGeneration **ret) {
-        assert(s);
-        assert(ret);
-        return generation_new(s, id, ret);
-}
-
-int store_list(Store *s, StoreGeneration **ret, size_t *ret_n) {
-        _cleanup_free_ uint64_t *ids = NULL;
-        StoreGeneration *array = NULL;
-        size_t n, k = 0;
-        int r;
-
-        assert(s);
-        assert(ret);
-        assert(ret_n);
-
-        r = scan_ids(s, &ids, &n, NULL);
-        if (r < 0)
-                return r;
-        array = calloc(n ? n : 1, sizeof(StoreGeneration));
-        if (!array)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                StoreGeneration *g;
-                r = generation_new(s, ids[i], &g);
-                if (r == -EBADMSG || r == -ENOENT)
-                        continue;  /* incomplete: not a generation anyone can use */
-                if (r < 0) {
-                        store_generation_array_free(array, k);
-                        return r;
-                }
-                array[k++] = *g;
-                free(g);
-        }
-        *ret = array;
-        *ret_n = k;
-        return 0;
-}
-
-StoreGeneration *store_generation_free(StoreGeneration *g) {
-        if (!g)
-                return NULL;
-        free(g->source);
-        cert_info_free(g->info);
-        free(g);
-        return NULL;
-}
-
-void store_generation_array_free(StoreGeneration *array, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                free(array[i].source);
-                cert_info_free(array[i].info);
-        }
-        free(array);
 }

@@ -15,11 +15,6 @@
 #include "io-util.h"
 #include "trusted-pem.h"
 
-static void erase_bufp(char **p) {
-        if (*p)
-                erase_and_free(*p, strlen(*p));
-}
-
 /* Never prompt on a terminal for a passphrase: our key files are never encrypted. */
 static int no_password_cb(char *buf, int size, int rwflag, void *u) {
         return -1;
@@ -85,7 +80,7 @@ static int parse_key(const char *data, size_t size, EVP_PKEY **ret) {
 }
 
 int trusted_pem_load_certificates_at(int dfd, const char *name, STACK_OF(X509) **ret) {
-        _cleanup_(erase_bufp) char *data = NULL;
+        _cleanup_erase_ char *data = NULL;
         size_t size;
         int r;
 

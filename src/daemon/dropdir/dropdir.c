@@ -64,86 +64,9 @@
 
 #include <openssl/evp.h>
 
-#include "dropdir-naming.h"
-#include "dropdir-safeopen.h"
-#include "dropdir-state.h"
-#include "dropdir.h"
+#include "dropdir-internal.h"
 #include "openssl-util.h"
 
-#define TRACK_BUCKETS 1024
-#define KUBELET_DATA "..data"
-#define REJECTED_DIR "rejected"
-/* IN_ATTRIB: a chmod of the directory itself makes it (un)safe. */
-#define INOTIFY_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | \
-                      IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
-
-/* What events told us about one name in the directory. */
-typedef struct Track {
-        struct Track *next;
-        char *name;
-        bool pending;            /* created or modified, not yet closed */
-        bool modified;           /* IN_MODIFY seen since IN_CREATE */
-        uint64_t seq;            /* drop order; 0: not yet numbered */
-        uint64_t ready_usec;     /* CLOCK_MONOTONIC when it became complete */
-        bool present;            /* sweep mark of the current scan */
-        mode_t type;             /* S_IFREG, S_IFLNK, … as last listed */
-        /* cached answer to "does this certificate file hold a key too?" */
-        bool key_checked, has_key;
-        dev_t dev;
-        ino_t ino;
-        off_t size;
-        struct timespec mtime;
-} Track;
-
-/* A bundle found by a scan. */
-typedef struct Candidate {
-        char *name;
-        char *paths[_DROP_PART_MAX];    /* relative to the directory */
-        bool kubelet;
-        bool pending;                   /* some file still being written */
-        bool complete;
-        uint64_t seq;
-        uint64_t since;
-} Candidate;
-
-/* The bundle handed out, until dropdir_bundle_done(). */
-typedef struct Current {
-        DropBundle bundle;
-        char *paths[_DROP_PART_MAX];
-        struct stat lst[_DROP_PART_MAX];   /* lstat() of each path when read */
-        bool kubelet;
-} Current;
-
-struct DropDir {
-        sd_event *event;
-        char *path;
-        uint64_t settle_usec;
-        uint64_t max_file_size;
-        dropdir_bundle_t on_bundle;
-        dropdir_rejected_t on_rejected;
-        void *userdata;
-
-        int dir_fd;             /* open only during a scan or dropdir_bundle_done(): see dir_pin() */
-        int inotify_fd;
-        int wd;
-        bool unsafe;            /* made group/world-writable under us: ignored (and said once) until fixed */
-
-        sd_event_source *io_source;
-        sd_event_source *scan_source;
-        sd_event_source *settle_source;
-
-        DropSeen *seen;
-        Track *tracks[TRACK_BUCKETS];
-        uint64_t seq;
-        bool busy;
-        Current current;
-
-        uint64_t n_overflows;
-        uint64_t n_scans;
-};
-
-static int dir_pin(DropDir *d);
-static void dir_unpin(DropDir *d, int pinned);
 
 /* ------------------------------------------------------------ tracking */
 
@@ -161,7 +84,7 @@ static Track *track_get(DropDir *d, const char *name) {
         return NULL;
 }
 
-static Track *track_ensure(DropDir *d, const char *name) {
+Track *track_ensure(DropDir *d, const char *name) {
         Track *t = track_get(d, name);
         unsigned b;
 
@@ -208,70 +131,6 @@ static uint64_t now_usec(DropDir *d) {
         return t;
 }
 
-/* ------------------------------------------------------------- hashing */
-
-static int sha256_hex(EVP_MD_CTX *ctx, char ret[static 65]) {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned len = 0;
-
-        if (EVP_DigestFinal_ex(ctx, md, &len) != 1 || len != 32)
-                return -EIO;
-        for (unsigned i = 0; i < len; i++)
-                sprintf(ret + 2 * i, "%02x", md[i]);
-        ret[64] = 0;
-        return 0;
-}
-
-static int update_part(EVP_MD_CTX *ctx, unsigned char tag, const void *data, size_t size) {
-        uint64_t n = size;
-        if (EVP_DigestUpdate(ctx, &tag, 1) != 1 ||
-            EVP_DigestUpdate(ctx, &n, sizeof(n)) != 1 ||
-            (size > 0 && EVP_DigestUpdate(ctx, data, size) != 1))
-                return -EIO;
-        return 0;
-}
-
-/* SHA-256 over certificate, key and authority, each tagged and length-prefixed. */
-static int bundle_hash(DropBundle *b) {
-        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-
-        if (!ctx)
-                return -ENOMEM;
-        if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-                return -EIO;
-        if (update_part(ctx, 'c', b->certificate, b->certificate_size) < 0 ||
-            update_part(ctx, 'k', b->key, b->key_size) < 0 ||
-            update_part(ctx, 'a', b->authority, b->authority_size) < 0)
-                return -EIO;
-        return sha256_hex(ctx, b->content_hash);
-}
-
-/* For refusals nothing was read: remember the files by name and inode instead. */
-static int identity_hash(DropDir *d, char *const *paths, char ret[static 65]) {
-        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-
-        if (!ctx)
-                return -ENOMEM;
-        if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-                return -EIO;
-        for (size_t p = 0; p < _DROP_PART_MAX; p++) {
-                struct stat st = {};
-                uint64_t v[4];
-
-                if (!paths[p])
-                        continue;
-                (void) fstatat(d->dir_fd, paths[p], &st, AT_SYMLINK_NOFOLLOW);
-                v[0] = st.st_dev;
-                v[1] = st.st_ino;
-                v[2] = (uint64_t) st.st_size;
-                v[3] = (uint64_t) st.st_mtim.tv_sec * 1000000000ULL + (uint64_t) st.st_mtim.tv_nsec;
-                if (update_part(ctx, 'n', paths[p], strlen(paths[p])) < 0 ||
-                    update_part(ctx, 'i', v, sizeof(v)) < 0)
-                        return -EIO;
-        }
-        return sha256_hex(ctx, ret);
-}
-
 /* ----------------------------------------------------------- bundles */
 
 static void drop_bundle_done(DropBundle *b) {
@@ -283,7 +142,7 @@ static void drop_bundle_done(DropBundle *b) {
         *b = (DropBundle) {};
 }
 
-static void current_done(Current *c) {
+void current_done(Current *c) {
         drop_bundle_done(&c->bundle);
         for (size_t p = 0; p < _DROP_PART_MAX; p++)
                 free(c->paths[p]);
@@ -301,247 +160,6 @@ static void candidates_free(Candidate *c, size_t n) {
         for (size_t i = 0; i < n; i++)
                 candidate_done(&c[i]);
         free(c);
-}
-
-static bool same_file(const struct stat *a, const struct stat *b) {
-        return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-               a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
-
-/* ------------------------------------------------------------ outcomes */
-
-/*
- * Moves name (in the drop directory) to target in target_fd, but only if it
- * is still the file described by expected (when given): checking first and
- * renaming after would race with an operator renaming a newer file over
- * it, so it is moved first and checked where it landed. A newer file is put
- * back (unless yet another one took its place, which supersedes it).
- * Returns 1 when moved, 0 when not (vanished, or newer), -errno.
- */
-static int take_file(DropDir *d, const char *name, const struct stat *expected, int target_fd, const char *target) {
-        struct stat st;
-
-        if (renameat2(d->dir_fd, name, target_fd, target, RENAME_NOREPLACE) < 0) {
-                /* Filesystems without RENAME_NOREPLACE: the target names are ours and were checked free. */
-                if (errno != EINVAL || renameat(d->dir_fd, name, target_fd, target) < 0)
-                        return errno == ENOENT ? 0 : negative_errno();
-        }
-        if (!expected)
-                return 1;
-        if (fstatat(target_fd, target, &st, AT_SYMLINK_NOFOLLOW) >= 0 && same_file(&st, expected))
-                return 1;
-        if (renameat2(target_fd, target, d->dir_fd, name, RENAME_NOREPLACE) < 0 && errno == EEXIST)
-                (void) unlinkat(target_fd, target, 0);
-        return 0;
-}
-
-static int remember(DropDir *d, DropSeenKind kind, const char *hash) {
-        return drop_seen_add(d->seen, kind, hash);
-}
-
-/* Where files of bundle `name` go in rejected/: unchanged names, or NAME.N… on a clash. */
-static char *rejected_name(const char *name, const char *file, unsigned n) {
-        char *s;
-        size_t l = strlen(name);
-
-        if (n == 0)
-                return strdup(file);
-        if (strncmp(file, name, l) == 0 && (file[l] == '.' || file[l] == '-' || file[l] == 0))
-                return asprintf(&s, "%s.%u%s", name, n, file + l) < 0 ? NULL : s;
-        return asprintf(&s, "%s.%u", file, n) < 0 ? NULL : s;
-}
-
-/*
- * Moves the files to rejected/ beside NAME.error. Files that changed since
- * `lst` (when given) stay. Returns 0, or -errno (-EROFS, -EACCES… for a
- * directory we may not change: the caller remembers the content instead).
- */
-static int move_to_rejected(DropDir *d, const char *name, char *const *paths, const struct stat *lst,
-                            const char *error_name, const char *message) {
-        _cleanup_close_ int rfd = -EBADF, efd = -EBADF;
-        _cleanup_free_ char *error_file = NULL, *text = NULL;
-        unsigned n;
-        int r;
-
-        if (mkdirat(d->dir_fd, REJECTED_DIR, 0700) < 0 && errno != EEXIST)
-                return negative_errno();
-        rfd = openat(d->dir_fd, REJECTED_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (rfd < 0)
-                return negative_errno();
-
-        for (n = 0; n < 10000; n++) {
-                bool clash = false;
-
-                free(error_file);
-                error_file = NULL;
-                if (n == 0 ? asprintf(&error_file, "%s.error", name) < 0
-                           : asprintf(&error_file, "%s.%u.error", name, n) < 0)
-                        return -ENOMEM;
-                if (faccessat(rfd, error_file, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
-                        clash = true;
-                for (size_t p = 0; !clash && p < _DROP_PART_MAX; p++) {
-                        _cleanup_free_ char *t = NULL;
-                        if (!paths[p])
-                                continue;
-                        t = rejected_name(name, paths[p], n);
-                        if (!t)
-                                return -ENOMEM;
-                        if (faccessat(rfd, t, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
-                                clash = true;
-                }
-                if (!clash)
-                        break;
-        }
-
-        for (size_t p = 0; p < _DROP_PART_MAX; p++) {
-                _cleanup_free_ char *t = NULL;
-                if (!paths[p])
-                        continue;
-                t = rejected_name(name, paths[p], n);
-                if (!t)
-                        return -ENOMEM;
-                /* rename moves a symlink itself, never its target. */
-                r = take_file(d, paths[p], lst ? &lst[p] : NULL, rfd, t);
-                if (r < 0)
-                        return r;
-        }
-
-        if (asprintf(&text, "%s: %s\n", error_name, message) < 0)
-                return -ENOMEM;
-        efd = openat(rfd, error_file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (efd < 0)
-                return negative_errno();
-        size_t len = strlen(text);
-        if (write(efd, text, len) != (ssize_t) len)
-                return errno > 0 ? -errno : -EIO;
-        return 0;
-}
-
-/* Rejection decided here (unsafe file, incomplete bundle): move or remember, then tell the daemon. */
-static void reject_candidate(DropDir *d, const Candidate *c, CertErrorCode code, const char *message) {
-        char hash[65];
-        bool have_hash;
-        int r = -EROFS;
-
-        /* Files we could not move away last time are still here: say it once, not at every scan. */
-        have_hash = identity_hash(d, c->paths, hash) >= 0;
-        if (have_hash && drop_seen_contains(d->seen, hash, NULL))
-                return;
-
-        if (!c->kubelet)
-                r = move_to_rejected(d, c->name, c->paths, NULL, cert_error_name(code), message);
-        if (r < 0 && have_hash)
-                (void) remember(d, DROP_SEEN_REJECTED, hash);
-
-        if (d->on_rejected)
-                d->on_rejected(d, c->name, code, message, d->userdata);
-}
-
-/* Removes installed (or already installed) files that are unchanged since they were read. */
-static int remove_files(DropDir *d, char *const *paths, const struct stat *lst) {
-        int ret = 0, r;
-
-        for (size_t p = 0; p < _DROP_PART_MAX; p++) {
-                _cleanup_free_ char *tmp = NULL;
-
-                if (!paths[p])
-                        continue;
-                /* Hidden, so no scan takes it for a bundle in the instant it exists. */
-                if (asprintf(&tmp, ".#vertex-certd-removing.%s", paths[p]) < 0)
-                        return -ENOMEM;
-                (void) unlinkat(d->dir_fd, tmp, 0);   /* left over from a crash */
-                r = take_file(d, paths[p], &lst[p], d->dir_fd, tmp);
-                if (r > 0 && unlinkat(d->dir_fd, tmp, 0) < 0)
-                        r = negative_errno();
-                if (r < 0 && ret == 0)
-                        ret = r;
-        }
-        return ret;
-}
-
-/* ------------------------------------------------------------- reading */
-
-static bool holds_private_key(const char *data, size_t size) {
-        return memmem(data, size, "PRIVATE KEY-----", strlen("PRIVATE KEY-----")) != NULL;
-}
-
-/*
- * Reads every part of a candidate into *ret. Returns 0; -EPERM with
- * *refusal set; -ENOENT when a file vanished or changed under us; -errno.
- */
-static int read_candidate(DropDir *d, const Candidate *c, Current *ret, DropRefusal *refusal) {
-        _cleanup_(current_done) Current cur = {};
-        DropFile files[_DROP_PART_MAX] = {};
-        int r = 0;
-
-        for (size_t p = 0; p < _DROP_PART_MAX; p++) {
-                if (!c->paths[p])
-                        continue;
-                cur.paths[p] = strdup(c->paths[p]);
-                if (!cur.paths[p]) {
-                        r = -ENOMEM;
-                        goto finish;
-                }
-                if (fstatat(d->dir_fd, c->paths[p], &cur.lst[p], AT_SYMLINK_NOFOLLOW) < 0) {
-                        r = negative_errno();
-                        goto finish;
-                }
-                r = drop_file_read(d->dir_fd, c->paths[p], d->max_file_size, &files[p], refusal);
-                if (r < 0)
-                        goto finish;
-        }
-
-        cur.kubelet = c->kubelet;
-        cur.bundle.name = strdup(c->name);
-        if (!cur.bundle.name) {
-                r = -ENOMEM;
-                goto finish;
-        }
-        cur.bundle.certificate = TAKE_PTR(files[DROP_PART_CERT].data);
-        cur.bundle.certificate_size = files[DROP_PART_CERT].size;
-        cur.bundle.key = TAKE_PTR(files[DROP_PART_KEY].data);
-        cur.bundle.key_size = files[DROP_PART_KEY].size;
-        cur.bundle.authority = TAKE_PTR(files[DROP_PART_CA].data);
-        cur.bundle.authority_size = files[DROP_PART_CA].size;
-        r = bundle_hash(&cur.bundle);
-        if (r < 0)
-                goto finish;
-
-        *ret = cur;
-        cur = (Current) {};
-finish:
-        for (size_t p = 0; p < _DROP_PART_MAX; p++)
-                drop_file_done(&files[p]);
-        return r;
-}
-
-/*
- * Does a lone certificate file hold the key too (the combined NAME.pem)?
- * Returns 1/0, -EPERM with *refusal, -ENOENT, -errno. Cached per inode.
- */
-static int check_combined(DropDir *d, const char *path, DropRefusal *refusal) {
-        _cleanup_(drop_file_done) DropFile f = {};
-        Track *t = track_ensure(d, path);
-        struct stat st;
-        int r;
-
-        if (!t)
-                return -ENOMEM;
-        if (fstatat(d->dir_fd, path, &st, 0) >= 0 && t->key_checked &&
-            t->dev == st.st_dev && t->ino == st.st_ino && t->size == st.st_size &&
-            t->mtime.tv_sec == st.st_mtim.tv_sec && t->mtime.tv_nsec == st.st_mtim.tv_nsec)
-                return t->has_key;
-
-        r = drop_file_read(d->dir_fd, path, d->max_file_size, &f, refusal);
-        if (r < 0)
-                return r;
-        t->key_checked = true;
-        t->has_key = holds_private_key(f.data, f.size);
-        t->dev = f.st.st_dev;
-        t->ino = f.st.st_ino;
-        t->size = f.st.st_size;
-        t->mtime = f.st.st_mtim;
-        return t->has_key;
 }
 
 /* -------------------------------------------------------------- scans */
@@ -1075,7 +693,7 @@ static int open_directory(DropDir *d, bool create) {
  * never come. Returns 1 when this call opened it (pass to dir_unpin()), 0 when
  * it was open already, -errno.
  */
-static int dir_pin(DropDir *d) {
+int dir_pin(DropDir *d) {
         int fd, r;
 
         if (d->dir_fd >= 0)
@@ -1092,7 +710,7 @@ static int dir_pin(DropDir *d) {
         return 1;
 }
 
-static void dir_unpin(DropDir *d, int pinned) {
+void dir_unpin(DropDir *d, int pinned) {
         if (pinned > 0)
                 d->dir_fd = safe_close(d->dir_fd);
 }

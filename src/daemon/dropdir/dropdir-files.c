@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The drop directory's files: reading a candidate bundle safely beneath the
+ * directory, the content hashes that say "seen before", and what happens to
+ * the files afterwards (removed once installed, moved to rejected/ with a
+ * NAME.error beside them, or remembered by hash where they cannot move).
+ * Which names form a bundle and when to offer it is dropdir.c's business.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "dropdir-internal.h"
+#include "openssl-util.h"
+
+/* ------------------------------------------------------------- hashing */
+
+static int sha256_hex(EVP_MD_CTX *ctx, char ret[static 65]) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned len = 0;
+
+        if (EVP_DigestFinal_ex(ctx, md, &len) != 1 || len != 32)
+                return -EIO;
+        for (unsigned i = 0; i < len; i++)
+                sprintf(ret + 2 * i, "%02x", md[i]);
+        ret[64] = 0;
+        return 0;
+}
+
+static int update_part(EVP_MD_CTX *ctx, unsigned char tag, const void *data, size_t size) {
+        uint64_t n = size;
+        if (EVP_DigestUpdate(ctx, &tag, 1) != 1 ||
+            EVP_DigestUpdate(ctx, &n, sizeof(n)) != 1 ||
+            (size > 0 && EVP_DigestUpdate(ctx, data, size) != 1))
+                return -EIO;
+        return 0;
+}
+
+/* SHA-256 over certificate, key and authority, each tagged and length-prefixed. */
+int bundle_hash(DropBundle *b) {
+        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+        if (!ctx)
+                return -ENOMEM;
+        if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+                return -EIO;
+        if (update_part(ctx, 'c', b->certificate, b->certificate_size) < 0 ||
+            update_part(ctx, 'k', b->key, b->key_size) < 0 ||
+            update_part(ctx, 'a', b->authority, b->authority_size) < 0)
+                return -EIO;
+        return sha256_hex(ctx, b->content_hash);
+}
+
+/* For refusals nothing was read: remember the files by name and inode instead. */
+int identity_hash(DropDir *d, char *const *paths, char ret[static 65]) {
+        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+        if (!ctx)
+                return -ENOMEM;
+        if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+                return -EIO;
+        for (size_t p = 0; p < _DROP_PART_MAX; p++) {
+                struct stat st = {};
+                uint64_t v[4];
+
+                if (!paths[p])
+                        continue;
+                (void) fstatat(d->dir_fd, paths[p], &st, AT_SYMLINK_NOFOLLOW);
+                v[0] = st.st_dev;
+                v[1] = st.st_ino;
+                v[2] = (uint64_t) st.st_size;
+                v[3] = (uint64_t) st.st_mtim.tv_sec * 1000000000ULL + (uint64_t) st.st_mtim.tv_nsec;
+                if (update_part(ctx, 'n', paths[p], strlen(paths[p])) < 0 ||
+                    update_part(ctx, 'i', v, sizeof(v)) < 0)
+                        return -EIO;
+        }
+        return sha256_hex(ctx, ret);
+}
+
+/* ------------------------------------------------------------ outcomes */
+
+/*
+ * Moves name (in the drop directory) to target in target_fd, but only if it
+ * is still the file described by expected (when given): checking first and
+ * renaming after would race with an operator renaming a newer file over
+ * it, so it is moved first and checked where it landed. A newer file is put
+ * back (unless yet another one took its place, which supersedes it).
+ * Returns 1 when moved, 0 when not (vanished, or newer), -errno.
+ */
+int take_file(DropDir *d, const char *name, const struct stat *expected, int target_fd, const char *target) {
+        struct stat st;
+
+        if (renameat2(d->dir_fd, name, target_fd, target, RENAME_NOREPLACE) < 0) {
+                /* Filesystems without RENAME_NOREPLACE: the target names are ours and were checked free. */
+                if (errno != EINVAL || renameat(d->dir_fd, name, target_fd, target) < 0)
+                        return errno == ENOENT ? 0 : negative_errno();
+        }
+        if (!expected)
+                return 1;
+        if (fstatat(target_fd, target, &st, AT_SYMLINK_NOFOLLOW) >= 0 && same_file(&st, expected))
+                return 1;
+        if (renameat2(target_fd, target, d->dir_fd, name, RENAME_NOREPLACE) < 0 && errno == EEXIST)
+                (void) unlinkat(target_fd, target, 0);
+        return 0;
+}
+
+int remember(DropDir *d, DropSeenKind kind, const char *hash) {
+        return drop_seen_add(d->seen, kind, hash);
+}
+
+/* Where files of bundle `name` go in rejected/: unchanged names, or NAME.N… on a clash. */
+static char *rejected_name(const char *name, const char *file, unsigned n) {
+        char *s;
+        size_t l = strlen(name);
+
+        if (n == 0)
+                return strdup(file);
+        if (strncmp(file, name, l) == 0 && (file[l] == '.' || file[l] == '-' || file[l] == 0))
+                return asprintf(&s, "%s.%u%s", name, n, file + l) < 0 ? NULL : s;
+        return asprintf(&s, "%s.%u", file, n) < 0 ? NULL : s;
+}
+
+/*
+ * Moves the files to rejected/ beside NAME.error. Files that changed since
+ * `lst` (when given) stay. Returns 0, or -errno (-EROFS, -EACCES… for a
+ * directory we may not change: the caller remembers the content instead).
+ */
+int move_to_rejected(DropDir *d, const char *name, char *const *paths, const struct stat *lst,
+                            const char *error_name, const char *message) {
+        _cleanup_close_ int rfd = -EBADF, efd = -EBADF;
+        _cleanup_free_ char *error_file = NULL, *text = NULL;
+        unsigned n;
+        int r;
+
+        if (mkdirat(d->dir_fd, REJECTED_DIR, 0700) < 0 && errno != EEXIST)
+                return negative_errno();
+        rfd = openat(d->dir_fd, REJECTED_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (rfd < 0)
+                return negative_errno();
+
+        for (n = 0; n < 10000; n++) {
+                bool clash = false;
+
+                free(error_file);
+                error_file = NULL;
+                if (n == 0 ? asprintf(&error_file, "%s.error", name) < 0
+                           : asprintf(&error_file, "%s.%u.error", name, n) < 0)
+                        return -ENOMEM;
+                if (faccessat(rfd, error_file, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
+                        clash = true;
+                for (size_t p = 0; !clash && p < _DROP_PART_MAX; p++) {
+                        _cleanup_free_ char *t = NULL;
+                        if (!paths[p])
+                                continue;
+                        t = rejected_name(name, paths[p], n);
+                        if (!t)
+                                return -ENOMEM;
+                        if (faccessat(rfd, t, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
+                                clash = true;
+                }
+                if (!clash)
+                        break;
+        }
+
+        for (size_t p = 0; p < _DROP_PART_MAX; p++) {
+                _cleanup_free_ char *t = NULL;
+                if (!paths[p])
+                        continue;
+                t = rejected_name(name, paths[p], n);
+                if (!t)
+                        return -ENOMEM;
+                /* rename moves a symlink itself, never its target. */
+                r = take_file(d, paths[p], lst ? &lst[p] : NULL, rfd, t);
+                if (r < 0)
+                        return r;
+        }
+
+        if (asprintf(&text, "%s: %s\n", error_name, message) < 0)
+                return -ENOMEM;
+        efd = openat(rfd, error_file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (efd < 0)
+                return negative_errno();
+        size_t len = strlen(text);
+        if (write(efd, text, len) != (ssize_t) len)
+                return errno > 0 ? -errno : -EIO;
+        return 0;
+}
+
+/* Rejection decided here (unsafe file, incomplete bundle): move or remember, then tell the daemon. */
+void reject_candidate(DropDir *d, const Candidate *c, CertErrorCode code, const char *message) {
+        char hash[65];
+        bool have_hash;
+        int r = -EROFS;
+
+        /* Files we could not move away last time are still here: say it once, not at every scan. */
+        have_hash = identity_hash(d, c->paths, hash) >= 0;
+        if (have_hash && drop_seen_contains(d->seen, hash, NULL))
+                return;
+
+        if (!c->kubelet)
+                r = move_to_rejected(d, c->name, c->paths, NULL, cert_error_name(code), message);
+        if (r < 0 && have_hash)
+                (void) remember(d, DROP_SEEN_REJECTED, hash);
+
+        if (d->on_rejected)
+                d->on_rejected(d, c->name, code, message, d->userdata);
+}
+
+/* Removes installed (or already installed) files that are unchanged since they were read. */
+int remove_files(DropDir *d, char *const *paths, const struct stat *lst) {
+        int ret = 0, r;
+
+        for (size_t p = 0; p < _DROP_PART_MAX; p++) {
+                _cleanup_free_ char *tmp = NULL;
+
+                if (!paths[p])
+                        continue;
+                /* Hidden, so no scan takes it for a bundle in the instant it exists. */
+                if (asprintf(&tmp, ".#vertex-certd-removing.%s", paths[p]) < 0)
+                        return -ENOMEM;
+                (void) unlinkat(d->dir_fd, tmp, 0);   /* left over from a crash */
+                r = take_file(d, paths[p], &lst[p], d->dir_fd, tmp);
+                if (r > 0 && unlinkat(d->dir_fd, tmp, 0) < 0)
+                        r = negative_errno();
+                if (r < 0 && ret == 0)
+                        ret = r;
+        }
+        return ret;
+}
+
+/* ------------------------------------------------------------- reading */
+
+static bool holds_private_key(const char *data, size_t size) {
+        return memmem(data, size, "PRIVATE KEY-----", strlen("PRIVATE KEY-----")) != NULL;
+}
+
+/*
+ * Reads every part of a candidate into *ret. Returns 0; -EPERM with
+ * *refusal set; -ENOENT when a file vanished or changed under us; -errno.
+ */
+int read_candidate(DropDir *d, const Candidate *c, Current *ret, DropRefusal *refusal) {
+        _cleanup_(current_done) Current cur = {};
+        DropFile files[_DROP_PART_MAX] = {};
+        int r = 0;
+
+        for (size_t p = 0; p < _DROP_PART_MAX; p++) {
+                if (!c->paths[p])
+                        continue;
+                cur.paths[p] = strdup(c->paths[p]);
+                if (!cur.paths[p]) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+                if (fstatat(d->dir_fd, c->paths[p], &cur.lst[p], AT_SYMLINK_NOFOLLOW) < 0) {
+                        r = negative_errno();
+                        goto finish;
+                }
+                r = drop_file_read(d->dir_fd, c->paths[p], d->max_file_size, &files[p], refusal);
+                if (r < 0)
+                        goto finish;
+        }
+
+        cur.kubelet = c->kubelet;
+        cur.bundle.name = strdup(c->name);
+        if (!cur.bundle.name) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        cur.bundle.certificate = TAKE_PTR(files[DROP_PART_CERT].data);
+        cur.bundle.certificate_size = files[DROP_PART_CERT].size;
+        cur.bundle.key = TAKE_PTR(files[DROP_PART_KEY].data);
+        cur.bundle.key_size = files[DROP_PART_KEY].size;
+        cur.bundle.authority = TAKE_PTR(files[DROP_PART_CA].data);
+        cur.bundle.authority_size = files[DROP_PART_CA].size;
+        r = bundle_hash(&cur.bundle);
+        if (r < 0)
+                goto finish;
+
+        *ret = cur;
+        cur = (Current) {};
+finish:
+        for (size_t p = 0; p < _DROP_PART_MAX; p++)
+                drop_file_done(&files[p]);
+        return r;
+}
+
+/*
+ * Does a lone certificate file hold the key too (the combined NAME.pem)?
+ * Returns 1/0, -EPERM with *refusal, -ENOENT, -errno. Cached per inode.
+ */
+int check_combined(DropDir *d, const char *path, DropRefusal *refusal) {
+        _cleanup_(drop_file_done) DropFile f = {};
+        Track *t = track_ensure(d, path);
+        struct stat st;
+        int r;
+
+        if (!t)
+                return -ENOMEM;
+        if (fstatat(d->dir_fd, path, &st, 0) >= 0 && t->key_checked &&
+            t->dev == st.st_dev && t->ino == st.st_ino && t->size == st.st_size &&
+            t->mtime.tv_sec == st.st_mtim.tv_sec && t->mtime.tv_nsec == st.st_mtim.tv_nsec)
+                return t->has_key;
+
+        r = drop_file_read(d->dir_fd, path, d->max_file_size, &f, refusal);
+        if (r < 0)
+                return r;
+        t->key_checked = true;
+        t->has_key = holds_private_key(f.data, f.size);
+        t->dev = f.st.st_dev;
+        t->ino = f.st.st_ino;
+        t->size = f.st.st_size;
+        t->mtime = f.st.st_mtim;
+        return t->has_key;
+}
