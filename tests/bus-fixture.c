@@ -17,6 +17,7 @@
 #include <gio/gunixfdlist.h>
 
 #include "bus-fixture.h"
+#include "test-util.h"
 
 static void bus_signal_free(gpointer p) {
         BusSignal *s = p;
@@ -135,7 +136,7 @@ static gboolean on_timeout_flag(gpointer userdata) {
 }
 
 void bus_fixture_start_daemon(BusFixture *f) {
-        g_autofree char *binary = g_build_filename(g_getenv("VERTEX_BUILD_DIR") ?: ".", "src", "vertex-certd", NULL);
+        g_autofree char *binary = built_program("vertex-certd");
         g_autofree char *config = bus_fixture_path(f, "certd.conf");
         char *argv[] = { binary, (char *) "--config", config, NULL };
         g_auto(GStrv) env = g_get_environ();

@@ -24,19 +24,13 @@
 #include <openssl/ssl.h>
 
 #include "certinfo.h"
+#include "test-util.h"
 
 typedef struct SpawnedEndpoint {
         pid_t pid;
         int port;
         char *control;
 } SpawnedEndpoint;
-
-static inline char *built_program(const char *name) {
-        const char *build = g_getenv("VERTEX_BUILD_DIR");
-
-        g_assert_nonnull(build);
-        return g_build_filename(build, "src", name, NULL);
-}
 
 static inline char *endpoint_binary(void) {
         return built_program("vertex-endpoint");

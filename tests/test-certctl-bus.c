@@ -16,37 +16,16 @@
 #include "bus-fixture.h"
 #include "certinfo.h"
 #include "pki.h"
+#include "test-util.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PkiChain, pki_chain_free);
 
-typedef struct Run {
-        int status;
-        char *out, *err;
-} Run;
-
-static void run_clear(Run *r) {
-        g_free(r->out);
-        g_free(r->err);
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Run, run_clear);
-
-#define NOBODY 65534
-
-static void drop_to_nobody(gpointer userdata) {
-        /* In the child, before exec: an unprivileged caller. */
-        if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
-                _exit(127);
-}
-
 static Run certctl_as(BusFixture *f, bool unprivileged, const char *first, ...) G_GNUC_NULL_TERMINATED;
 static Run certctl_as(BusFixture *f, bool unprivileged, const char *first, ...) {
-        g_autofree char *binary = g_build_filename(g_getenv("VERTEX_BUILD_DIR"), "src", "vertex-certctl", NULL);
+        g_autofree char *binary = built_program("vertex-certctl");
         g_autofree char *bus = g_strdup_printf("DBUS_SYSTEM_BUS_ADDRESS=%s", f->bus_address);
         g_autoptr(GPtrArray) argv = g_ptr_array_new();
-        g_autoptr(GError) error = NULL;
         const char *envp[] = { "LC_ALL=C", "TZ=UTC", bus, NULL };
-        int wait_status = 0;
-        Run r = {};
         va_list ap;
 
         g_ptr_array_add(argv, binary);
@@ -56,11 +35,7 @@ static Run certctl_as(BusFixture *f, bool unprivileged, const char *first, ...) 
         va_end(ap);
         g_ptr_array_add(argv, NULL);
 
-        g_assert_true(g_spawn_sync(NULL, (char **) argv->pdata, (char **) envp, G_SPAWN_DEFAULT,
-                                   unprivileged ? drop_to_nobody : NULL, NULL,
-                                   &r.out, &r.err, &wait_status, &error));
-        g_assert_no_error(error);
-        r.status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1;
+        Run r = run_program((char **) argv->pdata, (char **) envp, unprivileged ? spawn_as_nobody : NULL);
         if (g_test_verbose())
                 g_printerr("exit %d\nstdout:\n%sstderr:\n%s", r.status, r.out, r.err);
         return r;

@@ -13,28 +13,15 @@
 
 #include "certinfo.h"
 #include "pki.h"
+#include "test-util.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PkiChain, pki_chain_free);
-
-typedef struct Run {
-        int status;      /* exit status, or -1 when killed */
-        char *out, *err;
-} Run;
-
-static void run_clear(Run *r) {
-        g_free(r->out);
-        g_free(r->err);
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Run, run_clear);
 
 static const char *certctl_path(void) {
         static char *path;
 
-        if (!path) {
-                const char *b = g_getenv("VERTEX_BUILD_DIR");
-                g_assert_nonnull(b);
-                path = g_build_filename(b, "src", "vertex-certctl", NULL);
-        }
+        if (!path)
+                path = built_program("vertex-certctl");
         return path;
 }
 
@@ -42,9 +29,6 @@ static const char *certctl_path(void) {
 static Run certctl(const char *first, ...) G_GNUC_NULL_TERMINATED;
 static Run certctl(const char *first, ...) {
         g_autoptr(GPtrArray) argv = g_ptr_array_new();
-        g_autoptr(GError) error = NULL;
-        Run r = {};
-        int wait_status = 0;
         va_list ap;
 
         g_ptr_array_add(argv, (char *) certctl_path());
@@ -56,10 +40,7 @@ static Run certctl(const char *first, ...) {
 
         /* A fixed environment: the C locale and UTC make the output comparable. */
         const char *envp[] = { "LC_ALL=C", "TZ=UTC", "PATH=/usr/bin:/bin", NULL };
-        g_assert_true(g_spawn_sync(NULL, (char **) argv->pdata, (char **) envp, G_SPAWN_DEFAULT,
-                                   NULL, NULL, &r.out, &r.err, &wait_status, &error));
-        g_assert_no_error(error);
-        r.status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1;
+        Run r = run_program((char **) argv->pdata, (char **) envp, NULL);
         if (g_test_verbose())
                 g_printerr("exit %d\nstdout:\n%sstderr:\n%s", r.status, r.out, r.err);
         return r;
