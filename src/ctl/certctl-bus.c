@@ -48,7 +48,7 @@ static const char *error_short_name(const char *name) {
 
 static int report_bus_error(const CertctlArgs *a, const sd_bus_error *error, int r) {
         const char *name = error && error->name ? error->name : "org.freedesktop.DBus.Error.Failed";
-        const char *message = error && error->message ? error->message : strerror(r < 0 ? -r : EIO);
+        const char *message = error && error->message ? error->message : errno_name(r < 0 ? r : -EIO);
 
         if (a->json) {
                 Json j;
@@ -71,13 +71,13 @@ static int bus_connect(const CertctlArgs *a, sd_bus **ret) {
 
         r = sd_bus_open_system(&bus);
         if (r < 0) {
-                fprintf(stderr, "Failed to connect to the system bus: %s\n", strerror(-r));
+                fprintf(stderr, "Failed to connect to the system bus: %s\n", errno_name(r));
                 return CERTCTL_EXIT_USAGE;
         }
         /* Like systemctl: let polkit ask for a password unless told not to. */
         r = sd_bus_set_allow_interactive_authorization(bus, a->ask_password);
         if (r < 0) {
-                fprintf(stderr, "Failed to set interactive authorization: %s\n", strerror(-r));
+                fprintf(stderr, "Failed to set interactive authorization: %s\n", errno_name(r));
                 return CERTCTL_EXIT_USAGE;
         }
         *ret = TAKE_PTR(bus);
@@ -114,12 +114,12 @@ static int call_method(const CertctlArgs *a, sd_bus *bus, const char *member, ui
         return CERTCTL_EXIT_OK;
 
 fail_local:
-        fprintf(stderr, "Failed to build the %s call: %s\n", member, strerror(-r));
+        fprintf(stderr, "Failed to build the %s call: %s\n", member, errno_name(r));
         return CERTCTL_EXIT_USAGE;
 }
 
 static int bus_parse_error(int r) {
-        fprintf(stderr, "Failed to parse the daemon's reply: %s\n", strerror(-r));
+        fprintf(stderr, "Failed to parse the daemon's reply: %s\n", errno_name(r));
         return CERTCTL_EXIT_USAGE;
 }
 
@@ -545,7 +545,7 @@ static int open_input(const char *path, int *ret) {
                 return CERTCTL_EXIT_USAGE;
         }
         if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
-                fprintf(stderr, "Failed to use '%s': %s\n", path, S_ISDIR(st.st_mode) ? "is a directory" : strerror(errno));
+                fprintf(stderr, "Failed to use '%s': %s\n", path, S_ISDIR(st.st_mode) ? "is a directory" : errno_name(-errno));
                 safe_close(fd);
                 return CERTCTL_EXIT_USAGE;
         }
@@ -942,7 +942,7 @@ int verb_validate_bus(const CertctlArgs *a) {
                 if (r < 0) {
                         /* D-Bus strings are UTF-8 without NULs: binary input cannot travel as a string. */
                         fprintf(stderr, "Failed to pass the files to the daemon: %s "
-                                "(DER or PKCS#12? convert to PEM; --offline names the problem).\n", strerror(-r));
+                                "(DER or PKCS#12? convert to PEM; --offline names the problem).\n", errno_name(r));
                         return CERTCTL_EXIT_USAGE;
                 }
                 r = sd_bus_call(bus, m, 0, &error, &reply);

@@ -156,7 +156,7 @@ int verb_validate_offline(const CertctlArgs *a) {
         if (r >= 0)
                 r = cert_bundle_validate(b, &options, &problem);
         if (r < 0 && r != -EBADMSG) {
-                fprintf(stderr, "Failed to validate the bundle: %s\n", strerror(-r));
+                fprintf(stderr, "Failed to validate the bundle: %s\n", errno_name(r));
                 return CERTCTL_EXIT_USAGE;
         }
         bool valid = r >= 0;
@@ -164,7 +164,7 @@ int verb_validate_offline(const CertctlArgs *a) {
         if (b && b->leaf) {
                 r = cert_info_from_bundle(b, &info);
                 if (r < 0) {
-                        fprintf(stderr, "Failed to describe the certificate: %s\n", strerror(-r));
+                        fprintf(stderr, "Failed to describe the certificate: %s\n", errno_name(r));
                         return CERTCTL_EXIT_USAGE;
                 }
                 if (valid)
@@ -237,7 +237,7 @@ static int inspect_file(const char *path, Json *j, unsigned *counter) {
                 return CERTCTL_EXIT_REFUSED;
         }
         if (r < 0) {
-                fprintf(stderr, "Failed to read certificates from '%s': %s\n", path, strerror(-r));
+                fprintf(stderr, "Failed to read certificates from '%s': %s\n", path, errno_name(r));
                 return CERTCTL_EXIT_USAGE;
         }
 
@@ -250,7 +250,7 @@ static int inspect_file(const char *path, Json *j, unsigned *counter) {
 
                 r = cert_info_new(x, 1, &info);
                 if (r < 0) {
-                        fprintf(stderr, "Failed to describe certificate %d of '%s': %s\n", i + 1, path, strerror(-r));
+                        fprintf(stderr, "Failed to describe certificate %d of '%s': %s\n", i + 1, path, errno_name(r));
                         return CERTCTL_EXIT_USAGE;
                 }
 

@@ -527,7 +527,7 @@ static int handler(void *userdata, const char *section, const char *name, const 
                 r = assign(p, name, value);
         if (r < 0) {
                 if (!p->error)
-                        parser_error(p, r, "%s=%s: %s", name, value, strerror(-r));
+                        parser_error(p, r, "%s=%s: %s", name, value, errno_name(r));
                 return 0;
         }
         return 1;
@@ -549,7 +549,7 @@ static char *reader(char *str, int num, void *stream) {
         n = getline(&p->line_buf, &p->line_size, p->f);
         if (n < 0) {
                 if (ferror(p->f))
-                        parser_error(p, errno > 0 ? -errno : -EIO, "read error: %s", strerror(errno > 0 ? errno : EIO));
+                        parser_error(p, negative_errno(), "read error: %s", errno_name(negative_errno()));
                 return NULL;
         }
         p->line++;
@@ -618,12 +618,12 @@ static int parse_file(Config *c, const char *path, bool missing_ok, Parser *stat
                 r = negative_errno();
                 if (r == -ENOENT && missing_ok)
                         return 0;
-                format_error(ret_error, "%s: cannot open: %s", path, strerror(-r));
+                format_error(ret_error, "%s: cannot open: %s", path, errno_name(r));
                 return r;
         }
         if (fstat(fd, &st) < 0) {
                 r = negative_errno();
-                format_error(ret_error, "%s: cannot stat: %s", path, strerror(-r));
+                format_error(ret_error, "%s: cannot stat: %s", path, errno_name(r));
                 return r;
         }
         if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3)
@@ -631,14 +631,14 @@ static int parse_file(Config *c, const char *path, bool missing_ok, Parser *stat
         if (!S_ISREG(st.st_mode)) {
                 r = S_ISDIR(st.st_mode) ? -EISDIR : -EBADFD;
                 format_error(ret_error, "%s: cannot read: %s", path,
-                             S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file");
+                             S_ISDIR(st.st_mode) ? errno_name(-EISDIR) : "not a regular file");
                 return r;
         }
 
         f = fdopen(fd, "re");
         if (!f) {
                 r = negative_errno();
-                format_error(ret_error, "%s: cannot read: %s", path, strerror(-r));
+                format_error(ret_error, "%s: cannot read: %s", path, errno_name(r));
                 return r;
         }
         TAKE_FD(fd);
@@ -666,7 +666,7 @@ static int parse_file(Config *c, const char *path, bool missing_ok, Parser *stat
                 return -EINVAL;
         }
         if (k < 0) {
-                format_error(ret_error, "%s: cannot parse: %s", path, strerror(ENOMEM));
+                format_error(ret_error, "%s: cannot parse: %s", path, errno_name(-ENOMEM));
                 return -ENOMEM;
         }
         return 0;
@@ -714,7 +714,7 @@ int config_load(const char *path, Config **ret, char **ret_error) {
                 if (r == -ENOENT || r == -ENOTDIR)
                         r = 0;
                 else
-                        format_error(ret_error, "%s: cannot list: %s", dir, strerror(-r));
+                        format_error(ret_error, "%s: cannot list: %s", dir, errno_name(r));
                 goto finish;
         }
         for (int i = 0; i < n; i++) {

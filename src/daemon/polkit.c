@@ -163,9 +163,11 @@ int polkit_verify(Context *c, sd_bus_message *m, sd_bus_error *error) {
         r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
         if (r >= 0)
                 r = sd_bus_creds_get_euid(creds, &uid);
-        if (r < 0)
+        if (r < 0) {
+                errno = -r;
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                         "Could not determine the caller's identity: %s.", strerror(-r));
+                                         "Could not determine the caller's identity: %m.");
+        }
         if (uid == 0)
                 return 1;
 
@@ -202,8 +204,9 @@ int polkit_verify(Context *c, sd_bus_message *m, sd_bus_error *error) {
                                       interactive ? 300 * USEC_PER_SEC : 0);
         if (r < 0) {
                 query_free(q);
+                errno = -r;
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                         "Authorization could not be checked: %s; refusing.", strerror(-r));
+                                         "Authorization could not be checked: %m; refusing.");
         }
 
         q->next = c->polkit_queries;

@@ -478,10 +478,18 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* A request that never started answers nobody: freed without calling done. */
+static void reload_request_abandonp(ReloadRequest **p) {
+        if (*p) {
+                (*p)->done = NULL;
+                reload_request_free(*p);
+        }
+}
+
 int reload_request_start(sd_bus *bus, sd_event *event, char *const *units, const char *through,
                          const char *fingerprint, uint64_t timeout_usec, bool verify_serving,
                          reload_done_t done, void *userdata, ReloadRequest **ret) {
-        ReloadRequest *req;
+        _cleanup_(reload_request_abandonp) ReloadRequest *req = NULL;
         size_t n = strv_length(units);
         uint64_t now;
         int r;
@@ -500,49 +508,41 @@ int reload_request_start(sd_bus *bus, sd_event *event, char *const *units, const
         req->done = done;
         req->userdata = userdata;
         req->fingerprint = strdup(fingerprint ?: "");
-        if (!req->fingerprint) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        if (!isempty(through) && !(req->through = strdup(through))) {
-                r = -ENOMEM;
-                goto fail;
-        }
+        if (!req->fingerprint)
+                return -ENOMEM;
+        if (!isempty(through) && !(req->through = strdup(through)))
+                return -ENOMEM;
 
         req->units = calloc(max_size(n, 1), sizeof(UnitReload));
-        if (!req->units) {
-                r = -ENOMEM;
-                goto fail;
-        }
+        if (!req->units)
+                return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 req->units[i] = (UnitReload) { .req = req, .name = strdup(units[i]) };
                 req->n_units++;
-                if (!req->units[i].name) {
-                        r = -ENOMEM;
-                        goto fail;
-                }
+                if (!req->units[i].name)
+                        return -ENOMEM;
         }
 
         r = sd_event_add_defer(event, &req->complete, request_on_complete, req);
         if (r < 0)
-                goto fail;
+                return r;
         r = sd_event_source_set_enabled(req->complete, SD_EVENT_OFF);
         if (r < 0)
-                goto fail;
+                return r;
 
         if (n == 0) {
                 (void) sd_event_source_set_enabled(req->complete, SD_EVENT_ONESHOT);
-                *ret = req;
+                *ret = TAKE_PTR(req);
                 return 0;
         }
 
         r = sd_event_now(event, CLOCK_MONOTONIC, &now);
         if (r < 0)
-                goto fail;
+                return r;
         req->deadline = now + timeout_usec;
         r = sd_event_add_time(event, &req->timeout, CLOCK_MONOTONIC, req->deadline, 0, on_timeout, req);
         if (r < 0)
-                goto fail;
+                return r;
 
         /*
          * Both must be confirmed before the first job of a unit's own exists (request_setup_step);
@@ -553,12 +553,12 @@ int reload_request_start(sd_bus *bus, sd_event *event, char *const *units, const
                                       "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
                                       "JobRemoved", on_job_removed, on_match_installed, req);
         if (r < 0)
-                goto fail;
+                return r;
         r = sd_bus_call_method_async(bus, &req->subscribe_slot, "org.freedesktop.systemd1",
                                      "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
                                      "Subscribe", on_subscribed, req, NULL);
         if (r < 0)
-                goto fail;
+                return r;
 
         /* Right behind them on the same connection, so in effect after them (see the top). */
         if (req->through) {
@@ -567,7 +567,7 @@ int reload_request_start(sd_bus *bus, sd_event *event, char *const *units, const
                                              "ReloadUnit", on_through_enqueued, req,
                                              "ss", req->through, "replace");
                 if (r < 0)
-                        goto fail;
+                        return r;
         }
 
         /*
@@ -577,11 +577,6 @@ int reload_request_start(sd_bus *bus, sd_event *event, char *const *units, const
         for (size_t i = 0; i < n; i++)
                 unit_advance(&req->units[i]);
 
-        *ret = req;
+        *ret = TAKE_PTR(req);
         return 0;
-
-fail:
-        req->done = NULL;
-        reload_request_free(req);
-        return r;
 }

@@ -101,7 +101,7 @@ static int read_answer(int fd, char *reply, size_t size) {
                 if (r < 0 && errno == EINTR)
                         continue;
                 if (r <= 0) {
-                        log_error("No answer from the endpoint: %s", r == 0 ? "timed out" : strerror(errno));
+                        log_error("No answer from the endpoint: %s", r == 0 ? "timed out" : errno_name(-errno));
                         return r == 0 ? -ETIMEDOUT : -errno;
                 }
                 n = recv(fd, reply + len, size - 1 - len, 0);

@@ -86,7 +86,7 @@ static int context_reload(Context *c, char **ret_error) {
 
         if (r < 0) {
                 log_error("Failed to reload, still serving %s: %s", c->sc->fingerprint,
-                          *ret_error ?: strerror(-r));
+                          *ret_error ?: errno_name(r));
                 (void) sd_notify(false, "READY=1");
                 notify_status(c, "Reload failed, serving ");
                 return r;
@@ -159,7 +159,7 @@ static int control_connection_on_io(sd_event_source *s, int fd, uint32_t revents
 
                 r = context_reload(c, &error);
                 if (r < 0)
-                        snprintf(reply, sizeof(reply), "error: %s\n", error ?: strerror(-r));
+                        snprintf(reply, sizeof(reply), "error: %s\n", error ?: errno_name(r));
                 else
                         snprintf(reply, sizeof(reply), "ok %s\n", c->sc->fingerprint);
         } else if (streq(cc->buf, "status"))

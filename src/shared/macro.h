@@ -89,6 +89,11 @@ static inline bool streq_ptr(const char *a, const char *b) {
 #define streq(a, b) (strcmp((a), (b)) == 0)
 #define isempty(s) (!(s) || !*(s))
 
+/* What an -errno means, for messages that are built rather than logged ("%m" where errno can be set). */
+static inline const char *errno_name(int negative_error) {
+        return strerrordesc_np(negative_error < 0 ? -negative_error : negative_error) ?: "Unknown error";
+}
+
 /* -errno from the current errno, never 0 even if a libc call forgot to set it. */
 static inline int negative_errno(void) {
         return errno > 0 ? -errno : -EIO;
