@@ -53,12 +53,10 @@ static int report_bus_error(const CertctlArgs *a, const sd_bus_error *error, int
         if (a->json) {
                 Json j;
 
-                json_init(&j, stdout);
-                json_object_begin(&j);
+                json_open_object(&j, stdout);
                 json_field_string(&j, "error", name);
                 json_field_string(&j, "message", message);
-                json_object_end(&j);
-                json_finish(&j);
+                json_close_object(&j);
                 fprintf(stderr, "%s: %s\n", name, message);
         } else
                 fprintf(stderr, "%s: %s\n", error_short_name(name), message);
@@ -520,12 +518,10 @@ static int print_generation_reply(const CertctlArgs *a, sd_bus_message *reply, c
         if (a->json) {
                 Json j;
 
-                json_init(&j, stdout);
-                json_object_begin(&j);
+                json_open_object(&j, stdout);
                 json_field_uint(&j, "generation", generation);
                 json_field_string(&j, "fingerprint", fingerprint);
-                json_object_end(&j);
-                json_finish(&j);
+                json_close_object(&j);
         } else {
                 printf("%s generation %" PRIu64 ".\n", what, generation);
                 kv("Generation", "%" PRIu64, generation);
@@ -706,8 +702,7 @@ int verb_generations(const CertctlArgs *a) {
         if (a->json) {
                 Json j;
 
-                json_init(&j, stdout);
-                json_object_begin(&j);
+                json_open_object(&j, stdout);
                 json_field_uint(&j, "current", current);
                 json_key(&j, "generations");
                 json_array_begin(&j);
@@ -723,8 +718,7 @@ int verb_generations(const CertctlArgs *a) {
                         json_object_end(&j);
                 }
                 json_array_end(&j);
-                json_object_end(&j);
-                json_finish(&j);
+                json_close_object(&j);
                 return CERTCTL_EXIT_OK;
         }
 

@@ -29,8 +29,7 @@ static int report_refusal(const CertctlArgs *a, const CertProblem *p) {
         if (a->json) {
                 Json j;
 
-                json_init(&j, stdout);
-                json_object_begin(&j);
+                json_open_object(&j, stdout);
                 json_field_bool(&j, "valid", false);
                 json_field_string(&j, "error", cert_error_name(p->code));
                 json_field_string(&j, "message", p->message);
@@ -38,8 +37,7 @@ static int report_refusal(const CertctlArgs *a, const CertProblem *p) {
                 json_field_string(&j, "policy", validate_policy_to_string(a->policy));
                 json_key(&j, "certificate");
                 json_null(&j);
-                json_object_end(&j);
-                json_finish(&j);
+                json_close_object(&j);
         } else {
                 kv("Valid", "no, %s (the reason follows on stderr)", cert_error_name(p->code) ?: "Invalid");
                 fflush(stdout);
@@ -176,8 +174,7 @@ int verb_validate_offline(const CertctlArgs *a) {
         if (a->json) {
                 Json j;
 
-                json_init(&j, stdout);
-                json_object_begin(&j);
+                json_open_object(&j, stdout);
                 json_field_bool(&j, "valid", valid);
                 json_field_string(&j, "error", valid ? NULL : cert_error_name(problem.code));
                 json_field_string(&j, "message", valid ? NULL : problem.message);
@@ -192,8 +189,7 @@ int verb_validate_offline(const CertctlArgs *a) {
                         json_null(&j);
                 json_field_string(&j, "anchor", anchor);
                 json_field_string(&j, "private_key", key_type[0] ? key_type : NULL);
-                json_object_end(&j);
-                json_finish(&j);
+                json_close_object(&j);
         } else {
                 if (valid)
                         kv("Valid", "yes, for '%s' (policy %s)", a->server_name, validate_policy_to_string(a->policy));
@@ -284,8 +280,7 @@ int verb_inspect(const CertctlArgs *a) {
         }
 
         if (a->json) {
-                json_init(&j, stdout);
-                json_object_begin(&j);
+                json_open_object(&j, stdout);
                 json_key(&j, "certificates");
                 json_array_begin(&j);
         }
@@ -299,8 +294,7 @@ int verb_inspect(const CertctlArgs *a) {
 
         if (a->json) {
                 json_array_end(&j);
-                json_object_end(&j);
-                json_finish(&j);
+                json_close_object(&j);
         } else
                 fflush(stdout);
         return ret;

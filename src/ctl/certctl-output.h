@@ -38,6 +38,16 @@ void json_null(Json *j);
 /* Ends the document with a newline and flushes. */
 void json_finish(Json *j);
 
+/* The usual shape of an answer: one object on f. */
+static inline void json_open_object(Json *j, FILE *f) {
+        json_init(j, f);
+        json_object_begin(j);
+}
+static inline void json_close_object(Json *j) {
+        json_object_end(j);
+        json_finish(j);
+}
+
 static inline void json_field_string(Json *j, const char *key, const char *s) {
         json_key(j, key);
         json_string(j, s);

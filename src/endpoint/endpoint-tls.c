@@ -64,14 +64,15 @@ static int set_error(char **ret_error, int r, const char *format, ...) {
         return r;
 }
 
+DEFINE_TRIVIAL_CLEANUP_FUNC(SSL_CTX *, SSL_CTX_free);
+
 int serving_context_load(const char *directory, ServingContext **ret, char **ret_error) {
         _cleanup_close_ int dfd = -EBADF;
         _cleanup_free_ char *origin = NULL;
         _cleanup_x509_stack_ STACK_OF(X509) *chain = NULL;
         _cleanup_(X509_freep) X509 *leaf = NULL;
         _cleanup_(EVP_PKEY_freep) EVP_PKEY *pkey = NULL;
-        SSL_CTX *ctx = NULL;
-        ServingContext *sc;
+        _cleanup_(SSL_CTX_freep) SSL_CTX *ctx = NULL;
         int r;
 
         assert(directory);
@@ -110,50 +111,38 @@ int serving_context_load(const char *directory, ServingContext **ret, char **ret
         if (!ctx)
                 return set_error(ret_error, -ENOMEM, "Failed to allocate TLS context");
 
-        if (SSL_CTX_use_certificate(ctx, leaf) != 1) {
-                r = set_error(ret_error, -EBADMSG, "Certificate in '%s/fullchain.pem' is not usable", directory);
-                goto fail;
-        }
+        if (SSL_CTX_use_certificate(ctx, leaf) != 1)
+                return set_error(ret_error, -EBADMSG, "Certificate in '%s/fullchain.pem' is not usable", directory);
 
         for (X509 *x; (x = sk_X509_shift(chain)); )
                 /* add0 takes the reference on success only. */
                 if (SSL_CTX_add0_chain_cert(ctx, x) != 1) {
                         X509_free(x);
-                        r = set_error(ret_error, -EBADMSG, "Intermediate certificate in '%s/fullchain.pem' is not usable", directory);
-                        goto fail;
+                        return set_error(ret_error, -EBADMSG,
+                                         "Intermediate certificate in '%s/fullchain.pem' is not usable", directory);
                 }
 
-        if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
-                r = set_error(ret_error, -EBADMSG, "Private key in '%s/key.pem' does not match the certificate", directory);
-                goto fail;
-        }
+        if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1 || SSL_CTX_check_private_key(ctx) != 1)
+                return set_error(ret_error, -EBADMSG, "Private key in '%s/key.pem' does not match the certificate",
+                                 directory);
 
         (void) SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
         SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
         /* A partial SSL_write is retried later with the same buffer at another address after a realloc. */
         SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 
-        sc = calloc(1, sizeof(ServingContext));
-        if (!sc) {
-                r = -ENOMEM;
-                goto fail;
-        }
+        _cleanup_free_ ServingContext *sc = calloc(1, sizeof(ServingContext));
+        if (!sc)
+                return -ENOMEM;
         r = cert_fingerprint(leaf, sc->fingerprint);
-        if (r < 0) {
-                free(sc);
-                r = set_error(ret_error, r, "Failed to compute the certificate fingerprint");
-                goto fail;
-        }
+        if (r < 0)
+                return set_error(ret_error, r, "Failed to compute the certificate fingerprint");
         sc->n_ref = 1;
-        sc->ctx = ctx;
+        sc->ctx = TAKE_PTR(ctx);
         sc->origin = TAKE_PTR(origin);
 
-        *ret = sc;
+        *ret = TAKE_PTR(sc);
         return 0;
-
-fail:
-        SSL_CTX_free(ctx);
-        return r;
 }
 
 ServingContext *serving_context_ref(ServingContext *sc) {
