@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Reading store generations back: a generation's files and meta, checked
- * whole (every file parses, fullchain = leaf + chain, the key matches), and
- * the per-process cache of generations already checked or written, which
- * answers the bus's questions without parsing. It writes nothing.
+ * Reading one generation directory of the store back: its files and meta,
+ * checked whole (every file parses, fullchain = leaf + chain, the key
+ * matches). It knows directories and files only, not the Store (store.c),
+ * and writes nothing.
  */
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +17,31 @@
 #include <openssl/err.h>
 
 #include "io-util.h"
-#include "store-internal.h"
+#include "store-generation.h"
 #include "trusted-pem.h"
+
+/* Strict decimal: no sign, no leading zero, no overflow. Ids start at 1. */
+int parse_id(const char *s, size_t n, uint64_t *ret) {
+        uint64_t v = 0;
+
+        if (n == 0 || n > 20 || s[0] == '0')
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return -EINVAL;
+                unsigned d = (unsigned) (s[i] - '0');
+                if (v > (UINT64_MAX - d) / 10)
+                        return -ERANGE;
+                v = v * 10 + d;
+        }
+        *ret = v;
+        return 0;
+}
+
+int open_dir_at(int dfd, const char *name) {
+        int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        return fd < 0 ? negative_errno() : fd;
+}
 
 void meta_done(Meta *m) {
         free(m->source);
@@ -70,7 +94,7 @@ int generation_name(uint64_t id, char buf[static 21]) {
  * matching the leaf, meta readable. -ENOENT when there is no such
  * directory, -EBADMSG when it is incomplete or torn.
  */
-int load_generation(Store *s, uint64_t id, CertBundle **ret_bundle, Meta *ret_meta) {
+int load_generation(int generations_fd, uint64_t id, CertBundle **ret_bundle, Meta *ret_meta) {
         _cleanup_(cert_bundle_freep) CertBundle *b = NULL;
         _cleanup_x509_stack_ STACK_OF(X509) *leaf = NULL, *fullchain = NULL;
         _cleanup_close_ int fd = -EBADF;
@@ -80,7 +104,7 @@ int load_generation(Store *s, uint64_t id, CertBundle **ret_bundle, Meta *ret_me
         int r;
 
         generation_name(id, name);
-        fd = open_dir_at(s->generations_fd, name);
+        fd = open_dir_at(generations_fd, name);
         if (fd < 0)
                 return fd == -ENOTDIR || fd == -ELOOP ? -EBADMSG : fd;
 
@@ -148,150 +172,3 @@ int load_generation(Store *s, uint64_t id, CertBundle **ret_bundle, Meta *ret_me
         return 0;
 }
 
-VerifiedGeneration *verified_find(Store *s, uint64_t id) {
-        for (size_t i = 0; i < s->n_verified; i++)
-                if (s->verified[i].id == id)
-                        return &s->verified[i];
-        return NULL;
-}
-
-void verified_forget(Store *s, uint64_t id) {
-        VerifiedGeneration *v = verified_find(s, id);
-        if (!v)
-                return;
-        free(v->source);
-        cert_info_free(v->info);
-        *v = s->verified[--s->n_verified];
-}
-
-/* Takes ownership of info. Returns 0 or -ENOMEM. */
-int verified_add(Store *s, uint64_t id, const char *source, uint64_t installed_usec, CertInfo *info) {
-        _cleanup_(cert_info_freep) CertInfo *owned = info;
-
-        verified_forget(s, id);
-        VerifiedGeneration *array = reallocarray(s->verified, s->n_verified + 1, sizeof(VerifiedGeneration));
-        if (!array)
-                return -ENOMEM;
-        s->verified = array;
-        char *copy = strdup(source);
-        if (!copy)
-                return -ENOMEM;
-        s->verified[s->n_verified++] = (VerifiedGeneration) {
-                .id = id,
-                .source = copy,
-                .installed_usec = installed_usec,
-                .info = TAKE_PTR(owned),
-        };
-        return 0;
-}
-
-/* Whether generation id is complete and matching, checked once per process. Returns 0, -EBADMSG, -ENOENT, -errno. */
-int check_generation(Store *s, uint64_t id, VerifiedGeneration **ret) {
-        _cleanup_(cert_bundle_freep) CertBundle *b = NULL;
-        CertInfo *info = NULL;
-        Meta meta = {};
-        int r;
-
-        VerifiedGeneration *v = verified_find(s, id);
-        if (!v) {
-                r = load_generation(s, id, &b, &meta);
-                if (r < 0)
-                        return r;
-                r = cert_info_from_bundle(b, &info);
-                if (r >= 0)
-                        r = verified_add(s, id, meta.source, meta.installed_usec, info);
-                meta_done(&meta);
-                if (r < 0)
-                        return r;
-                v = verified_find(s, id);
-        }
-        if (ret)
-                *ret = v;
-        return 0;
-}
-
-int store_load(Store *s, uint64_t id, CertBundle **ret) {
-        assert(s);
-        assert(ret);
-        return load_generation(s, id, ret, NULL);
-}
-
-static int generation_new(Store *s, uint64_t id, StoreGeneration **ret) {
-        _cleanup_(store_generation_freep) StoreGeneration *g = NULL;
-        VerifiedGeneration *v;
-        int r;
-
-        r = check_generation(s, id, &v);
-        if (r < 0)
-                return r;
-
-        g = calloc(1, sizeof(StoreGeneration));
-        if (!g)
-                return -ENOMEM;
-        g->id = id;
-        g->installed_usec = v->installed_usec;
-        g->source = strdup(v->source);
-        if (!g->source)
-                return -ENOMEM;
-        r = cert_info_dup(v->info, &g->info);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(g);
-        return 0;
-}
-
-int store_get(Store *s, uint64_t id, StoreGeneration **ret) {
-        assert(s);
-        assert(ret);
-        return generation_new(s, id, ret);
-}
-
-int store_list(Store *s, StoreGeneration **ret, size_t *ret_n) {
-        _cleanup_free_ uint64_t *ids = NULL;
-        StoreGeneration *array = NULL;
-        size_t n, k = 0;
-        int r;
-
-        assert(s);
-        assert(ret);
-        assert(ret_n);
-
-        r = scan_ids(s, &ids, &n, NULL);
-        if (r < 0)
-                return r;
-        array = calloc(n ? n : 1, sizeof(StoreGeneration));
-        if (!array)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                StoreGeneration *g;
-                r = generation_new(s, ids[i], &g);
-                if (r == -EBADMSG || r == -ENOENT)
-                        continue;  /* incomplete: not a generation anyone can use */
-                if (r < 0) {
-                        store_generation_array_free(array, k);
-                        return r;
-                }
-                array[k++] = *g;
-                free(g);
-        }
-        *ret = array;
-        *ret_n = k;
-        return 0;
-}
-
-StoreGeneration *store_generation_free(StoreGeneration *g) {
-        if (!g)
-                return NULL;
-        free(g->source);
-        cert_info_free(g->info);
-        free(g);
-        return NULL;
-}
-
-void store_generation_array_free(StoreGeneration *array, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                free(array[i].source);
-                cert_info_free(array[i].info);
-        }
-        free(array);
-}

@@ -2,42 +2,12 @@
 
 /*
  * ReloadRequest: after a commit, asks systemd to reload each consumer unit
- * and then checks by TLS handshakes that each serves the new certificate.
- *
- * Order of events, all asynchronous on the caller's loop:
- *   1. match JobRemoved and call Manager.Subscribe; nothing is enqueued before
- *      both are confirmed, so no job can finish unseen;
- *   2. per unit, in parallel: GetUnit (not loaded = not running), its
- *      ActiveState, the sockets that trigger it and their Listen addresses;
- *   3. running units: ReloadOrTryRestartUnit(unit, "replace"), then wait for
- *      the JobRemoved of that job path. A JobRemoved that overtakes the
- *      method reply is kept and matched when the reply arrives;
- *   4. job result "done": probe each stream listen address until the served
- *      fingerprint is the expected one, retrying with a short back-off, until
- *      the request's deadline.
- *
- * Through a carrier unit (ReloadThrough=, e.g. vertex-tls.target, which each
- * consumer names in ReloadPropagatedFrom=), step 3 is one job instead of one
- * per unit: ReloadUnit(carrier) goes out right behind the match and Subscribe
- * (the bus keeps one sender's messages in order, so both are in effect before
- * systemd sees it), and systemd adds a try-reload job for every consumer to
- * the same transaction. ReloadUnit, not ReloadOrTryRestartUnit: on an
- * inactive target the latter becomes a no-op that propagates nothing. That
- * is one polkit check instead of one per unit: polkitd answers them one
- * after another, each 5-20 ms while PID 1 is busy with the first job. The
- * consumers' job paths are not in the reply, so each running unit takes the
- * first JobRemoved of its name; whichever job that was, the handshakes of
- * step 4 decide whether it serves the new certificate (without a handshake,
- * only "done" counts). Each running unit's ReloadPropagatedFrom= and CanReload are
- * read with its lookups: a consumer the carrier does not reach, or cannot
- * reload (no ExecReload=: systemd drops the propagated job), gets a
- * ReloadOrTryRestartUnit of its own, as without a carrier, so a Units= that
- * predates the carrier keeps working. The carrier's own answer is waited for
- * like Subscribe's, so a refusal of it is never missed.
- *
- * Deliberately does not roll back or decide anything: it reports what each
- * endpoint serves and whether the request succeeded; the pipeline decides.
- * Units not running are not started (their next activation reads the files).
+ * (one job of the ReloadThrough= carrier, or one job per unit), then checks
+ * by TLS handshakes (reload-verify.c) that each serves the new certificate.
+ * The order of events and why is in docs/design.md, "Reloading the
+ * consumers". It rolls nothing back and decides nothing: it reports what
+ * each endpoint serves and whether the request succeeded; the pipeline
+ * decides. Units not running are not started.
  */
 
 #include <assert.h>
@@ -46,11 +16,103 @@
 #include <stdio.h>
 #include <strings.h>
 
-#include "reload-internal.h"
+#include "macro.h"
+#include "probe.h"
+#include "reload-verify.h"
+#include "reload.h"
+#include "strv.h"
+
+static inline size_t max_size(size_t a, size_t b) {
+        return a > b ? a : b;
+}
+
+static inline uint64_t min_u64(uint64_t a, uint64_t b) {
+        return a < b ? a : b;
+}
+
+typedef struct UnitReload UnitReload;
+
+
+typedef enum UnitPhase {
+        UNIT_GET_UNIT,
+        UNIT_ACTIVE_STATE,
+        UNIT_PROPAGATION,      /* through a carrier: does it reach this unit? */
+        UNIT_CAN_RELOAD,       /* and can it pass the reload on (an ExecReload=)? */
+        UNIT_TRIGGERED_BY,
+        UNIT_LISTEN,
+        UNIT_WAIT_SETUP,       /* looked up; the job waits for the JobRemoved match and Subscribe */
+        UNIT_JOB,
+        UNIT_VERIFY,
+        UNIT_FINISHED,
+} UnitPhase;
+
+struct UnitReload {
+        ReloadRequest *req;
+        char *name;
+        char *path;
+        bool running;
+        bool starting;         /* activating: a carrier's try-reload skips it (systemd: no-op job) */
+        bool own_job;          /* the carrier cannot reload it: a ReloadOrTryRestartUnit of its own */
+        UnitPhase phase;
+        sd_bus_slot *slot;     /* the pending method call */
+
+        char **sockets;        /* socket units whose addresses we read */
+        size_t socket_index;
+        char **addresses;      /* "Stream" listen addresses of those sockets */
+
+        char *job;
+        char *removed_result;  /* through a carrier: a JobRemoved of this unit while looking it up */
+        const char *state;     /* final state when no address entry decides it */
+        int error;
+        char *error_message;
+
+        AddressCheck *checks;
+        size_t n_checks;
+};
+
+typedef struct RemovedJob {
+        char *job;
+        char *result;
+} RemovedJob;
+
+struct ReloadRequest {
+        sd_bus *bus;
+        sd_event *event;
+        char *fingerprint;
+        bool verify;
+        uint64_t deadline;
+
+        char *through;             /* the carrier unit, NULL: one job per unit */
+        sd_bus_slot *through_slot;
+
+        reload_done_t done;
+        void *userdata;
+
+        sd_bus_slot *match_slot;
+        sd_bus_slot *subscribe_slot;
+        unsigned setup_pending;
+        bool subscribed_by_us;
+
+        sd_event_source *timeout;
+        sd_event_source *complete;
+
+        UnitReload *units;
+        size_t n_units;
+
+        /* JobRemoved signals for our units whose job path we do not know yet. */
+        RemovedJob *removed;
+        size_t n_removed;
+
+        int error;
+        char *error_message;
+};
+
+static void unit_advance(UnitReload *u);
+static void unit_verify(UnitReload *u);
 
 
 /* Is this unit's job the carrier's (matched by its name) rather than one of its own (by job path)? */
-bool unit_via_carrier(const UnitReload *u) {
+static bool unit_via_carrier(const UnitReload *u) {
         return u->req->through && !u->own_job;
 }
 
@@ -125,13 +187,13 @@ ReloadRequest *reload_request_free(ReloadRequest *req) {
         return NULL;
 }
 
-const char *bus_error_message(sd_bus_message *m) {
+static const char *bus_error_message(sd_bus_message *m) {
         const sd_bus_error *e = sd_bus_message_get_error(m);
 
         return e && e->message ? e->message : e && e->name ? e->name : "unknown error";
 }
 
-void request_check_complete(ReloadRequest *req) {
+static void request_check_complete(ReloadRequest *req) {
         /* Not before the Subscribe answer: a subscription of ours must be known to be undone. */
         if (req->setup_pending > 0)
                 return;
@@ -144,8 +206,8 @@ void request_check_complete(ReloadRequest *req) {
 }
 
 /* Records a failure of unit u (first error wins) and finishes it, like unit_finish(). */
-void unit_fail(UnitReload *u, int error, const char *state, const char *format, ...) _printf_(4, 5);
-void unit_fail(UnitReload *u, int error, const char *state, const char *format, ...) {
+static void unit_fail(UnitReload *u, int error, const char *state, const char *format, ...) _printf_(4, 5);
+static void unit_fail(UnitReload *u, int error, const char *state, const char *format, ...) {
         va_list ap;
 
         if (!u->error_message) {
@@ -163,7 +225,7 @@ void unit_fail(UnitReload *u, int error, const char *state, const char *format, 
         request_check_complete(u->req);
 }
 
-void unit_finish(UnitReload *u, const char *state) {
+static void unit_finish(UnitReload *u, const char *state) {
         u->state = state;
         u->phase = UNIT_FINISHED;
         u->slot = sd_bus_slot_unref(u->slot);
@@ -282,9 +344,79 @@ static void request_fail_all(ReloadRequest *req, int error, const char *format, 
         request_check_complete(req);
 }
 
+/* ---------------------------------------------------------------- verify */
+
+static void unit_check_verified(UnitReload *u) {
+        bool all_serving = true;
+
+        for (size_t i = 0; i < u->n_checks; i++) {
+                if (!u->checks[i].finished)
+                        return;
+                if (!streq(u->checks[i].state, "serving"))
+                        all_serving = false;
+        }
+
+        if (all_serving)
+                return unit_finish(u, "serving");
+
+        for (size_t i = 0; i < u->n_checks; i++) {
+                AddressCheck *c = &u->checks[i];
+
+                if (streq(c->state, "serving"))
+                        continue;
+                if (streq(c->state, "mismatch"))
+                        unit_fail(u, -ESTALE, "serving",
+                                  "%s serves %s on %s instead of %s", u->name, c->fingerprint,
+                                  c->address, u->req->fingerprint);
+                else {
+                        errno = -c->error;
+                        unit_fail(u, c->error < 0 ? c->error : -EHOSTUNREACH, "serving",
+                                  "%s is unreachable on %s: %m", u->name, c->address);
+                }
+        }
+}
+
+static void on_check_finished(AddressCheck *c, void *userdata) {
+        unit_check_verified(userdata);
+}
+
+static void unit_verify(UnitReload *u) {
+        size_t n = strv_length(u->addresses);
+
+        u->phase = UNIT_VERIFY;
+
+        /* Without a socket we know no address to ask: the job result is all we have. */
+        if (!u->req->verify || n == 0)
+                return unit_finish(u, "serving");
+
+        u->checks = calloc(n, sizeof(AddressCheck));
+        if (!u->checks)
+                return unit_fail(u, -ENOMEM, "failed", "Out of memory");
+        for (size_t i = 0; i < n; i++) {
+                u->checks[i] = (AddressCheck) {
+                        .event = u->req->event,
+                        .address = strdup(u->addresses[i]),
+                        .expected = u->req->fingerprint,
+                        .deadline = u->req->deadline,
+                        .on_finished = on_check_finished,
+                        .userdata = u,
+                };
+                address_check_init(&u->checks[i]);
+                u->n_checks++;
+                if (!u->checks[i].address)
+                        return unit_fail(u, -ENOMEM, "failed", "Out of memory");
+        }
+
+        for (size_t i = 0; i < n; i++)
+                if (address_check_start(&u->checks[i]) < 0)
+                        u->checks[i].finished = true;
+
+        unit_check_verified(u);
+}
+
 /* ------------------------------------------------------------------ jobs */
 
-void unit_job_removed(UnitReload *u, const char *result) {
+static void unit_job_removed(UnitReload *u, const char *result) {
         /*
          * Through a carrier the job is only known by its unit, so it may be someone else's (a stop
          * our reload cancelled, say): only a reload that ran and failed fails at once, any other
@@ -355,7 +487,7 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
         return 0;
 }
 
-int on_job_enqueued(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+static int on_job_enqueued(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         UnitReload *u = userdata;
         ReloadRequest *req = u->req;
         const char *job;
@@ -381,6 +513,276 @@ int on_job_enqueued(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) 
         if (!u->job)
                 unit_fail(u, -ENOMEM, "failed", "Out of memory");
         return 0;
+}
+
+static int unit_get_property(UnitReload *u, const char *path, const char *interface, const char *property,
+                             sd_bus_message_handler_t callback) {
+        return sd_bus_call_method_async(u->req->bus, &u->slot, "org.freedesktop.systemd1", path,
+                                        "org.freedesktop.DBus.Properties", "Get", callback, u,
+                                        "ss", interface, property);
+}
+
+static int on_listen(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        UnitReload *u = userdata;
+        const char *type, *address;
+        int r;
+
+        u->slot = sd_bus_slot_unref(u->slot);
+
+        /* A socket we cannot read leaves that socket's addresses unknown; it does not fail the reload. */
+        if (!sd_bus_message_is_method_error(m, NULL)) {
+                r = sd_bus_message_enter_container(m, 'v', "a(ss)");
+                if (r >= 0)
+                        r = sd_bus_message_enter_container(m, 'a', "(ss)");
+                while (r >= 0 && (r = sd_bus_message_read(m, "(ss)", &type, &address)) > 0)
+                        if (streq(type, "Stream") && !strv_contains(u->addresses, address) &&
+                            strv_extend(&u->addresses, address) < 0) {
+                                unit_fail(u, -ENOMEM, "failed", "Out of memory");
+                                return 0;
+                        }
+        }
+
+        u->socket_index++;
+        unit_advance(u);
+        return 0;
+}
+
+static int on_triggered_by(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        UnitReload *u = userdata;
+        const char *name;
+        int r;
+
+        u->slot = sd_bus_slot_unref(u->slot);
+
+        if (!sd_bus_message_is_method_error(m, NULL)) {
+                r = sd_bus_message_enter_container(m, 'v', "as");
+                if (r >= 0)
+                        r = sd_bus_message_enter_container(m, 'a', "s");
+                while (r >= 0 && (r = sd_bus_message_read(m, "s", &name)) > 0) {
+                        size_t l = strlen(name);
+
+                        if (l > 7 && streq(name + l - 7, ".socket") && strv_extend(&u->sockets, name) < 0) {
+                                unit_fail(u, -ENOMEM, "failed", "Out of memory");
+                                return 0;
+                        }
+                }
+        }
+
+        u->phase = UNIT_LISTEN;
+        unit_advance(u);
+        return 0;
+}
+
+/* The carrier cannot serve u: it gets a job of its own; a JobRemoved taken by its name was not that. */
+static void unit_take_own_job(UnitReload *u) {
+        u->own_job = true;
+        free(u->removed_result);
+        u->removed_result = NULL;
+}
+
+static int on_propagation(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        UnitReload *u = userdata;
+        const char *through = u->req->through;
+        const char *name;
+        bool reached = false;
+        int r;
+
+        u->slot = sd_bus_slot_unref(u->slot);
+
+        if (sd_bus_message_is_method_error(m, NULL)) {
+                unit_fail(u, -EIO, "failed", "Failed to read ReloadPropagatedFrom= of %s: %s", u->name,
+                          bus_error_message(m));
+                return 0;
+        }
+        r = sd_bus_message_enter_container(m, 'v', "as");
+        if (r >= 0)
+                r = sd_bus_message_enter_container(m, 'a', "s");
+        while (r >= 0 && (r = sd_bus_message_read(m, "s", &name)) > 0)
+                if (streq(name, through))
+                        reached = true;
+        if (r < 0) {
+                unit_fail(u, -EBADMSG, "failed", "Failed to read ReloadPropagatedFrom= of %s: unexpected reply",
+                          u->name);
+                return 0;
+        }
+        if (!reached) {
+                /* No job would come through the carrier: one of its own, as without a carrier. */
+                unit_take_own_job(u);
+                u->phase = UNIT_TRIGGERED_BY;
+        } else
+                u->phase = UNIT_CAN_RELOAD;
+        unit_advance(u);
+        return 0;
+}
+
+static int on_can_reload(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        UnitReload *u = userdata;
+        int can_reload;
+
+        u->slot = sd_bus_slot_unref(u->slot);
+
+        if (sd_bus_message_is_method_error(m, NULL)) {
+                unit_fail(u, -EIO, "failed", "Failed to read CanReload of %s: %s", u->name, bus_error_message(m));
+                return 0;
+        }
+        if (sd_bus_message_read(m, "v", "b", &can_reload) < 0) {
+                unit_fail(u, -EBADMSG, "failed", "Failed to read CanReload of %s: unexpected reply", u->name);
+                return 0;
+        }
+        /* systemd drops a propagated reload for a unit without ExecReload=: a try-restart of its own. */
+        if (!can_reload)
+                unit_take_own_job(u);
+
+        u->phase = UNIT_TRIGGERED_BY;
+        unit_advance(u);
+        return 0;
+}
+
+static int on_active_state(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        UnitReload *u = userdata;
+        const char *state;
+
+        u->slot = sd_bus_slot_unref(u->slot);
+
+        if (sd_bus_message_is_method_error(m, NULL)) {
+                unit_fail(u, -EIO, "failed", "Failed to read the state of %s: %s", u->name, bus_error_message(m));
+                return 0;
+        }
+        if (sd_bus_message_read(m, "v", "s", &state) < 0) {
+                unit_fail(u, -EBADMSG, "failed", "Failed to read the state of %s: unexpected reply", u->name);
+                return 0;
+        }
+
+        /*
+         * Only a unit that runs (or is about to) holds the old certificate.
+         * inactive, failed, deactivating, maintenance: its next start reads the new files.
+         */
+        u->running = streq(state, "active") || streq(state, "reloading") || streq(state, "activating");
+        u->starting = streq(state, "activating");
+
+        u->phase = u->running && !u->starting && u->req->through ? UNIT_PROPAGATION : UNIT_TRIGGERED_BY;
+        unit_advance(u);
+        return 0;
+}
+
+static int on_get_unit(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        UnitReload *u = userdata;
+        const char *path;
+
+        u->slot = sd_bus_slot_unref(u->slot);
+
+        if (sd_bus_message_is_method_error(m, "org.freedesktop.systemd1.NoSuchUnit")) {
+                /* Not loaded, so not running: nothing to reload, nothing to ask. */
+                unit_finish(u, "inactive");
+                return 0;
+        }
+        if (sd_bus_message_is_method_error(m, NULL)) {
+                unit_fail(u, -EIO, "failed", "Failed to look up %s: %s", u->name, bus_error_message(m));
+                return 0;
+        }
+        if (sd_bus_message_read(m, "o", &path) < 0 || !(u->path = strdup(path))) {
+                unit_fail(u, -ENOMEM, "failed", "Failed to look up %s: unexpected reply", u->name);
+                return 0;
+        }
+
+        u->phase = UNIT_ACTIVE_STATE;
+        unit_advance(u);
+        return 0;
+}
+
+static bool name_is_socket(const char *name) {
+        size_t l = strlen(name);
+
+        return l > 7 && streq(name + l - 7, ".socket");
+}
+
+/* Issues the call of the current phase. Failures to even send finish the unit. */
+static void unit_advance(UnitReload *u) {
+        ReloadRequest *req = u->req;
+        int r = 0;
+
+        switch (u->phase) {
+        case UNIT_GET_UNIT:
+                r = sd_bus_call_method_async(req->bus, &u->slot, "org.freedesktop.systemd1",
+                                             "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                                             "GetUnit", on_get_unit, u, "s", u->name);
+                break;
+
+        case UNIT_ACTIVE_STATE:
+                r = unit_get_property(u, u->path, "org.freedesktop.systemd1.Unit", "ActiveState", on_active_state);
+                break;
+
+        case UNIT_PROPAGATION:
+                r = unit_get_property(u, u->path, "org.freedesktop.systemd1.Unit", "ReloadPropagatedFrom",
+                                      on_propagation);
+                break;
+
+        case UNIT_CAN_RELOAD:
+                r = unit_get_property(u, u->path, "org.freedesktop.systemd1.Unit", "CanReload", on_can_reload);
+                break;
+
+        case UNIT_TRIGGERED_BY:
+                if (name_is_socket(u->name)) {
+                        r = strv_extend(&u->sockets, u->name);
+                        if (r >= 0) {
+                                u->phase = UNIT_LISTEN;
+                                return unit_advance(u);
+                        }
+                        break;
+                }
+                r = unit_get_property(u, u->path, "org.freedesktop.systemd1.Unit", "TriggeredBy", on_triggered_by);
+                break;
+
+        case UNIT_LISTEN:
+                if (u->sockets && u->sockets[u->socket_index]) {
+                        _cleanup_free_ char *path = NULL;
+
+                        r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", u->sockets[u->socket_index], &path);
+                        if (r >= 0)
+                                r = unit_get_property(u, path, "org.freedesktop.systemd1.Socket", "Listen", on_listen);
+                        break;
+                }
+
+                if (!u->running)
+                        return unit_finish(u, "inactive");
+
+                if (unit_via_carrier(u)) {
+                        /*
+                         * systemd propagates no job to a unit that is still starting (the try-reload
+                         * collapses to nothing), but the start reads the files: the handshakes decide.
+                         */
+                        if (u->starting)
+                                return unit_verify(u);
+                        /* Its job was asked for with the carrier's: wait for it, or take the one seen. */
+                        u->phase = UNIT_JOB;
+                        if (u->removed_result)
+                                unit_job_removed(u, u->removed_result);
+                        return;
+                }
+
+                u->phase = UNIT_WAIT_SETUP;
+                if (req->setup_pending > 0)
+                        return;   /* request_setup_step() comes back here */
+                _fallthrough_;
+
+        case UNIT_WAIT_SETUP:
+                u->phase = UNIT_JOB;
+                r = sd_bus_call_method_async(req->bus, &u->slot, "org.freedesktop.systemd1",
+                                             "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                                             "ReloadOrTryRestartUnit", on_job_enqueued, u,
+                                             "ss", u->name, "replace");
+                break;
+
+        case UNIT_JOB:
+        case UNIT_VERIFY:
+        case UNIT_FINISHED:
+                return;
+        }
+
+        if (r < 0) {
+                errno = -r;
+                unit_fail(u, r, "failed", "Failed to ask systemd about %s: %m", u->name);
+        }
 }
 
 /* ----------------------------------------------------------------- setup */

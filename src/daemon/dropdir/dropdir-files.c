@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The drop directory's files: reading a candidate bundle safely beneath the
- * directory, the content hashes that say "seen before", and what happens to
- * the files afterwards (removed once installed, moved to rejected/ with a
- * NAME.error beside them, or remembered by hash where they cannot move).
- * Which names form a bundle and when to offer it is dropdir.c's business.
+ * The drop directory's files, below the watch: listing the directory,
+ * reading a candidate bundle safely beneath it, the content hashes that say
+ * "seen before", and what happens to the files afterwards (removed once
+ * installed, moved to rejected/ with a NAME.error beside them). It works on
+ * the directory's fd only; which names form a bundle, when to offer it and
+ * whom to tell is dropdir.c's business.
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -17,7 +19,7 @@
 
 #include <openssl/evp.h>
 
-#include "dropdir-internal.h"
+#include "dropdir-files.h"
 #include "openssl-util.h"
 
 /* ------------------------------------------------------------- hashing */
@@ -59,7 +61,7 @@ int bundle_hash(DropBundle *b) {
 }
 
 /* For refusals nothing was read: remember the files by name and inode instead. */
-int identity_hash(DropDir *d, char *const *paths, char ret[static 65]) {
+int identity_hash(int dir_fd, char *const *paths, char ret[static 65]) {
         _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 
         if (!ctx)
@@ -72,7 +74,7 @@ int identity_hash(DropDir *d, char *const *paths, char ret[static 65]) {
 
                 if (!paths[p])
                         continue;
-                (void) fstatat(d->dir_fd, paths[p], &st, AT_SYMLINK_NOFOLLOW);
+                (void) fstatat(dir_fd, paths[p], &st, AT_SYMLINK_NOFOLLOW);
                 v[0] = st.st_dev;
                 v[1] = st.st_ino;
                 v[2] = (uint64_t) st.st_size;
@@ -94,25 +96,21 @@ int identity_hash(DropDir *d, char *const *paths, char ret[static 65]) {
  * back (unless yet another one took its place, which supersedes it).
  * Returns 1 when moved, 0 when not (vanished, or newer), -errno.
  */
-int take_file(DropDir *d, const char *name, const struct stat *expected, int target_fd, const char *target) {
+int take_file(int dir_fd, const char *name, const struct stat *expected, int target_fd, const char *target) {
         struct stat st;
 
-        if (renameat2(d->dir_fd, name, target_fd, target, RENAME_NOREPLACE) < 0) {
+        if (renameat2(dir_fd, name, target_fd, target, RENAME_NOREPLACE) < 0) {
                 /* Filesystems without RENAME_NOREPLACE: the target names are ours and were checked free. */
-                if (errno != EINVAL || renameat(d->dir_fd, name, target_fd, target) < 0)
+                if (errno != EINVAL || renameat(dir_fd, name, target_fd, target) < 0)
                         return errno == ENOENT ? 0 : negative_errno();
         }
         if (!expected)
                 return 1;
         if (fstatat(target_fd, target, &st, AT_SYMLINK_NOFOLLOW) >= 0 && same_file(&st, expected))
                 return 1;
-        if (renameat2(target_fd, target, d->dir_fd, name, RENAME_NOREPLACE) < 0 && errno == EEXIST)
+        if (renameat2(target_fd, target, dir_fd, name, RENAME_NOREPLACE) < 0 && errno == EEXIST)
                 (void) unlinkat(target_fd, target, 0);
         return 0;
-}
-
-int remember(DropDir *d, DropSeenKind kind, const char *hash) {
-        return drop_seen_add(d->seen, kind, hash);
 }
 
 /* Where files of bundle `name` go in rejected/: unchanged names, or NAME.N… on a clash. */
@@ -132,16 +130,16 @@ static char *rejected_name(const char *name, const char *file, unsigned n) {
  * `lst` (when given) stay. Returns 0, or -errno (-EROFS, -EACCES… for a
  * directory we may not change: the caller remembers the content instead).
  */
-int move_to_rejected(DropDir *d, const char *name, char *const *paths, const struct stat *lst,
+int move_to_rejected(int dir_fd, const char *name, char *const *paths, const struct stat *lst,
                             const char *error_name, const char *message) {
         _cleanup_close_ int rfd = -EBADF, efd = -EBADF;
         _cleanup_free_ char *error_file = NULL, *text = NULL;
         unsigned n;
         int r;
 
-        if (mkdirat(d->dir_fd, REJECTED_DIR, 0700) < 0 && errno != EEXIST)
+        if (mkdirat(dir_fd, REJECTED_DIR, 0700) < 0 && errno != EEXIST)
                 return negative_errno();
-        rfd = openat(d->dir_fd, REJECTED_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        rfd = openat(dir_fd, REJECTED_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (rfd < 0)
                 return negative_errno();
 
@@ -177,7 +175,7 @@ int move_to_rejected(DropDir *d, const char *name, char *const *paths, const str
                 if (!t)
                         return -ENOMEM;
                 /* rename moves a symlink itself, never its target. */
-                r = take_file(d, paths[p], lst ? &lst[p] : NULL, rfd, t);
+                r = take_file(dir_fd, paths[p], lst ? &lst[p] : NULL, rfd, t);
                 if (r < 0)
                         return r;
         }
@@ -193,28 +191,8 @@ int move_to_rejected(DropDir *d, const char *name, char *const *paths, const str
         return 0;
 }
 
-/* Rejection decided here (unsafe file, incomplete bundle): move or remember, then tell the daemon. */
-void reject_candidate(DropDir *d, const Candidate *c, CertErrorCode code, const char *message) {
-        char hash[65];
-        bool have_hash;
-        int r = -EROFS;
-
-        /* Files we could not move away last time are still here: say it once, not at every scan. */
-        have_hash = identity_hash(d, c->paths, hash) >= 0;
-        if (have_hash && drop_seen_contains(d->seen, hash, NULL))
-                return;
-
-        if (!c->kubelet)
-                r = move_to_rejected(d, c->name, c->paths, NULL, cert_error_name(code), message);
-        if (r < 0 && have_hash)
-                (void) remember(d, DROP_SEEN_REJECTED, hash);
-
-        if (d->on_rejected)
-                d->on_rejected(d, c->name, code, message, d->userdata);
-}
-
 /* Removes installed (or already installed) files that are unchanged since they were read. */
-int remove_files(DropDir *d, char *const *paths, const struct stat *lst) {
+int remove_files(int dir_fd, char *const *paths, const struct stat *lst) {
         int ret = 0, r;
 
         for (size_t p = 0; p < _DROP_PART_MAX; p++) {
@@ -225,9 +203,9 @@ int remove_files(DropDir *d, char *const *paths, const struct stat *lst) {
                 /* Hidden, so no scan takes it for a bundle in the instant it exists. */
                 if (asprintf(&tmp, ".#vertex-certd-removing.%s", paths[p]) < 0)
                         return -ENOMEM;
-                (void) unlinkat(d->dir_fd, tmp, 0);   /* left over from a crash */
-                r = take_file(d, paths[p], &lst[p], d->dir_fd, tmp);
-                if (r > 0 && unlinkat(d->dir_fd, tmp, 0) < 0)
+                (void) unlinkat(dir_fd, tmp, 0);   /* left over from a crash */
+                r = take_file(dir_fd, paths[p], &lst[p], dir_fd, tmp);
+                if (r > 0 && unlinkat(dir_fd, tmp, 0) < 0)
                         r = negative_errno();
                 if (r < 0 && ret == 0)
                         ret = r;
@@ -237,15 +215,11 @@ int remove_files(DropDir *d, char *const *paths, const struct stat *lst) {
 
 /* ------------------------------------------------------------- reading */
 
-static bool holds_private_key(const char *data, size_t size) {
-        return memmem(data, size, "PRIVATE KEY-----", strlen("PRIVATE KEY-----")) != NULL;
-}
-
 /*
  * Reads every part of a candidate into *ret. Returns 0; -EPERM with
  * *refusal set; -ENOENT when a file vanished or changed under us; -errno.
  */
-int read_candidate(DropDir *d, const Candidate *c, Current *ret, DropRefusal *refusal) {
+int read_candidate(int dir_fd, uint64_t max_file_size, const Candidate *c, Current *ret, DropRefusal *refusal) {
         _cleanup_(current_done) Current cur = {};
         DropFile files[_DROP_PART_MAX] = {};
         int r = 0;
@@ -258,11 +232,11 @@ int read_candidate(DropDir *d, const Candidate *c, Current *ret, DropRefusal *re
                         r = -ENOMEM;
                         goto finish;
                 }
-                if (fstatat(d->dir_fd, c->paths[p], &cur.lst[p], AT_SYMLINK_NOFOLLOW) < 0) {
+                if (fstatat(dir_fd, c->paths[p], &cur.lst[p], AT_SYMLINK_NOFOLLOW) < 0) {
                         r = negative_errno();
                         goto finish;
                 }
-                r = drop_file_read(d->dir_fd, c->paths[p], d->max_file_size, &files[p], refusal);
+                r = drop_file_read(dir_fd, c->paths[p], max_file_size, &files[p], refusal);
                 if (r < 0)
                         goto finish;
         }
@@ -291,31 +265,179 @@ finish:
         return r;
 }
 
-/*
- * Does a lone certificate file hold the key too (the combined NAME.pem)?
- * Returns 1/0, -EPERM with *refusal, -ENOENT, -errno. Cached per inode.
- */
-int check_combined(DropDir *d, const char *path, DropRefusal *refusal) {
-        _cleanup_(drop_file_done) DropFile f = {};
-        Track *t = track_ensure(d, path);
-        struct stat st;
-        int r;
+bool holds_private_key(const char *data, size_t size) {
+        return memmem(data, size, "PRIVATE KEY-----", strlen("PRIVATE KEY-----")) != NULL;
+}
 
-        if (!t)
+void drop_bundle_done(DropBundle *b) {
+        free(b->name);
+        free(b->certificate);
+        if (b->key)
+                erase_and_free(b->key, b->key_size);
+        free(b->authority);
+        *b = (DropBundle) {};
+}
+
+void current_done(Current *c) {
+        drop_bundle_done(&c->bundle);
+        for (size_t p = 0; p < _DROP_PART_MAX; p++)
+                free(c->paths[p]);
+        *c = (Current) {};
+}
+
+void candidate_done(Candidate *c) {
+        free(c->name);
+        for (size_t p = 0; p < _DROP_PART_MAX; p++)
+                free(c->paths[p]);
+        *c = (Candidate) {};
+}
+
+void candidates_free(Candidate *c, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                candidate_done(&c[i]);
+        free(c);
+}
+
+void listing_done(Listing *l) {
+        for (size_t i = 0; i < l->n; i++)
+                free(l->names[i]);
+        free(l->names);
+        free(l->types);
+}
+
+int listing_add(Listing *l, const char *name, mode_t type) {
+        if (l->n + 1 >= l->allocated) {
+                size_t k = l->allocated ? l->allocated * 2 : 64;
+                char **nn = reallocarray(l->names, k, sizeof(char *));
+                if (!nn)
+                        return -ENOMEM;
+                l->names = nn;
+                mode_t *nt = reallocarray(l->types, k, sizeof(mode_t));
+                if (!nt)
+                        return -ENOMEM;
+                l->types = nt;
+                l->allocated = k;
+        }
+        l->names[l->n] = strdup(name);
+        if (!l->names[l->n])
                 return -ENOMEM;
-        if (fstatat(d->dir_fd, path, &st, 0) >= 0 && t->key_checked &&
-            t->dev == st.st_dev && t->ino == st.st_ino && t->size == st.st_size &&
-            t->mtime.tv_sec == st.st_mtim.tv_sec && t->mtime.tv_nsec == st.st_mtim.tv_nsec)
-                return t->has_key;
+        l->types[l->n] = type;
+        l->n++;
+        l->names[l->n] = NULL;
+        return 0;
+}
 
-        r = drop_file_read(d->dir_fd, path, d->max_file_size, &f, refusal);
+mode_t dtype_to_mode(unsigned char t) {
+        switch (t) {
+        case DT_REG:  return S_IFREG;
+        case DT_DIR:  return S_IFDIR;
+        case DT_LNK:  return S_IFLNK;
+        case DT_FIFO: return S_IFIFO;
+        case DT_SOCK: return S_IFSOCK;
+        case DT_CHR:  return S_IFCHR;
+        case DT_BLK:  return S_IFBLK;
+        default:      return 0;
+        }
+}
+
+/* Lists a directory beneath the drop directory ("." or "..data"). */
+int list_dir(int dir_fd, const char *path, Listing *ret) {
+        _cleanup_(listing_done) Listing l = {};
+        DIR *dir;
+        int fd, r = 0;
+
+        fd = safe_open_beneath(dir_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return fd;
+        dir = fdopendir(fd);
+        if (!dir) {
+                r = negative_errno();
+                safe_close(fd);
+                return r;
+        }
+        for (;;) {
+                struct dirent *de;
+                mode_t type;
+
+                errno = 0;
+                de = readdir(dir);
+                if (!de) {
+                        if (errno != 0)
+                                r = negative_errno();
+                        break;
+                }
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                type = dtype_to_mode(de->d_type);
+                if (type == 0) {
+                        struct stat st;
+                        if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                                continue;
+                        type = st.st_mode & S_IFMT;
+                }
+                r = listing_add(&l, de->d_name, type);
+                if (r < 0)
+                        break;
+        }
+        closedir(dir);
         if (r < 0)
                 return r;
-        t->key_checked = true;
-        t->has_key = holds_private_key(f.data, f.size);
-        t->dev = f.st.st_dev;
-        t->ino = f.st.st_ino;
-        t->size = f.st.st_size;
-        t->mtime = f.st.st_mtim;
-        return t->has_key;
+        *ret = l;
+        l = (Listing) {};
+        return 0;
+}
+
+int candidates_add(Candidate **list, size_t *n, Candidate *c) {
+        Candidate *nl = reallocarray(*list, *n + 1, sizeof(Candidate));
+        if (!nl)
+                return -ENOMEM;
+        *list = nl;
+        nl[(*n)++] = *c;
+        *c = (Candidate) {};
+        return 0;
+}
+
+int candidate_cmp(const void *a, const void *b) {
+        const Candidate *x = a, *y = b;
+        if (x->seq != y->seq)
+                return x->seq < y->seq ? -1 : 1;
+        return strcmp(x->name, y->name);
+}
+
+void incomplete_message(const Candidate *c, CertErrorCode *ret_code, char *buf, size_t size) {
+        if (!c->paths[DROP_PART_KEY]) {
+                *ret_code = CERT_ERROR_MISSING_KEY;
+                (void) snprintf(buf, size, "no private key arrived for '%s'", c->paths[DROP_PART_CERT]);
+        } else {
+                *ret_code = CERT_ERROR_MALFORMED;
+                (void) snprintf(buf, size, "no certificate arrived for '%s'",
+                                c->paths[DROP_PART_KEY] ? c->paths[DROP_PART_KEY] : c->paths[DROP_PART_CA]);
+        }
+}
+
+int mkdir_parents(const char *path) {
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = 0;
+                if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                        return negative_errno();
+                *s = '/';
+        }
+        return 0;
+}
+
+/* Whoever can write here can make us install a certificate. Returns 0 or -EPERM. */
+int check_directory(int fd) {
+        struct stat st;
+
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if ((st.st_mode & (S_IWGRP | S_IWOTH)) || (st.st_uid != 0 && st.st_uid != geteuid()))
+                return -EPERM;
+        return 0;
 }

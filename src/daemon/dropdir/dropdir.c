@@ -64,9 +64,66 @@
 
 #include <openssl/evp.h>
 
-#include "dropdir-internal.h"
+#include "dropdir-files.h"
+#include "dropdir-state.h"
+#include "dropdir.h"
 #include "openssl-util.h"
 
+
+#define TRACK_BUCKETS 1024
+#define KUBELET_DATA "..data"
+/* IN_ATTRIB: a chmod of the directory itself makes it (un)safe. */
+#define INOTIFY_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | \
+                      IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+
+/* What events told us about one name in the directory. */
+typedef struct Track {
+        struct Track *next;
+        char *name;
+        bool pending;            /* created or modified, not yet closed */
+        bool modified;           /* IN_MODIFY seen since IN_CREATE */
+        uint64_t seq;            /* drop order; 0: not yet numbered */
+        uint64_t ready_usec;     /* CLOCK_MONOTONIC when it became complete */
+        bool present;            /* sweep mark of the current scan */
+        mode_t type;             /* S_IFREG, S_IFLNK, … as last listed */
+        /* cached answer to "does this certificate file hold a key too?" */
+        bool key_checked, has_key;
+        dev_t dev;
+        ino_t ino;
+        off_t size;
+        struct timespec mtime;
+} Track;
+
+struct DropDir {
+        sd_event *event;
+        char *path;
+        uint64_t settle_usec;
+        uint64_t max_file_size;
+        dropdir_bundle_t on_bundle;
+        dropdir_rejected_t on_rejected;
+        void *userdata;
+
+        int dir_fd;             /* open only during a scan or dropdir_bundle_done(): see dir_pin() */
+        int inotify_fd;
+        int wd;
+        bool unsafe;            /* made group/world-writable under us: ignored (and said once) until fixed */
+
+        sd_event_source *io_source;
+        sd_event_source *scan_source;
+        sd_event_source *settle_source;
+
+        DropSeen *seen;
+        Track *tracks[TRACK_BUCKETS];
+        uint64_t seq;
+        bool busy;
+        Current current;
+
+        uint64_t n_overflows;
+        uint64_t n_scans;
+};
+
+static int dir_pin(DropDir *d);
+static void dir_unpin(DropDir *d, int pinned);
 
 /* ------------------------------------------------------------ tracking */
 
@@ -84,7 +141,7 @@ static Track *track_get(DropDir *d, const char *name) {
         return NULL;
 }
 
-Track *track_ensure(DropDir *d, const char *name) {
+static Track *track_ensure(DropDir *d, const char *name) {
         Track *t = track_get(d, name);
         unsigned b;
 
@@ -133,131 +190,60 @@ static uint64_t now_usec(DropDir *d) {
 
 /* ----------------------------------------------------------- bundles */
 
-static void drop_bundle_done(DropBundle *b) {
-        free(b->name);
-        free(b->certificate);
-        if (b->key)
-                erase_and_free(b->key, b->key_size);
-        free(b->authority);
-        *b = (DropBundle) {};
+static int remember(DropDir *d, DropSeenKind kind, const char *hash) {
+        return drop_seen_add(d->seen, kind, hash);
 }
 
-void current_done(Current *c) {
-        drop_bundle_done(&c->bundle);
-        for (size_t p = 0; p < _DROP_PART_MAX; p++)
-                free(c->paths[p]);
-        *c = (Current) {};
+/* Rejection decided here (unsafe file, incomplete bundle): move or remember, then tell the daemon. */
+static void reject_candidate(DropDir *d, const Candidate *c, CertErrorCode code, const char *message) {
+        char hash[65];
+        bool have_hash;
+        int r = -EROFS;
+
+        /* Files we could not move away last time are still here: say it once, not at every scan. */
+        have_hash = identity_hash(d->dir_fd, c->paths, hash) >= 0;
+        if (have_hash && drop_seen_contains(d->seen, hash, NULL))
+                return;
+
+        if (!c->kubelet)
+                r = move_to_rejected(d->dir_fd, c->name, c->paths, NULL, cert_error_name(code), message);
+        if (r < 0 && have_hash)
+                (void) remember(d, DROP_SEEN_REJECTED, hash);
+
+        if (d->on_rejected)
+                d->on_rejected(d, c->name, code, message, d->userdata);
 }
 
-static void candidate_done(Candidate *c) {
-        free(c->name);
-        for (size_t p = 0; p < _DROP_PART_MAX; p++)
-                free(c->paths[p]);
-        *c = (Candidate) {};
-}
+/*
+ * Does a lone certificate file hold the key too (the combined NAME.pem)?
+ * Returns 1/0, -EPERM with *refusal, -ENOENT, -errno. Cached per inode.
+ */
+static int check_combined(DropDir *d, const char *path, DropRefusal *refusal) {
+        _cleanup_(drop_file_done) DropFile f = {};
+        Track *t = track_ensure(d, path);
+        struct stat st;
+        int r;
 
-static void candidates_free(Candidate *c, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                candidate_done(&c[i]);
-        free(c);
+        if (!t)
+                return -ENOMEM;
+        if (fstatat(d->dir_fd, path, &st, 0) >= 0 && t->key_checked &&
+            t->dev == st.st_dev && t->ino == st.st_ino && t->size == st.st_size &&
+            t->mtime.tv_sec == st.st_mtim.tv_sec && t->mtime.tv_nsec == st.st_mtim.tv_nsec)
+                return t->has_key;
+
+        r = drop_file_read(d->dir_fd, path, d->max_file_size, &f, refusal);
+        if (r < 0)
+                return r;
+        t->key_checked = true;
+        t->has_key = holds_private_key(f.data, f.size);
+        t->dev = f.st.st_dev;
+        t->ino = f.st.st_ino;
+        t->size = f.st.st_size;
+        t->mtime = f.st.st_mtim;
+        return t->has_key;
 }
 
 /* -------------------------------------------------------------- scans */
-
-typedef struct Listing {
-        char **names;
-        mode_t *types;
-        size_t n, allocated;
-} Listing;
-
-static void listing_done(Listing *l) {
-        for (size_t i = 0; i < l->n; i++)
-                free(l->names[i]);
-        free(l->names);
-        free(l->types);
-}
-
-static int listing_add(Listing *l, const char *name, mode_t type) {
-        if (l->n + 1 >= l->allocated) {
-                size_t k = l->allocated ? l->allocated * 2 : 64;
-                char **nn = reallocarray(l->names, k, sizeof(char *));
-                if (!nn)
-                        return -ENOMEM;
-                l->names = nn;
-                mode_t *nt = reallocarray(l->types, k, sizeof(mode_t));
-                if (!nt)
-                        return -ENOMEM;
-                l->types = nt;
-                l->allocated = k;
-        }
-        l->names[l->n] = strdup(name);
-        if (!l->names[l->n])
-                return -ENOMEM;
-        l->types[l->n] = type;
-        l->n++;
-        l->names[l->n] = NULL;
-        return 0;
-}
-
-static mode_t dtype_to_mode(unsigned char t) {
-        switch (t) {
-        case DT_REG:  return S_IFREG;
-        case DT_DIR:  return S_IFDIR;
-        case DT_LNK:  return S_IFLNK;
-        case DT_FIFO: return S_IFIFO;
-        case DT_SOCK: return S_IFSOCK;
-        case DT_CHR:  return S_IFCHR;
-        case DT_BLK:  return S_IFBLK;
-        default:      return 0;
-        }
-}
-
-/* Lists a directory beneath the drop directory ("." or "..data"). */
-static int list_dir(DropDir *d, const char *path, Listing *ret) {
-        _cleanup_(listing_done) Listing l = {};
-        DIR *dir;
-        int fd, r = 0;
-
-        fd = safe_open_beneath(d->dir_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return fd;
-        dir = fdopendir(fd);
-        if (!dir) {
-                r = negative_errno();
-                safe_close(fd);
-                return r;
-        }
-        for (;;) {
-                struct dirent *de;
-                mode_t type;
-
-                errno = 0;
-                de = readdir(dir);
-                if (!de) {
-                        if (errno != 0)
-                                r = negative_errno();
-                        break;
-                }
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                type = dtype_to_mode(de->d_type);
-                if (type == 0) {
-                        struct stat st;
-                        if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                                continue;
-                        type = st.st_mode & S_IFMT;
-                }
-                r = listing_add(&l, de->d_name, type);
-                if (r < 0)
-                        break;
-        }
-        closedir(dir);
-        if (r < 0)
-                return r;
-        *ret = l;
-        l = (Listing) {};
-        return 0;
-}
 
 typedef struct Numbering {
         Track *track;
@@ -320,16 +306,6 @@ static int sweep_tracks(DropDir *d, const Listing *l, uint64_t now) {
         return 0;
 }
 
-static int candidates_add(Candidate **list, size_t *n, Candidate *c) {
-        Candidate *nl = reallocarray(*list, *n + 1, sizeof(Candidate));
-        if (!nl)
-                return -ENOMEM;
-        *list = nl;
-        nl[(*n)++] = *c;
-        *c = (Candidate) {};
-        return 0;
-}
-
 /* The kubelet's form: "..data" a symlink to a timestamped directory holding the Secret's files. */
 static int kubelet_candidates(DropDir *d, Candidate **list, size_t *n) {
         _cleanup_(listing_done) Listing l = {};
@@ -337,7 +313,7 @@ static int kubelet_candidates(DropDir *d, Candidate **list, size_t *n) {
         Track *t = track_get(d, KUBELET_DATA);
         int r, n_groups;
 
-        r = list_dir(d, KUBELET_DATA, &l);
+        r = list_dir(d->dir_fd, KUBELET_DATA, &l);
         if (r < 0)
                 return r == -ENOENT || r == -ENOTDIR || r == -EXDEV ? 0 : r;
 
@@ -408,7 +384,7 @@ static int collect_candidates(DropDir *d, uint64_t now, Candidate **ret, size_t 
         bool kubelet = false;
         int r, n_groups;
 
-        r = list_dir(d, ".", &l);
+        r = list_dir(d->dir_fd, ".", &l);
         if (r < 0)
                 return r;
         r = sweep_tracks(d, &l, now);
@@ -473,13 +449,6 @@ static int collect_candidates(DropDir *d, uint64_t now, Candidate **ret, size_t 
         return 0;
 }
 
-static int candidate_cmp(const void *a, const void *b) {
-        const Candidate *x = a, *y = b;
-        if (x->seq != y->seq)
-                return x->seq < y->seq ? -1 : 1;
-        return strcmp(x->name, y->name);
-}
-
 static bool shares_current_file(DropDir *d, const Candidate *c) {
         if (!d->busy)
                 return false;
@@ -488,17 +457,6 @@ static bool shares_current_file(DropDir *d, const Candidate *c) {
                         if (c->paths[p] && d->current.paths[q] && streq(c->paths[p], d->current.paths[q]))
                                 return true;
         return false;
-}
-
-static void incomplete_message(const Candidate *c, CertErrorCode *ret_code, char *buf, size_t size) {
-        if (!c->paths[DROP_PART_KEY]) {
-                *ret_code = CERT_ERROR_MISSING_KEY;
-                (void) snprintf(buf, size, "no private key arrived for '%s'", c->paths[DROP_PART_CERT]);
-        } else {
-                *ret_code = CERT_ERROR_MALFORMED;
-                (void) snprintf(buf, size, "no certificate arrived for '%s'",
-                                c->paths[DROP_PART_KEY] ? c->paths[DROP_PART_KEY] : c->paths[DROP_PART_CA]);
-        }
 }
 
 /*
@@ -511,7 +469,7 @@ static int offer(DropDir *d, Candidate *c) {
         DropSeenKind kind;
         int r;
 
-        r = read_candidate(d, c, &cur, &refusal);
+        r = read_candidate(d->dir_fd, d->max_file_size, c, &cur, &refusal);
         if (r == -EPERM) {
                 reject_candidate(d, c, refusal.code, refusal.message);
                 return 0;
@@ -524,7 +482,7 @@ static int offer(DropDir *d, Candidate *c) {
         if (drop_seen_contains(d->seen, cur.bundle.content_hash, &kind)) {
                 /* Same content as before: installed already, or rejected where it could not be moved. */
                 if (kind == DROP_SEEN_INSTALLED && !cur.kubelet)
-                        (void) remove_files(d, cur.paths, cur.lst);
+                        (void) remove_files(d->dir_fd, cur.paths, cur.lst);
                 return 0;
         }
 
@@ -641,33 +599,6 @@ static int on_settle(sd_event_source *s, uint64_t usec, void *userdata) {
 
 /* ------------------------------------------------------ the directory */
 
-static int mkdir_parents(const char *path) {
-        _cleanup_free_ char *p = strdup(path);
-
-        if (!p)
-                return -ENOMEM;
-        for (char *s = p + 1; *s; s++) {
-                if (*s != '/')
-                        continue;
-                *s = 0;
-                if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                        return negative_errno();
-                *s = '/';
-        }
-        return 0;
-}
-
-/* Whoever can write here can make us install a certificate. Returns 0 or -EPERM. */
-static int check_directory(int fd) {
-        struct stat st;
-
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
-        if ((st.st_mode & (S_IWGRP | S_IWOTH)) || (st.st_uid != 0 && st.st_uid != geteuid()))
-                return -EPERM;
-        return 0;
-}
-
 /* Opens the directory, creating it 0700 when missing if create. Returns the fd or -errno. */
 static int open_directory(DropDir *d, bool create) {
         _cleanup_close_ int fd = -EBADF;
@@ -693,7 +624,7 @@ static int open_directory(DropDir *d, bool create) {
  * never come. Returns 1 when this call opened it (pass to dir_unpin()), 0 when
  * it was open already, -errno.
  */
-int dir_pin(DropDir *d) {
+static int dir_pin(DropDir *d) {
         int fd, r;
 
         if (d->dir_fd >= 0)
@@ -710,7 +641,7 @@ int dir_pin(DropDir *d) {
         return 1;
 }
 
-void dir_unpin(DropDir *d, int pinned) {
+static void dir_unpin(DropDir *d, int pinned) {
         if (pinned > 0)
                 d->dir_fd = safe_close(d->dir_fd);
 }
@@ -929,9 +860,9 @@ int dropdir_bundle_done(DropDir *d, const char *error_name, const char *message)
         if (!error_name) {
                 r = remember(d, DROP_SEEN_INSTALLED, c->bundle.content_hash);
                 if (!c->kubelet)
-                        (void) remove_files(d, c->paths, c->lst);
+                        (void) remove_files(d->dir_fd, c->paths, c->lst);
         } else {
-                int k = c->kubelet ? -EROFS : move_to_rejected(d, c->bundle.name, c->paths, c->lst,
+                int k = c->kubelet ? -EROFS : move_to_rejected(d->dir_fd, c->bundle.name, c->paths, c->lst,
                                                                error_name, message ?: "");
                 if (k < 0)
                         r = remember(d, DROP_SEEN_REJECTED, c->bundle.content_hash);

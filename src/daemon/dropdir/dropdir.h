@@ -13,19 +13,10 @@
 #include <systemd/sd-event.h>
 
 #include "cert-error.h"
+#include "dropdir-files.h"
 
 typedef struct DropDir DropDir;
 
-typedef struct DropBundle {
-        char *name;               /* what the operator dropped: "console", "tls", "..data" */
-        char *certificate;        /* contents, NUL-terminated */
-        size_t certificate_size;
-        char *key;                /* may be NULL/0 for a combined NAME.pem; erased on free */
-        size_t key_size;
-        char *authority;          /* NULL/0 when none */
-        size_t authority_size;
-        char content_hash[65];    /* SHA-256 hex of the contents: the same content is never installed twice */
-} DropBundle;
 
 /*
  * A bundle is ready. The daemon processes it (possibly asynchronously) and
