@@ -130,11 +130,38 @@ static char *rejected_name(const char *name, const char *file, unsigned n) {
  * `lst` (when given) stay. Returns 0, or -errno (-EROFS, -EACCES… for a
  * directory we may not change: the caller remembers the content instead).
  */
+static void free_names(char *names[static _DROP_PART_MAX]) {
+        for (size_t p = 0; p < _DROP_PART_MAX; p++)
+                names[p] = mfree(names[p]);
+}
+
+/* The names in rejected/ of a bundle's files and its .error file, for attempt n; 1 when one is taken. */
+static int rejected_names(int rfd, const char *name, char *const *paths, unsigned n,
+                          char *ret[static _DROP_PART_MAX], char **ret_error_file) {
+        bool clash = false;
+
+        if (n == 0 ? asprintf(ret_error_file, "%s.error", name) < 0
+                   : asprintf(ret_error_file, "%s.%u.error", name, n) < 0)
+                return -ENOMEM;
+        if (faccessat(rfd, *ret_error_file, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
+                clash = true;
+        for (size_t p = 0; p < _DROP_PART_MAX; p++) {
+                if (!paths[p])
+                        continue;
+                ret[p] = rejected_name(name, paths[p], n);
+                if (!ret[p])
+                        return -ENOMEM;
+                if (faccessat(rfd, ret[p], F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
+                        clash = true;
+        }
+        return clash;
+}
+
 int move_to_rejected(int dir_fd, const char *name, char *const *paths, const struct stat *lst,
-                            const char *error_name, const char *message) {
+                     const char *error_name, const char *message) {
         _cleanup_close_ int rfd = -EBADF, efd = -EBADF;
         _cleanup_free_ char *error_file = NULL, *text = NULL;
-        unsigned n;
+        char *targets[_DROP_PART_MAX] = {};
         int r;
 
         if (mkdirat(dir_fd, REJECTED_DIR, 0700) < 0 && errno != EEXIST)
@@ -143,42 +170,21 @@ int move_to_rejected(int dir_fd, const char *name, char *const *paths, const str
         if (rfd < 0)
                 return negative_errno();
 
-        for (n = 0; n < 10000; n++) {
-                bool clash = false;
-
-                free(error_file);
-                error_file = NULL;
-                if (n == 0 ? asprintf(&error_file, "%s.error", name) < 0
-                           : asprintf(&error_file, "%s.%u.error", name, n) < 0)
-                        return -ENOMEM;
-                if (faccessat(rfd, error_file, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
-                        clash = true;
-                for (size_t p = 0; !clash && p < _DROP_PART_MAX; p++) {
-                        _cleanup_free_ char *t = NULL;
-                        if (!paths[p])
-                                continue;
-                        t = rejected_name(name, paths[p], n);
-                        if (!t)
-                                return -ENOMEM;
-                        if (faccessat(rfd, t, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
-                                clash = true;
-                }
-                if (!clash)
+        for (unsigned n = 0; n < 10000; n++) {
+                error_file = mfree(error_file);
+                free_names(targets);
+                r = rejected_names(rfd, name, paths, n, targets, &error_file);
+                if (r <= 0)
                         break;
         }
 
-        for (size_t p = 0; p < _DROP_PART_MAX; p++) {
-                _cleanup_free_ char *t = NULL;
-                if (!paths[p])
-                        continue;
-                t = rejected_name(name, paths[p], n);
-                if (!t)
-                        return -ENOMEM;
+        for (size_t p = 0; r >= 0 && p < _DROP_PART_MAX; p++)
                 /* rename moves a symlink itself, never its target. */
-                r = take_file(dir_fd, paths[p], lst ? &lst[p] : NULL, rfd, t);
-                if (r < 0)
-                        return r;
-        }
+                if (paths[p])
+                        r = take_file(dir_fd, paths[p], lst ? &lst[p] : NULL, rfd, targets[p]);
+        free_names(targets);
+        if (r < 0)
+                return r;
 
         if (asprintf(&text, "%s: %s\n", error_name, message) < 0)
                 return -ENOMEM;
