@@ -277,8 +277,11 @@ def t_viewer_read_only(b):
 def t_admin_paste(b):
     """an administrator pastes a valid bundle; Save installs it on 8443, 8444 and 8445"""
     b.login("vxadmin")
-    b.become_admin("vxadmin")
     b.open_page()
+    # Administrative access turned on while the page is open: it switches by itself.
+    b.wait("the limited-access sentence", lambda: b.visible("#access-hint"))
+    b.become_admin("vxadmin")
+    b.enter_page()
     b.wait("the page to leave limited access", lambda: not b.visible("#access-hint"))
     b.shot("-1280x800")
     # The whole page at once, for the README.
@@ -337,6 +340,12 @@ def t_rollback(b):
     b.open_page()
     button = f"#history tr[data-generation='{previous_generation}'] button"
     b.wait("the Roll back button", lambda: b.visible(button))
+    # Escape cancels the dialog and changes nothing; focus returns to the button.
+    b.find(button).click()
+    b.wait("the confirmation dialog", lambda: b.visible("#confirm"))
+    b.driver.switch_to.active_element.send_keys(Keys.ESCAPE)
+    b.wait("the dialog to close", lambda: not b.visible("#confirm"))
+    check(prop("Fingerprint") == current, "Escape rolled back")
     b.find(button).click()
     b.wait("the confirmation dialog", lambda: b.visible("#confirm"))
     b.shot("-confirm")
@@ -444,6 +453,25 @@ def t_trusted_in_fresh_profile(b):
         untrusting.quit()
 
 
+def t_regenerate(b):
+    """Regenerate self-signed from the history card; the self-signed banner comes back"""
+    before = int(prop("Generation"))
+    b.login("vxadmin")
+    b.become_admin("vxadmin")
+    b.open_page()
+    b.find("#regenerate").click()
+    b.wait("the confirmation dialog", lambda: b.visible("#confirm"))
+    b.find("#confirm-ok").click()
+    b.wait("the result", lambda: "is served" in (b.text("#history-result") or ""), timeout=120)
+    check(int(prop("Generation")) == before + 1 and prop("Source") == "self-signed",
+          f"generation {prop('Generation')}, source {prop('Source')}")
+    served = prop("Fingerprint")
+    b.wait("the page to show it", lambda: b.text("#cert-fingerprint") == served)
+    b.wait("the self-signed banner", lambda: "self-signed default" in (b.text("#banners") or ""))
+    b.shot()
+    all_serve(served)
+
+
 def cockpit_served_fp():
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
@@ -487,6 +515,7 @@ CASES = [
     t_rollback,
     t_admin_upload,
     t_trusted_in_fresh_profile,
+    t_regenerate,
     t_cockpit_starts_without_generation,
 ]
 
