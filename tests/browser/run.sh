@@ -25,19 +25,13 @@ SERVER_NAME=appliance.vertex.test
 # ports appear there under their own numbers.
 HOST_ADDR=127.77.0.1
 
-skip_all() {
-        echo "1..0 # SKIP $*"
-        exit 0
-}
-
-[ "$(id -u)" = 0 ] || skip_all "needs root (systemd-nspawn)"
-command -v systemd-nspawn >/dev/null || skip_all "needs systemd-nspawn (package systemd-container)"
-command -v chromium >/dev/null || skip_all "needs Chromium (package chromium)"
-command -v chromedriver >/dev/null || skip_all "needs chromedriver (package chromium-driver)"
-/usr/bin/python3 -c 'import selenium' 2>/dev/null || skip_all "needs Selenium (package python3-selenium)"
-command -v certutil >/dev/null || skip_all "needs certutil (package libnss3-tools)"
-[ -x /usr/lib/cockpit/cockpit-tls ] || skip_all "needs Cockpit (packages cockpit-ws, cockpit-bridge, cockpit-system)"
-command -v sudo >/dev/null || skip_all "needs sudo (Cockpit's administrative access)"
+vx_require_host
+command -v chromium >/dev/null || vx_skip_all "needs Chromium (package chromium)"
+command -v chromedriver >/dev/null || vx_skip_all "needs chromedriver (package chromium-driver)"
+/usr/bin/python3 -c 'import selenium' 2>/dev/null || vx_skip_all "needs Selenium (package python3-selenium)"
+command -v certutil >/dev/null || vx_skip_all "needs certutil (package libnss3-tools)"
+[ -x /usr/lib/cockpit/cockpit-tls ] || vx_skip_all "needs Cockpit (packages cockpit-ws, cockpit-bridge, cockpit-system)"
+command -v sudo >/dev/null || vx_skip_all "needs sudo (Cockpit's administrative access)"
 
 UBUILD=$(vx_build_for_usr "$BUILD" "$SRC") || { echo "Bail out! could not build with prefix /usr"; exit 1; }
 TESTPKI=$(find "$UBUILD" -name vertex-testpki -type f -perm -u+x | head -n 1)

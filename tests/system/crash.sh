@@ -48,14 +48,7 @@ CB_MAX_SECONDS=${VERTEX_CRASH_MAX_SECONDS:-$((N * 4 < 720 ? 120 + N * 4 : 840))}
 STORE=/var/lib/vertex-certd
 PKI=/root/crash-pki
 
-skip_all() {
-        echo "1..0 # SKIP $*"
-        exit 0
-}
-
-[ "$(id -u)" = 0 ] || skip_all "needs root (systemd-nspawn)"
-command -v systemd-nspawn >/dev/null || skip_all "needs systemd-nspawn (package systemd-container)"
-command -v openssl >/dev/null || skip_all "needs the openssl command"
+vx_require_host
 
 echo "1..$N"
 

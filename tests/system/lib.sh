@@ -23,6 +23,19 @@ vx_log() {
         printf '# %s\n' "$*" >&2
 }
 
+# TAP for a suite that cannot run here: no case, one line saying why.
+vx_skip_all() {
+        echo "1..0 # SKIP $*"
+        exit 0
+}
+
+# What every suite that boots a container needs from the host.
+vx_require_host() {
+        [ "$(id -u)" = 0 ] || vx_skip_all "needs root (systemd-nspawn)"
+        command -v systemd-nspawn >/dev/null || vx_skip_all "needs systemd-nspawn (package systemd-container)"
+        command -v openssl >/dev/null || vx_skip_all "needs the openssl command"
+}
+
 # Root directory, /etc copy, machine id. $1: the work directory (created).
 vx_container_create() {
         VX_DIR=$1

@@ -25,14 +25,7 @@ PORTS=(8443 8444 8445)
 UNITS=(vertex-console.service vertex-grpc.service vertex-api.service)
 BUS_OBJ=(org.vertex.Certificates /org/vertex/Certificates org.vertex.Certificates)
 
-skip_all() {
-        echo "1..0 # SKIP $*"
-        exit 0
-}
-
-[ "$(id -u)" = 0 ] || skip_all "needs root (systemd-nspawn)"
-command -v systemd-nspawn >/dev/null || skip_all "needs systemd-nspawn (package systemd-container)"
-command -v openssl >/dev/null || skip_all "needs the openssl command"
+vx_require_host
 
 # ---------------------------------------------------------------- helpers
 
