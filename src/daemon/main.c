@@ -26,6 +26,7 @@
 #include "context.h"
 #include "expiry.h"
 #include "journal.h"
+#include "metrics.h"
 #include "pipeline.h"
 #include "polkit.h"
 #include "strv.h"
@@ -217,6 +218,7 @@ static Context *daemon_free(Context *c) {
         pipeline_free(c);
         polkit_queries_free(c);
         expiry_disarm(c);
+        metrics_stop(c);
         return context_free(c);
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(Context *, daemon_free);
@@ -375,6 +377,7 @@ static int run(int argc, char *argv[]) {
         }
 
         (void) expiry_update(c);
+        (void) metrics_start(c);
         (void) start_drop_directory(c);
 
         r = sd_event_loop(c->event);
