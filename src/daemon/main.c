@@ -353,6 +353,8 @@ static int run(int argc, char *argv[]) {
                 return log_error_errno(r, "Out of memory."), EXIT_FAILURE;
 
         r = context_load_current(c, NULL);
+        /* Before the bus name: whoever sees the daemon ready finds the file current. */
+        (void) metrics_start(c);
         if (r == -ENOENT) {
                 log_info("The store is empty; creating the self-signed default for '%s'.", c->config->server_name);
                 PipelineRequest request = {
@@ -377,7 +379,6 @@ static int run(int argc, char *argv[]) {
         }
 
         (void) expiry_update(c);
-        (void) metrics_start(c);
         (void) start_drop_directory(c);
 
         r = sd_event_loop(c->event);
