@@ -134,14 +134,15 @@ make_root() {
 t_install() {
         make_root || fail "could not make a clean Debian 12 root" || return 1
         [ ! -e "$VX_ROOT/usr/libexec/vertex-certd" ] || fail "the clean root already has vertex-certd" || return 1
-        cp "$DEB" "$VX_ROOT/root/" || return 1
+        # Where apt's own user may read it.
+        install -m 0644 "$DEB" "$VX_ROOT/srv/" || return 1
         mkdir -p "$VX_ROOT/etc/vertex-certd/certd.conf.d"
         printf '[Certificates]\nServerName=%s\n' "$SERVER_NAME" \
                 >"$VX_ROOT/etc/vertex-certd/certd.conf.d/50-site.conf"
         vx_container_boot || fail "the clean root did not boot" || return 1
         # No network inside: every dependency must already be in the root.
-        vx_exec env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-download \
-                "/root/$(basename "$DEB")" >"$WORK/apt-install.log" 2>&1 ||
+        vx_exec env DEBIAN_FRONTEND=noninteractive apt-get install -y \
+                "/srv/$(basename "$DEB")" >"$WORK/apt-install.log" 2>&1 ||
                 { tail -n 20 "$WORK/apt-install.log" | diag; fail "apt-get install ./$(basename "$DEB") failed"; return 1; }
         vx_exec systemctl is-active --quiet vertex-certd.service || fail "postinst did not start vertex-certd" || return 1
         for s in vertex-console.socket vertex-grpc.socket vertex-api.socket; do
