@@ -144,7 +144,12 @@ t_install() {
         vx_exec env DEBIAN_FRONTEND=noninteractive apt-get install -y \
                 "/srv/$(basename "$DEB")" >"$WORK/apt-install.log" 2>&1 ||
                 { tail -n 20 "$WORK/apt-install.log" | diag; fail "apt-get install ./$(basename "$DEB") failed"; return 1; }
-        vx_exec systemctl is-active --quiet vertex-certd.service || fail "postinst did not start vertex-certd" || return 1
+        if ! vx_exec systemctl is-active --quiet vertex-certd.service; then
+                { cat "$WORK/apt-install.log"; vx_exec systemctl status --no-pager vertex-certd.service
+                  vx_exec journalctl --no-pager -n 30 -u vertex-certd.service; } 2>&1 | diag
+                fail "postinst did not start vertex-certd"
+                return 1
+        fi
         for s in vertex-console.socket vertex-grpc.socket vertex-api.socket; do
                 vx_exec systemctl is-enabled --quiet "$s" && vx_exec systemctl is-active --quiet "$s" ||
                         fail "$s is not enabled and listening" || return 1
