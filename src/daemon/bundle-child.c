@@ -22,7 +22,9 @@
 
 #include "bundle-child.h"
 #include "io-util.h"
+#include "pem.h"
 #include "selfsigned.h"
+#include "store-pending.h"
 #include "worker.h"
 
 /* What a worker may send at the most: five PEM texts of a bundle within MaxInputSize=, and its CertInfo. */
@@ -33,6 +35,7 @@ typedef struct ChildHeader {
         CertProblem problem;
         uint64_t size[_CERT_BUNDLE_PART_MAX];   /* only when r == 0 */
         uint64_t info_size;
+        char request_id[PENDING_ID_MAX];        /* the signing request whose key was used; "" when none */
 } ChildHeader;
 
 struct BundleWorker {
@@ -47,7 +50,7 @@ struct BundleWorker {
         void *userdata;
 };
 
-typedef int (*produce_t)(const void *userdata, CertBundle **ret, CertProblem *problem);
+typedef int (*produce_t)(const void *userdata, CertBundle **ret, CertProblem *problem, char *request_id);
 
 /* ------------------------------------------------------------------ child */
 
@@ -85,7 +88,7 @@ static _noreturn_ void child_run(int fd, produce_t produce, const void *userdata
         ChildHeader header = {};
         CertBundle *b = NULL;
 
-        header.r = produce(userdata, &b, &header.problem);
+        header.r = produce(userdata, &b, &header.problem, header.request_id);
         (void) child_write(fd, b, &header);
 
         /* Freed although _exit() follows: valgrind and ASan follow the child too. */
@@ -134,6 +137,8 @@ static int parse_reply(BundleWorker *w, BundleResult *result) {
         if (w->size < sizeof(header))
                 return -EPROTO;   /* died before it could say */
         memcpy(&header, w->buf, sizeof(header));
+        header.request_id[PENDING_ID_MAX - 1] = 0;
+        memcpy(result->request_id, header.request_id, PENDING_ID_MAX);
         if (header.r < 0) {
                 if (header.r == -EBADMSG) {
                         header.problem.message[sizeof(header.problem.message) - 1] = 0;
@@ -294,13 +299,41 @@ typedef struct LoadArgs {
         const void *certificate, *key, *authority;
         size_t certificate_size, key_size, authority_size;
         const ValidateOptions *options;
+        const char *pending_directory;
 } LoadArgs;
 
-static int produce_loaded(const void *userdata, CertBundle **ret, CertProblem *problem) {
+/*
+ * Without a key, the key of a pending signing request whose public key is the
+ * certificate's: the request is named in request_id, and consumed by the
+ * daemon only once the certificate serves.
+ */
+static int produce_loaded(const void *userdata, CertBundle **ret, CertProblem *problem, char *request_id) {
         const LoadArgs *a = userdata;
+        _cleanup_(cert_bundle_freep) CertBundle *b = NULL;
+        int r;
 
-        return cert_bundle_load(a->certificate, a->certificate_size, a->key, a->key_size, a->authority,
-                                a->authority_size, a->options, ret, problem);
+        if (a->key_size > 0 || !a->pending_directory)
+                return cert_bundle_load(a->certificate, a->certificate_size, a->key, a->key_size, a->authority,
+                                        a->authority_size, a->options, ret, problem);
+
+        r = pem_read_bundle(a->certificate, a->certificate_size, "", 0, a->authority, a->authority_size,
+                            &a->options->limits, &b, problem);
+        if (r < 0)
+                return r;
+        if (b->leaf && !b->key) {
+                r = pending_find_key(a->pending_directory, b->leaf, &b->key, request_id);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return cert_problem_set(problem, CERT_ERROR_MISSING_KEY,
+                                                "no private key given, and no pending signing request has "
+                                                "this certificate's public key");
+        }
+        r = cert_bundle_validate(b, a->options, problem);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(b);
+        return 0;
 }
 
 int bundle_worker_load(sd_event *event,
@@ -308,9 +341,11 @@ int bundle_worker_load(sd_event *event,
                        const void *key, size_t key_size,
                        const void *authority, size_t authority_size,
                        const ValidateOptions *options,
+                       const char *pending_directory,
                        bundle_worker_done_t done, void *userdata,
                        BundleWorker **ret) {
         LoadArgs a = {
+                .pending_directory = pending_directory,
                 .certificate = certificate, .certificate_size = certificate_size,
                 .key = key, .key_size = key_size,
                 .authority = authority, .authority_size = authority_size,
@@ -329,7 +364,7 @@ typedef struct SelfSignedArgs {
         unsigned lifetime_days;
 } SelfSignedArgs;
 
-static int produce_selfsigned(const void *userdata, CertBundle **ret, CertProblem *problem) {
+static int produce_selfsigned(const void *userdata, CertBundle **ret, CertProblem *problem, char *request_id) {
         const SelfSignedArgs *a = userdata;
 
         return selfsigned_generate(a->server_name, a->alternative_names, a->lifetime_days, ret);

@@ -23,6 +23,7 @@
 #include "cert-error.h"
 #include "certinfo.h"
 #include "store.h"
+#include "store-pending.h"
 #include "validate.h"
 
 typedef struct BundleWorker BundleWorker;
@@ -32,6 +33,7 @@ typedef struct BundleResult {
         CertProblem problem;
         StoreFiles files;       /* r == 0: owned by the receiver (store_files_done()) */
         CertInfo *info;         /* r == 0: owned by the receiver */
+        char request_id[PENDING_ID_MAX];  /* the pending signing request whose key the bundle took; "" when none */
 } BundleResult;
 
 /*
@@ -41,12 +43,18 @@ typedef struct BundleResult {
  */
 typedef void (*bundle_worker_done_t)(BundleWorker *w, BundleResult *result, void *userdata);
 
-/* cert_bundle_load() in a child; the inputs are copied into it by fork(). Returns 0 or -errno. */
+/*
+ * cert_bundle_load() in a child; the inputs are copied into it by fork().
+ * With an empty key and pending_directory set, the key is that of the
+ * pending signing request matching the certificate (store-pending.h), or the
+ * bundle is refused with MissingKey. Returns 0 or -errno.
+ */
 int bundle_worker_load(sd_event *event,
                        const void *certificate, size_t certificate_size,
                        const void *key, size_t key_size,
                        const void *authority, size_t authority_size,
                        const ValidateOptions *options,
+                       const char *pending_directory,
                        bundle_worker_done_t done, void *userdata,
                        BundleWorker **ret);
 

@@ -21,6 +21,7 @@
 #include "announce.h"
 #include "bus-api.h"
 #include "bus-names.h"
+#include "bus-request.h"
 #include "io-util.h"
 #include "pipeline.h"
 #include "polkit.h"
@@ -473,6 +474,7 @@ static const sd_bus_vtable certificates_vtable[] = {
         SD_BUS_PROPERTY("State", "s", property_get_state, 0, CHANGES),
         SD_BUS_PROPERTY("Endpoints", "a(ssss)", property_get_endpoints, 0, CHANGES),
         SD_BUS_PROPERTY("LastError", "s", property_get_last_error, 0, CHANGES),
+        SD_BUS_PROPERTY("PendingRequests", "a(ssstt)", bus_property_get_pending_requests, 0, CHANGES),
 
         /* Authorization is ours (polkit.c), not sd-bus's capability check: hence UNPRIVILEGED. */
         SD_BUS_METHOD_WITH_ARGS("Install",
@@ -503,6 +505,14 @@ static const sd_bus_vtable certificates_vtable[] = {
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("a(tssstt)", generations),
                                 method_list_generations, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CreateSigningRequest",
+                                SD_BUS_ARGS("a{sv}", options),
+                                SD_BUS_RESULT("s", request_id, "s", csr),
+                                bus_method_create_signing_request, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CancelSigningRequest",
+                                SD_BUS_ARGS("s", request_id),
+                                SD_BUS_NO_RESULT,
+                                bus_method_cancel_signing_request, SD_BUS_VTABLE_UNPRIVILEGED),
 
         SD_BUS_SIGNAL_WITH_ARGS("Installed",
                                 SD_BUS_ARGS("t", generation, "s", fingerprint, "s", source), 0),

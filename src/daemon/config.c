@@ -251,7 +251,7 @@ typedef struct Parser {
         char *error;           /* first error, "FILE:LINE: …" */
         int error_code;
         size_t key;            /* the index in config_keys[] of the key being assigned */
-        bool assigned[16];     /* per key: a list's first assignment replaces its default */
+        bool assigned[32];     /* per key: a list's first assignment replaces its default */
 } Parser;
 
 static int parser_error(Parser *p, int code, const char *format, ...) _printf_(3, 4);
@@ -485,6 +485,10 @@ static const ConfigKey config_keys[] = {
         { "MaxInputSize", parse_size_field, FIELD(max_input_size), .def_number = MAX_INPUT_SIZE_DEFAULT,
           .min = MAX_INPUT_SIZE_MIN, .max = MAX_INPUT_SIZE_MAX, .invalid = "not a size (bytes, or with K, M, G)",
           .range = "must be between 4K and 64M" },
+        { "PendingRequestDays", parse_unsigned_field, FIELD(pending_request_days), .def_number = 30,
+          .min = 1, .max = 3650, .invalid = "not a number of days", .range = "must be between 1 and 3650" },
+        { "MaxPendingRequests", parse_unsigned_field, FIELD(max_pending_requests), .def_number = 8,
+          .min = 1, .max = 100, .invalid = "not a number", .range = "must be between 1 and 100" },
 };
 
 _Static_assert(ELEMENTSOF(config_keys) <= sizeof(((Parser *) NULL)->assigned), "Parser.assigned too small");

@@ -27,6 +27,8 @@ typedef struct Config {
         uint64_t max_input_size;      /* MaxInputSize=, bytes, default 1 MiB */
         char *trust_store_file;       /* TrustStoreFile=, default none: the system store */
         char *metrics_file;           /* MetricsFile=, default "": off; a node_exporter textfile */
+        unsigned pending_request_days; /* PendingRequestDays=, default 30: a signing request's key is kept so long */
+        unsigned max_pending_requests; /* MaxPendingRequests=, default 8 */
 } Config;
 
 /* Returns a Config with every default, or -ENOMEM. */

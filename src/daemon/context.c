@@ -48,6 +48,7 @@ Context *context_free(Context *c) {
         free(c->last_error);
         free(c->last_refusal_name);
         free(c->published_state);
+        pending_request_array_free(c->pending, c->n_pending);
         free(c->config_path);
         free(c);
         return NULL;

@@ -20,9 +20,11 @@
 #include "dropdir.h"
 #include "reload.h"
 #include "store.h"
+#include "store-pending.h"
 
 typedef struct Pipeline Pipeline;
 typedef struct PolkitQuery PolkitQuery;
+typedef struct RequestWorker RequestWorker;
 
 typedef enum ExpiryPhase {
         EXPIRY_PHASE_VALID,      /* before NotAfter - ExpiryWarningDays */
@@ -55,6 +57,12 @@ typedef struct Context {
         char *published_state;         /* State as last announced, to emit PropertiesChanged on change only */
 
         Pipeline *pipeline;            /* pipeline.c: the running change and those waiting */
+
+        /* signing-requests.c: the pending signing requests (no keys: those stay on disk). */
+        PendingRequest *pending;
+        size_t n_pending;
+        RequestWorker *request_worker;     /* making one, at most one at a time */
+        sd_event_source *pending_timer;    /* at the earliest expiry */
 
         PolkitQuery *polkit_queries;
         unsigned polkit_serial;

@@ -29,6 +29,7 @@
 #include "metrics.h"
 #include "pipeline.h"
 #include "polkit.h"
+#include "signing-requests.h"
 #include "strv.h"
 
 #define EXIT_USAGE 2
@@ -204,11 +205,16 @@ static void on_refused(Context *c, const PipelineEvent *event, void *userdata) {
         announce_refused(c, event);
 }
 
+static void on_request_consumed(Context *c, const char *id, void *userdata) {
+        signing_requests_consumed(c, id);
+}
+
 static const PipelineHooks pipeline_hooks = {
         .state_changed = on_pipeline_state,
         .served_changed = on_served_changed,
         .endpoints_reloaded = on_endpoints_reloaded,
         .refused = on_refused,
+        .request_consumed = on_request_consumed,
 };
 
 /* Everything that refers to the bus, the store or the loop stops before the Context goes. */
@@ -219,6 +225,7 @@ static Context *daemon_free(Context *c) {
         polkit_queries_free(c);
         expiry_disarm(c);
         metrics_stop(c);
+        signing_requests_stop(c);
         return context_free(c);
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(Context *, daemon_free);
@@ -343,6 +350,9 @@ static int run(int argc, char *argv[]) {
         r = store_open(c->config->store_directory, c->config->keep_generations, &c->store);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the store '%s': %m", c->config->store_directory), EXIT_FAILURE;
+
+        /* Before the bus: PendingRequests is right from the first call. */
+        (void) signing_requests_start(c);
 
         r = connect_bus(c);
         if (r < 0)

@@ -55,6 +55,7 @@ struct PipelineJob {
         bool reverting;                /* the reload failed; the previous generation is back and reloading */
         bool revert_commit_failed;     /* …or could not be put back at all */
         char *reload_message;          /* why the first reload failed */
+        char request_id[PENDING_ID_MAX]; /* the signing request whose key this bundle took; "" when none */
 
         BundleWorker *worker;          /* reading and validating, or generating, in a child */
         ReloadRequest *reload;
@@ -260,6 +261,10 @@ static void job_settle_success(PipelineJob *j) {
         c->degraded = false;
         (void) context_set_last_error(c, "");
 
+        /* Only now, serving, is a signing request answered; a refusal or a revert leaves it pending. */
+        if (j->request_id[0] && c->pipeline->hooks.request_consumed)
+                c->pipeline->hooks.request_consumed(c, j->request_id, c->pipeline->hooks.userdata);
+
         PipelineEvent event = job_event(j, j->action == PIPELINE_ROLLBACK ? PIPELINE_EVENT_ROLLED_BACK
                                                                          : PIPELINE_EVENT_INSTALLED);
         report_served(c, &event);
@@ -409,6 +414,9 @@ static void on_bundle_ready(BundleWorker *w, BundleResult *result, void *userdat
                 else {
                         (void) snprintf(j->new_fingerprint, sizeof(j->new_fingerprint), "%s",
                                         result->info->fingerprint);
+                        memcpy(j->request_id, result->request_id, PENDING_ID_MAX);
+                        if (j->request_id[0])
+                                log_info("The certificate is for the key of signing request %s.", j->request_id);
                         (void) job_commit(j, id);
                 }
         }
@@ -449,7 +457,7 @@ static int job_run(PipelineJob *j) {
                 /* In a child: what validation runs and caches stays out of the idle daemon (bundle-child.h). */
                 r = bundle_worker_load(c->event, j->certificate, j->certificate_size, j->key ?: "", j->key_size,
                                        j->authority ?: "", j->authority_size, &options,
-                                       on_bundle_ready, j, &j->worker);
+                                       store_directory(c->store), on_bundle_ready, j, &j->worker);
                 /* The child has its copy; ours is no longer needed, the key least of all. */
                 erase_and_free(j->key, j->key_size);
                 j->key = NULL;

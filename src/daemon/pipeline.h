@@ -94,6 +94,8 @@ typedef struct PipelineHooks {
         void (*served_changed)(Context *c, const PipelineEvent *event, void *userdata);
         void (*endpoints_reloaded)(Context *c, const PipelineEvent *event, void *userdata);
         void (*refused)(Context *c, const PipelineEvent *event, void *userdata);  /* REFUSED or FAILED */
+        /* an installed bundle took the key of pending signing request id, and serves */
+        void (*request_consumed)(Context *c, const char *id, void *userdata);
         void *userdata;
 } PipelineHooks;
 

@@ -36,6 +36,8 @@ static const struct {
         { "Rollback",             POLKIT_ACTION_MANAGE },
         { "RegenerateSelfSigned", POLKIT_ACTION_MANAGE },
         { "ReloadEndpoints",      POLKIT_ACTION_MANAGE },
+        { "CreateSigningRequest", POLKIT_ACTION_MANAGE },
+        { "CancelSigningRequest", POLKIT_ACTION_MANAGE },
 };
 
 const char *polkit_action_for_method(const char *member) {
