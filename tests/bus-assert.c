@@ -71,7 +71,7 @@ void assert_properties(BusFixture *f, guint64 generation, const char *source, co
                 { "SerialNumber", "s" }, { "SubjectAlternativeNames", "as" }, { "NotBefore", "t" },
                 { "NotAfter", "t" }, { "Fingerprint", "s" }, { "KeyType", "s" }, { "ChainLength", "u" },
                 { "InstalledAt", "t" }, { "ServerName", "s" }, { "DropDirectory", "s" }, { "State", "s" },
-                { "Endpoints", "a(ssss)" }, { "LastError", "s" },
+                { "Endpoints", "a(ssss)" }, { "LastError", "s" }, { "PendingRequests", "a(ssstt)" },
         };
         g_assert_cmpuint(g_variant_n_children(all), ==, G_N_ELEMENTS(props));
         for (size_t i = 0; i < G_N_ELEMENTS(props); i++) {

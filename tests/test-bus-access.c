@@ -76,6 +76,8 @@ static int unprivileged_helper(const char *address) {
                 { "Rollback", NULL, 0 },
                 { "RegenerateSelfSigned", NULL, 0 },
                 { "ReloadEndpoints", NULL, 0 },
+                { "CreateSigningRequest", g_variant_new_parsed("(@a{sv} {},)"), 0 },
+                { "CancelSigningRequest", g_variant_new("(s)", "0123456789abcdef0123456789abcdef"), 0 },
         };
         for (size_t i = 0; i < G_N_ELEMENTS(denied); i++) {
                 g_clear_error(&error);
@@ -629,7 +631,8 @@ static void test_introspection(BusFixture *f, gconstpointer data) {
 
         /* The design's members, by name, so neither side can drop one unnoticed. */
         static const char *const methods[] = { "Install", "InstallFiles", "Validate", "Rollback",
-                                               "RegenerateSelfSigned", "ReloadEndpoints", "ListGenerations", NULL };
+                                               "RegenerateSelfSigned", "ReloadEndpoints", "ListGenerations",
+                                               "CreateSigningRequest", "CancelSigningRequest", NULL };
         static const char *const signals[] = { "Installed", "Rejected", "EndpointsReloaded", "ExpiryWarning", NULL };
         for (const char *const *m = methods; *m; m++)
                 g_assert_nonnull(g_dbus_interface_info_lookup_method(live_iface, *m));
@@ -638,7 +641,7 @@ static void test_introspection(BusFixture *f, gconstpointer data) {
         guint n_props = 0;
         for (GDBusPropertyInfo **p = live_iface->properties; p && *p; p++)
                 n_props++;
-        g_assert_cmpuint(n_props, ==, 17);
+        g_assert_cmpuint(n_props, ==, 18);
 
         assert_documented(xml, file_iface);
 }
