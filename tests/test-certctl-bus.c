@@ -325,6 +325,92 @@ static void test_no_daemon(Fixture *f, gconstpointer data) {
         g_assert_true(g_str_has_prefix(r.err, "org.freedesktop.DBus.Error.ServiceUnknown: "));
 }
 
+
+/* ---------------------------------------------------------- signing requests */
+
+/* `openssl x509 -req` standing in for the organisation's CA, as the README shows it. */
+static char *sign_with_openssl(Fixture *f, const char *csr_path) {
+        g_autofree char *root_key_pem = pki_key_pem(f->chain->root_key, NULL);
+        g_autofree char *ca_key = write_public(f, "ca.key", root_key_pem);
+        g_autofree char *signed_path = bus_fixture_path(&f->bus, "signed.pem");
+        g_autofree char *serial = bus_fixture_path(&f->bus, "ca.srl");
+        g_autofree char *openssl = g_find_program_in_path("openssl");
+        g_assert_nonnull(openssl);
+        const char *argv[] = { openssl, "x509", "-req", "-in", csr_path, "-CA", f->ca, "-CAkey", ca_key,
+                               "-CAserial", serial, "-CAcreateserial", "-days", "90", "-copy_extensions", "copy",
+                               "-out", signed_path, NULL };
+        const char *envp[] = { "LC_ALL=C", "PATH=/usr/bin:/bin", NULL };
+        g_auto(Run) r = run_program((char **) argv, (char **) envp, NULL);
+        g_assert_cmpint(r.status, ==, 0);
+        g_assert_cmpint(chmod(signed_path, 0644), ==, 0);
+        return g_steal_pointer(&signed_path);
+}
+
+static void test_request_install(Fixture *f, gconstpointer data) {
+        /* The CSR alone on stdout, so that `request > r.csr` is the whole workflow. */
+        g_auto(Run) r = certctl(&f->bus, "request", "--alt-name", "DNS:console.example.com", NULL);
+        g_assert_cmpint(r.status, ==, 0);
+        g_assert_true(g_str_has_prefix(r.out, "-----BEGIN CERTIFICATE REQUEST-----\n"));
+        g_assert_true(g_str_has_suffix(r.out, "-----END CERTIFICATE REQUEST-----\n"));
+        g_assert_null(strstr(r.out, "PRIVATE KEY"));
+        g_assert_null(strstr(r.err, "PRIVATE KEY"));
+        g_assert_nonnull(strstr(r.err, "vertex-certctl install --cert SIGNED.pem --ca CA.pem"));
+        g_autofree char *csr_path = write_public(f, "r.csr", r.out);
+
+        g_auto(Run) l = certctl(&f->bus, "requests", NULL);
+        g_assert_cmpint(l.status, ==, 0);
+        g_assert_nonnull(strstr(l.out, "EC P-256"));
+        g_assert_nonnull(strstr(l.out, "CN=console.example.com"));
+        g_assert_nonnull(strstr(l.out, "1 pending signing request.\n"));
+
+        g_autofree char *signed_path = sign_with_openssl(f, csr_path);
+        g_auto(Run) i = certctl(&f->bus, "install", "--cert", signed_path, "--ca", f->ca, NULL);
+        g_assert_cmpint(i.status, ==, 0);
+        g_assert_cmpstr(i.err, ==, "");
+        g_autofree char *source = bus_get_string(&f->bus, "Source");
+        g_assert_cmpstr(source, ==, "bus");
+
+        g_auto(Run) e = certctl(&f->bus, "requests", NULL);
+        g_assert_cmpstr(e.out, ==, "No pending signing requests.\n");
+
+        /* The same certificate again: its request is consumed, so there is no key for it any more. */
+        g_auto(Run) again = certctl(&f->bus, "install", "--cert", signed_path, "--ca", f->ca, NULL);
+        g_assert_cmpint(again.status, ==, 1);
+        g_assert_cmpstr(again.err, ==, "MissingKey: no private key given, and no pending signing request has "
+                        "this certificate's public key\n");
+}
+
+static void test_request_options_cancel(Fixture *f, gconstpointer data) {
+        g_autofree char *out = bus_fixture_path(&f->bus, "out.csr");
+        g_auto(Run) r = certctl(&f->bus, "request", "--json", "--key-type", "EC P-384", "--subject", "CN=x.example.com,O=Ex",
+                                "--alt-name", "DNS:x.example.com", "--alt-name", "IP:192.0.2.1", "--output", out, NULL);
+        g_assert_cmpint(r.status, ==, 0);
+        g_assert_true(g_str_has_prefix(r.out, "{\"id\":\""));
+        g_autofree char *written = NULL;
+        g_assert_true(g_file_get_contents(out, &written, NULL, NULL));
+        g_assert_true(g_str_has_prefix(written, "-----BEGIN CERTIFICATE REQUEST-----\n"));
+
+        g_auto(Run) j = certctl(&f->bus, "requests", "--json", NULL);
+        g_assert_nonnull(strstr(j.out, "\"key_type\":\"EC P-384\""));
+        g_assert_nonnull(strstr(j.out, "\"subject\":\"CN=x.example.com,O=Ex\""));
+        char id[33] = {};
+        const char *p = strstr(j.out, "\"id\":\"");
+        g_assert_nonnull(p);
+        memcpy(id, p + 6, 32);
+
+        g_auto(Run) bad = certctl(&f->bus, "request", "--key-type", "RSA 1024", NULL);
+        g_assert_cmpint(bad.status, ==, 1);
+        g_assert_true(g_str_has_prefix(bad.err, "org.freedesktop.DBus.Error.InvalidArgs: KeyType: "));
+
+        g_auto(Run) c = certctl(&f->bus, "cancel-request", id, NULL);
+        g_assert_cmpint(c.status, ==, 0);
+        g_auto(Run) none = certctl(&f->bus, "cancel-request", id, NULL);
+        g_assert_cmpint(none.status, ==, 1);
+        g_assert_true(g_str_has_prefix(none.err, "NoSuchRequest: "));
+        g_auto(Run) misplaced = certctl(&f->bus, "status", "--subject", "CN=x", NULL);
+        g_assert_cmpint(misplaced.status, ==, 2);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 
@@ -339,6 +425,8 @@ int main(int argc, char *argv[]) {
         ADD("/certctl-bus/regenerate-reload", test_regenerate_reload);
         ADD("/certctl-bus/unprivileged", test_unprivileged);
         ADD("/certctl-bus/no-daemon", test_no_daemon);
+        ADD("/certctl-bus/request-install", test_request_install);
+        ADD("/certctl-bus/request-options-cancel", test_request_options_cancel);
 #undef ADD
 
         return g_test_run();

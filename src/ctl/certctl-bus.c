@@ -23,17 +23,10 @@
 #include <systemd/sd-bus.h>
 
 #include "certctl-agent.h"
+#include "certctl-bus.h"
 #include "certctl-output.h"
 #include "certctl.h"
 #include "strv.h"
-
-#define BUS_NAME "org.vertex.Certificates"
-#define BUS_PATH "/org/vertex/Certificates"
-#define BUS_INTERFACE "org.vertex.Certificates"
-#define BUS_ERROR_PREFIX "org.vertex.Certificates.Error."
-
-/* Installs reload units and probe their listeners; polkit may ask a password. Generous. */
-#define MUTATING_CALL_TIMEOUT_USEC (300 * USEC_PER_SEC)
 
 static const char *startswith(const char *s, const char *prefix) {
         size_t n = strlen(prefix);
@@ -63,7 +56,7 @@ static int report_bus_error(const CertctlArgs *a, const sd_bus_error *error, int
         return CERTCTL_EXIT_REFUSED;
 }
 
-static int bus_connect(const CertctlArgs *a, sd_bus **ret) {
+int bus_connect(const CertctlArgs *a, sd_bus **ret) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int r;
 
@@ -82,11 +75,24 @@ static int bus_connect(const CertctlArgs *a, sd_bus **ret) {
         return CERTCTL_EXIT_OK;
 }
 
-/* One method call on the daemon's object; on an error reply prints it. Returns an exit code. */
-static int call_method(const CertctlArgs *a, sd_bus *bus, const char *member, uint64_t timeout,
-                       sd_bus_message **ret_reply, const char *types, ...) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+int call_message(const CertctlArgs *a, sd_bus *bus, sd_bus_message *m, uint64_t timeout,
+                 sd_bus_message **ret_reply) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        /* Only privileged calls can make polkit ask; they are the ones with the long timeout. */
+        pid_t agent = timeout == MUTATING_CALL_TIMEOUT_USEC ? polkit_agent_open(a->ask_password) : 0;
+        r = sd_bus_call(bus, m, timeout, &error, ret_reply);
+        polkit_agent_close(agent);
+        if (r < 0)
+                return report_bus_error(a, &error, r);
+        return CERTCTL_EXIT_OK;
+}
+
+/* One method call on the daemon's object; on an error reply prints it. Returns an exit code. */
+int call_method(const CertctlArgs *a, sd_bus *bus, const char *member, uint64_t timeout,
+                sd_bus_message **ret_reply, const char *types, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
 
         r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, BUS_PATH, BUS_INTERFACE, member);
@@ -103,20 +109,14 @@ static int call_method(const CertctlArgs *a, sd_bus *bus, const char *member, ui
                         goto fail_local;
         }
 
-        /* Only privileged calls can make polkit ask; they are the ones with the long timeout. */
-        pid_t agent = timeout == MUTATING_CALL_TIMEOUT_USEC ? polkit_agent_open(a->ask_password) : 0;
-        r = sd_bus_call(bus, m, timeout, &error, ret_reply);
-        polkit_agent_close(agent);
-        if (r < 0)
-                return report_bus_error(a, &error, r);
-        return CERTCTL_EXIT_OK;
+        return call_message(a, bus, m, timeout, ret_reply);
 
 fail_local:
         fprintf(stderr, "Failed to build the %s call: %s\n", member, errno_name(r));
         return CERTCTL_EXIT_USAGE;
 }
 
-static int bus_parse_error(int r) {
+int bus_parse_error(int r) {
         fprintf(stderr, "Failed to parse the daemon's reply: %s\n", errno_name(r));
         return CERTCTL_EXIT_USAGE;
 }
@@ -656,7 +656,7 @@ static int read_generations(sd_bus_message *m, Generation **ret, size_t *ret_n) 
 }
 
 /* Column widths over all rows; the last column is not padded. */
-static void print_table(const char *const *cells, size_t n_rows, size_t n_cols) {
+void print_table(const char *const *cells, size_t n_rows, size_t n_cols) {
         size_t width[16] = {};
 
         for (size_t r = 0; r < n_rows; r++)

@@ -13,11 +13,13 @@
 #include "build-config.h"
 #include "certctl.h"
 #include "macro.h"
+#include "strv.h"
 
 /* Which options a verb accepts, so a misplaced one is an error rather than silently ignored. */
 enum {
         OPT_FILES   = 1 << 0,   /* --cert --key --ca */
         OPT_OFFLINE = 1 << 1,   /* --offline --server-name --policy --trust-store */
+        OPT_REQUEST = 1 << 2,   /* --key-type --subject --alt-name --output */
 };
 
 typedef struct Verb {
@@ -43,8 +45,9 @@ static const Verb verbs[] = {
           "Hand a bundle to vertex-certd: it is validated, stored as a new generation,\n"
           "the endpoints are reloaded and checked; on any failure the previous\n"
           "certificate stays. The files are passed as file descriptors. --key may be\n"
-          "left out when the --cert file holds the key too. Needs authorization\n"
-          "(polkit action org.vertex.certificates.manage).\n" },
+          "left out when the --cert file holds the key too, or when the certificate\n"
+          "answers a pending signing request (see 'request'): its key is used. Needs\n"
+          "authorization (polkit action org.vertex.certificates.manage).\n" },
         { "validate", verb_validate, 0, 0, OPT_FILES | OPT_OFFLINE,
           "validate [--offline --server-name NAME [--policy fips|strict] [--trust-store FILE]]\n"
           "         --cert FILE [--key FILE] [--ca FILE]",
@@ -67,6 +70,21 @@ static const Verb verbs[] = {
         { "generations", verb_generations, 0, 0, 0,
           "generations",
           "List the stored generations; * marks the one being served.\n" },
+        { "request", verb_request, 0, 0, OPT_REQUEST,
+          "request [--key-type TYPE] [--subject DN] [--alt-name NAME]... [--output FILE]",
+          "Have vertex-certd make a new key and a certificate signing request (CSR)\n"
+          "for it, and print the CSR (or write it to --output FILE). The key stays on\n"
+          "this machine; install the signed certificate with 'install --cert FILE\n"
+          "--ca FILE' and no --key. --key-type: \"EC P-256\" (default), \"EC P-384\",\n"
+          "\"RSA 2048\", \"RSA 3072\", \"RSA 4096\". --subject: a DN, default\n"
+          "CN=ServerName. --alt-name DNS:NAME or IP:ADDRESS, repeatable; default\n"
+          "ServerName= and AlternativeNames=. Needs authorization.\n" },
+        { "requests", verb_requests, 0, 0, 0,
+          "requests",
+          "List the pending signing requests: id, key type, created, expires, subject.\n" },
+        { "cancel-request", verb_cancel_request, 1, 1, 0,
+          "cancel-request ID",
+          "Forget a pending signing request and remove its key. Needs authorization.\n" },
         { "reload", verb_reload, 0, 0, 0,
           "reload",
           "Reload the endpoints and check what they serve. Needs authorization.\n" },
@@ -80,6 +98,8 @@ static unsigned options_used(const CertctlArgs *a) {
                 used |= OPT_FILES;
         if (a->offline || a->server_name || a->policy_set || a->trust_store)
                 used |= OPT_OFFLINE;
+        if (a->key_type || a->subject || a->alt_names || a->output)
+                used |= OPT_REQUEST;
         return used;
 }
 
@@ -103,7 +123,11 @@ static const char options_help[] =
         "                        (default: the system trust store)\n"
         "     --cert FILE        Certificate and chain (PEM), possibly with key and CA\n"
         "     --key FILE         Private key (PEM, unencrypted)\n"
-        "     --ca FILE          Certificate authority (PEM)\n";
+        "     --ca FILE          Certificate authority (PEM)\n"
+        "     --key-type TYPE    request: \"EC P-256\" (default), \"EC P-384\", \"RSA 2048|3072|4096\"\n"
+        "     --subject DN       request: subject, default CN=ServerName\n"
+        "     --alt-name NAME    request: DNS:NAME or IP:ADDRESS, repeatable\n"
+        "     --output FILE      request: write the CSR to FILE instead of stdout\n";
 
 static const char exit_help[] =
         "Exit status: 0 success (valid), 1 invalid bundle or error from the daemon,\n"
@@ -119,7 +143,11 @@ static void help(void) {
                "With vertex-certd (system bus):\n"
                "  status                 Show the served certificate and the endpoints\n"
                "  install --cert FILE [--key FILE] [--ca FILE]\n"
-               "                         Install a bundle\n"
+               "                         Install a bundle (no --key: a pending request's key)\n"
+               "  request [--key-type TYPE] [--subject DN] [--alt-name NAME]... [--output FILE]\n"
+               "                         Make a key here and print a signing request for it\n"
+               "  requests               List the pending signing requests\n"
+               "  cancel-request ID      Forget a pending signing request and its key\n"
                "  validate --cert FILE [--key FILE] [--ca FILE]\n"
                "                         Ask the daemon whether it would accept a bundle\n"
                "  rollback               Serve the previous generation again\n"
@@ -147,6 +175,10 @@ static int parse_argv(int argc, char *argv[], CertctlArgs *a, bool *show_help) {
                 ARG_CERT,
                 ARG_KEY,
                 ARG_CA,
+                ARG_KEY_TYPE,
+                ARG_SUBJECT,
+                ARG_ALT_NAME,
+                ARG_OUTPUT,
         };
         static const struct option options[] = {
                 { "help",            no_argument,       NULL, 'h'                 },
@@ -160,6 +192,10 @@ static int parse_argv(int argc, char *argv[], CertctlArgs *a, bool *show_help) {
                 { "cert",            required_argument, NULL, ARG_CERT            },
                 { "key",             required_argument, NULL, ARG_KEY             },
                 { "ca",              required_argument, NULL, ARG_CA              },
+                { "key-type",        required_argument, NULL, ARG_KEY_TYPE        },
+                { "subject",         required_argument, NULL, ARG_SUBJECT         },
+                { "alt-name",        required_argument, NULL, ARG_ALT_NAME        },
+                { "output",          required_argument, NULL, ARG_OUTPUT          },
                 {}
         };
         int c, p;
@@ -204,6 +240,21 @@ static int parse_argv(int argc, char *argv[], CertctlArgs *a, bool *show_help) {
                         break;
                 case ARG_CA:
                         a->ca = optarg;
+                        break;
+                case ARG_KEY_TYPE:
+                        a->key_type = optarg;
+                        break;
+                case ARG_SUBJECT:
+                        a->subject = optarg;
+                        break;
+                case ARG_ALT_NAME:
+                        if (strv_extend(&a->alt_names, optarg) < 0) {
+                                fprintf(stderr, "Out of memory.\n");
+                                return CERTCTL_EXIT_USAGE;
+                        }
+                        break;
+                case ARG_OUTPUT:
+                        a->output = optarg;
                         break;
                 default:
                         return CERTCTL_EXIT_USAGE;
@@ -256,12 +307,15 @@ int main(int argc, char *argv[]) {
         used = options_used(&a);
         if (used & ~v->options) {
                 fprintf(stderr, "'%s' takes none of %s; usage: vertex-certctl %s\n", v->name,
-                        (used & ~v->options & OPT_OFFLINE) ? "--offline, --server-name, --policy, --trust-store"
+                        (used & ~v->options & OPT_OFFLINE) ? "--offline, --server-name, --policy, --trust-store" :
+                        (used & ~v->options & OPT_REQUEST) ? "--key-type, --subject, --alt-name, --output"
                                                            : "--cert, --key, --ca",
                         v->synopsis);
                 return CERTCTL_EXIT_USAGE;
         }
         a.positional = argv + optind + 1;
 
-        return v->run(&a);
+        r = v->run(&a);
+        strv_free(a.alt_names);
+        return r;
 }

@@ -28,6 +28,10 @@ typedef struct CertctlArgs {
         ValidatePolicy policy;
         bool policy_set;
         char **positional;         /* arguments after the verb, NULL-terminated */
+        const char *key_type;      /* request --key-type */
+        const char *subject;       /* request --subject */
+        char **alt_names;          /* request --alt-name, repeatable */
+        const char *output;        /* request --output FILE */
 } CertctlArgs;
 
 /* Each verb returns an exit code (CERTCTL_EXIT_*). */
@@ -41,6 +45,9 @@ int verb_rollback(const CertctlArgs *a);
 int verb_regenerate(const CertctlArgs *a);
 int verb_generations(const CertctlArgs *a);
 int verb_reload(const CertctlArgs *a);
+int verb_request(const CertctlArgs *a);
+int verb_requests(const CertctlArgs *a);
+int verb_cancel_request(const CertctlArgs *a);
 
 #include "certctl-util.h"
 

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The bus client's plumbing, shared by certctl-bus.c and certctl-request.c. */
+
+#include <stdint.h>
+
+#include <systemd/sd-bus.h>
+
+#include "certctl.h"
+
+#define BUS_NAME "org.vertex.Certificates"
+#define BUS_PATH "/org/vertex/Certificates"
+#define BUS_INTERFACE "org.vertex.Certificates"
+#define BUS_ERROR_PREFIX "org.vertex.Certificates.Error."
+
+/* Installs reload units and probe their listeners; polkit may ask a password. Generous. */
+#define MUTATING_CALL_TIMEOUT_USEC (300 * USEC_PER_SEC)
+
+/* The system bus, with interactive authorization unless --no-ask-password. Returns an exit code. */
+int bus_connect(const CertctlArgs *a, sd_bus **ret);
+
+/*
+ * One method call on the daemon's object (types/...: its arguments, or NULL);
+ * on an error reply prints it. A call with MUTATING_CALL_TIMEOUT_USEC runs
+ * the polkit agent. Returns an exit code.
+ */
+int call_method(const CertctlArgs *a, sd_bus *bus, const char *member, uint64_t timeout,
+                sd_bus_message **ret_reply, const char *types, ...);
+
+/* Sends a built call; like call_method(). Returns an exit code. */
+int call_message(const CertctlArgs *a, sd_bus *bus, sd_bus_message *m, uint64_t timeout,
+                 sd_bus_message **ret_reply);
+
+/* Says that the reply was not understood. Returns CERTCTL_EXIT_USAGE. */
+int bus_parse_error(int r);
+
+/* Aligned columns; cells is n_rows × n_cols, row 0 the header. */
+void print_table(const char *const *cells, size_t n_rows, size_t n_cols);
