@@ -456,6 +456,59 @@ static void test_restart_and_expiry(BusFixture *f, gconstpointer data) {
         X509_free(cert);
 }
 
+
+/* --------------------------------------------------------- drop directory */
+
+static void drop_file(BusFixture *f, const char *name, const char *content) {
+        /* Written beside, then moved in: what an operator's `mv` does. */
+        g_autofree char *staging = bus_fixture_path(f, name);
+        g_autofree char *drop = bus_fixture_path(f, "drop");
+        g_autofree char *target = g_build_filename(drop, name, NULL);
+        g_assert_cmpint(pki_write_file(staging, content), ==, 0);
+        g_assert_cmpint(rename(staging, target), ==, 0);
+}
+
+static void setup_drop(BusFixture *f, gconstpointer data) {
+        bus_fixture_setup(f, "SettleSec=1\n");
+}
+
+/* tls.crt + ca.crt and no key: after SettleSec= the pending request's key is used; a stranger is MissingKey. */
+static void test_drop_directory(BusFixture *f, gconstpointer data) {
+        _cleanup_pki_chain_ PkiChain *c = pki_chain_new(SERVER_NAME);
+        g_autofree char *id = NULL, *csr = NULL;
+        const char *names[] = { SERVER_NAME, NULL };
+        guint from = f->signals->len;
+
+        create_ok(f, NULL, &id, &csr);
+        X509 *cert = sign_csr(csr, c, names);
+        g_autofree char *fullchain = pki_certs_pem(cert, c->intermediate, NULL);
+        g_autofree char *expected = fingerprint_of(cert);
+        drop_file(f, "ca.crt", c->root_pem);
+        drop_file(f, "tls.crt", fullchain);
+
+        BusSignal *s = bus_wait_signal(f, "Installed", &from, 15000);
+        g_assert_nonnull(s);
+        const char *fp, *source;
+        g_variant_get(s->parameters, "(t&s&s)", NULL, &fp, &source);
+        g_assert_cmpstr(fp, ==, expected);
+        g_assert_cmpstr(source, ==, "drop-directory");
+        g_assert_cmpuint(n_pending(f), ==, 0);
+        X509_free(cert);
+
+        /* No request for this one. */
+        _cleanup_pki_chain_ PkiChain *other = pki_chain_new(SERVER_NAME);
+        drop_file(f, "x.ca.pem", other->root_pem);
+        drop_file(f, "x.crt", other->fullchain_pem);
+        s = bus_wait_signal(f, "Rejected", &from, 15000);
+        g_assert_nonnull(s);
+        const char *name, *err, *msg;
+        g_variant_get(s->parameters, "(&s&s&s&s)", &source, &name, &err, &msg);
+        g_assert_cmpstr(err, ==, "MissingKey");
+        g_assert_cmpstr(msg, ==, "no private key given, and no pending signing request has this certificate's public key");
+        g_autofree char *served = bus_get_string(f, "Fingerprint");
+        g_assert_cmpstr(served, ==, expected);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 
@@ -476,5 +529,6 @@ int main(int argc, char *argv[]) {
         g_test_add("/bus/request/cancel", BusFixture, NULL, setup, test_cancel, teardown);
         g_test_add("/bus/request/limit", BusFixture, NULL, setup_limit, test_limit, teardown);
         g_test_add("/bus/request/restart-and-expiry", BusFixture, NULL, setup, test_restart_and_expiry, teardown);
+        g_test_add("/bus/request/drop-directory", BusFixture, NULL, setup_drop, test_drop_directory, teardown);
         return g_test_run();
 }

@@ -566,6 +566,18 @@ static int scan(DropDir *d) {
 
                 if (c->kubelet)
                         continue;
+                if (now >= c->since + d->settle_usec && c->paths[DROP_PART_CERT] && c->paths[DROP_PART_CA] &&
+                    !c->paths[DROP_PART_KEY]) {
+                        /* A certificate and its CA, and no key came: the answer to a signing request. The
+                         * daemon looks for the pending key, or refuses it with MissingKey. */
+                        if (d->busy || handed)
+                                continue;
+                        r = offer(d, c);
+                        if (r < 0)
+                                break;
+                        handed = r > 0;
+                        continue;
+                }
                 if (now >= c->since + d->settle_usec) {
                         char message[320];
                         CertErrorCode code;
