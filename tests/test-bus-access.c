@@ -632,7 +632,7 @@ static void test_introspection(BusFixture *f, gconstpointer data) {
         /* The design's members, by name, so neither side can drop one unnoticed. */
         static const char *const methods[] = { "Install", "InstallFiles", "Validate", "Rollback",
                                                "RegenerateSelfSigned", "ReloadEndpoints", "ListGenerations",
-                                               "CreateSigningRequest", "CancelSigningRequest", NULL };
+                                               "CreateSigningRequest", "CancelSigningRequest", "InstallPkcs12", NULL };
         static const char *const signals[] = { "Installed", "Rejected", "EndpointsReloaded", "ExpiryWarning", NULL };
         for (const char *const *m = methods; *m; m++)
                 g_assert_nonnull(g_dbus_interface_info_lookup_method(live_iface, *m));

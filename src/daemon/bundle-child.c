@@ -23,6 +23,7 @@
 #include "bundle-child.h"
 #include "io-util.h"
 #include "pem.h"
+#include "pkcs12.h"
 #include "selfsigned.h"
 #include "store-pending.h"
 #include "worker.h"
@@ -300,7 +301,23 @@ typedef struct LoadArgs {
         size_t certificate_size, key_size, authority_size;
         const ValidateOptions *options;
         const char *pending_directory;
+        bool pkcs12;
 } LoadArgs;
+
+/* A PKCS#12 file with its password (in the key's place), validated like any bundle. */
+static int produce_pkcs12(const LoadArgs *a, CertBundle **ret, CertProblem *problem) {
+        _cleanup_(cert_bundle_freep) CertBundle *b = NULL;
+        int r;
+
+        r = pkcs12_read_bundle(a->certificate, a->certificate_size, a->key, &b, problem);
+        if (r < 0)
+                return r;
+        r = cert_bundle_validate(b, a->options, problem);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(b);
+        return 0;
+}
 
 /*
  * Without a key, the key of a pending signing request whose public key is the
@@ -312,6 +329,8 @@ static int produce_loaded(const void *userdata, CertBundle **ret, CertProblem *p
         _cleanup_(cert_bundle_freep) CertBundle *b = NULL;
         int r;
 
+        if (a->pkcs12)
+                return produce_pkcs12(a, ret, problem);
         if (a->key_size > 0 || !a->pending_directory)
                 return cert_bundle_load(a->certificate, a->certificate_size, a->key, a->key_size, a->authority,
                                         a->authority_size, a->options, ret, problem);
@@ -341,11 +360,12 @@ int bundle_worker_load(sd_event *event,
                        const void *key, size_t key_size,
                        const void *authority, size_t authority_size,
                        const ValidateOptions *options,
-                       const char *pending_directory,
+                       const char *pending_directory, bool pkcs12,
                        bundle_worker_done_t done, void *userdata,
                        BundleWorker **ret) {
         LoadArgs a = {
                 .pending_directory = pending_directory,
+                .pkcs12 = pkcs12,
                 .certificate = certificate, .certificate_size = certificate_size,
                 .key = key, .key_size = key_size,
                 .authority = authority, .authority_size = authority_size,

@@ -47,14 +47,15 @@ typedef void (*bundle_worker_done_t)(BundleWorker *w, BundleResult *result, void
  * cert_bundle_load() in a child; the inputs are copied into it by fork().
  * With an empty key and pending_directory set, the key is that of the
  * pending signing request matching the certificate (store-pending.h), or the
- * bundle is refused with MissingKey. Returns 0 or -errno.
+ * bundle is refused with MissingKey. With pkcs12, certificate is a PKCS#12
+ * file and key its password (pkcs12.h). Returns 0 or -errno.
  */
 int bundle_worker_load(sd_event *event,
                        const void *certificate, size_t certificate_size,
                        const void *key, size_t key_size,
                        const void *authority, size_t authority_size,
                        const ValidateOptions *options,
-                       const char *pending_directory,
+                       const char *pending_directory, bool pkcs12,
                        bundle_worker_done_t done, void *userdata,
                        BundleWorker **ret);
 

@@ -299,6 +299,47 @@ static int method_install_files(sd_bus_message *m, void *userdata, sd_bus_error 
         return r;
 }
 
+/* A PKCS#12 file and its password: the password travels like a key, erased once handed on. */
+static int method_install_pkcs12(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Context *c = userdata;
+        uint64_t max = c->config->max_input_size;
+        _cleanup_free_ char *file = NULL;
+        size_t file_size = 0;
+        const char *password;
+        int fd, r;
+
+        r = sd_bus_message_read(m, "hs", &fd, &password);
+        if (r < 0)
+                return r;
+
+        r = polkit_verify(c, m, error);
+        if (r <= 0) {
+                erase_string(password);
+                return r < 0 ? r : 1;
+        }
+
+        r = read_passed_fd(fd, "PKCS#12 file", max, &file, &file_size, error);
+        if (r >= 0 && file_size == 0)
+                r = sd_bus_error_set(error, BUS_ERROR("Malformed"), "The PKCS#12 file is empty.");
+        if (r < 0) {
+                erase_string(password);
+                return r;
+        }
+
+        PipelineRequest request = {
+                .action = PIPELINE_INSTALL,
+                .pkcs12 = true,
+                .certificate = file,
+                .certificate_size = file_size,
+                .key = password,
+                .key_size = strlen(password),
+        };
+        r = submit_from_bus(c, m, &request, error);
+        erase_string(password);
+        explicit_bzero(file, file_size);
+        return r;
+}
+
 static int append_report_string(sd_bus_message *m, const char *name, const char *value) {
         return sd_bus_message_append(m, "{sv}", name, "s", value ?: "");
 }
@@ -485,6 +526,10 @@ static const sd_bus_vtable certificates_vtable[] = {
                                 SD_BUS_ARGS("h", certificate, "h", key, "h", authority),
                                 SD_BUS_RESULT("t", generation, "s", fingerprint),
                                 method_install_files, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("InstallPkcs12",
+                                SD_BUS_ARGS("h", file, "s", password),
+                                SD_BUS_RESULT("t", generation, "s", fingerprint),
+                                method_install_pkcs12, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Validate",
                                 SD_BUS_ARGS("s", certificate, "s", key, "s", authority),
                                 SD_BUS_RESULT("a{sv}", report),

@@ -44,6 +44,7 @@ struct PipelineJob {
         char *authority;
         size_t authority_size;
         LogCaller caller;
+        bool pkcs12;                   /* certificate: a PKCS#12 file; key: its password */
 
         pipeline_done_t done;
         void *userdata;
@@ -457,7 +458,7 @@ static int job_run(PipelineJob *j) {
                 /* In a child: what validation runs and caches stays out of the idle daemon (bundle-child.h). */
                 r = bundle_worker_load(c->event, j->certificate, j->certificate_size, j->key ?: "", j->key_size,
                                        j->authority ?: "", j->authority_size, &options,
-                                       store_directory(c->store), on_bundle_ready, j, &j->worker);
+                                       store_directory(c->store), j->pkcs12, on_bundle_ready, j, &j->worker);
                 /* The child has its copy; ours is no longer needed, the key least of all. */
                 erase_and_free(j->key, j->key_size);
                 j->key = NULL;
@@ -551,6 +552,7 @@ int pipeline_submit(Context *c, const PipelineRequest *request, pipeline_done_t 
                 .context = c,
                 .action = request->action,
                 .caller = request->caller,
+                .pkcs12 = request->pkcs12,
                 .done = done,
                 .userdata = userdata,
                 .source = strdup(request->source ?: ""),

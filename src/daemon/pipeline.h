@@ -47,6 +47,7 @@ typedef struct PipelineRequest {
         const void *authority;
         size_t authority_size;
         LogCaller caller;              /* bus changes: the audit trail */
+        bool pkcs12;                   /* certificate is a PKCS#12 file, key its password */
         bool queue;                    /* wait behind a running change instead of -EBUSY */
 } PipelineRequest;
 

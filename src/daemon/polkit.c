@@ -33,6 +33,7 @@ static const struct {
 } method_actions[] = {
         { "Install",              POLKIT_ACTION_MANAGE },
         { "InstallFiles",         POLKIT_ACTION_MANAGE },
+        { "InstallPkcs12",        POLKIT_ACTION_MANAGE },
         { "Rollback",             POLKIT_ACTION_MANAGE },
         { "RegenerateSelfSigned", POLKIT_ACTION_MANAGE },
         { "ReloadEndpoints",      POLKIT_ACTION_MANAGE },
