@@ -411,6 +411,51 @@ static void test_request_options_cancel(Fixture *f, gconstpointer data) {
         g_assert_cmpint(misplaced.status, ==, 2);
 }
 
+
+/* ------------------------------------------------------------------ pkcs12 */
+
+static char *export_pkcs12(Fixture *f, const char *password) {
+        g_autofree char *openssl = g_find_program_in_path("openssl");
+        g_autofree char *out = bus_fixture_path(&f->bus, "bundle.p12");
+        g_autofree char *pass = g_strdup_printf("pass:%s", password);
+        const char *argv[] = { openssl, "pkcs12", "-export", "-in", f->cert, "-inkey", f->key, "-certfile", f->ca,
+                               "-out", out, "-passout", pass, NULL };
+        const char *envp[] = { "LC_ALL=C", NULL };
+        g_auto(Run) r = run_program((char **) argv, (char **) envp, NULL);
+        g_assert_cmpint(r.status, ==, 0);
+        g_assert_cmpint(chmod(out, 0644), ==, 0);
+        return g_steal_pointer(&out);
+}
+
+static void test_pkcs12(Fixture *f, gconstpointer data) {
+        g_autofree char *p12 = export_pkcs12(f, "s3cret");
+        g_autofree char *wrong = write_public(f, "wrong.pw", "nope\n");
+        g_autofree char *right = write_public(f, "right.pw", "s3cret\n");
+
+        g_auto(Run) w = certctl(&f->bus, "install", "--pkcs12", p12, "--password-file", wrong, NULL);
+        g_assert_cmpint(w.status, ==, 1);
+        g_assert_cmpstr(w.err, ==, "EncryptedKey: the PKCS#12 password is wrong\n");
+
+        /* There is no option that takes the password itself. */
+        g_auto(Run) argv_pw = certctl(&f->bus, "install", "--pkcs12", p12, "--password", "s3cret", NULL);
+        g_assert_cmpint(argv_pw.status, ==, 2);
+        g_auto(Run) mixed = certctl(&f->bus, "install", "--pkcs12", p12, "--cert", f->cert, "--password-file", right, NULL);
+        g_assert_cmpint(mixed.status, ==, 2);
+
+        g_auto(Run) r = certctl(&f->bus, "install", "--pkcs12", p12, "--password-file", right, NULL);
+        g_assert_cmpint(r.status, ==, 0);
+        g_assert_true(contains_line(r.out, "Fingerprint", f->leaf_fingerprint));
+
+        /* From the environment, without a terminal to ask on. */
+        g_autofree char *binary = built_program("vertex-certctl");
+        g_autofree char *bus = g_strdup_printf("DBUS_SYSTEM_BUS_ADDRESS=%s", f->bus.bus_address);
+        const char *envp[] = { "LC_ALL=C", bus, "VERTEX_CERTCTL_PKCS12_PASSWORD=s3cret", NULL };
+        const char *argv[] = { binary, "install", "--json", "--pkcs12", p12, NULL };
+        g_auto(Run) e = run_program((char **) argv, (char **) envp, NULL);
+        g_assert_cmpint(e.status, ==, 0);
+        g_assert_nonnull(strstr(e.out, f->leaf_fingerprint));
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 
@@ -427,6 +472,7 @@ int main(int argc, char *argv[]) {
         ADD("/certctl-bus/no-daemon", test_no_daemon);
         ADD("/certctl-bus/request-install", test_request_install);
         ADD("/certctl-bus/request-options-cancel", test_request_options_cancel);
+        ADD("/certctl-bus/pkcs12", test_pkcs12);
 #undef ADD
 
         return g_test_run();

@@ -506,7 +506,7 @@ int verb_status(const CertctlArgs *a) {
 /* ------------------------------------------------ generation + fingerprint */
 
 /* For Install, InstallFiles, Rollback, RegenerateSelfSigned: all answer (t generation, s fingerprint). */
-static int print_generation_reply(const CertctlArgs *a, sd_bus_message *reply, const char *what) {
+int print_generation_reply(const CertctlArgs *a, sd_bus_message *reply, const char *what) {
         const char *fingerprint;
         uint64_t generation;
         int r;
@@ -555,8 +555,10 @@ int verb_install(const CertctlArgs *a) {
         _cleanup_close_ int cert_fd = -EBADF, key_fd = -EBADF, ca_fd = -EBADF;
         int r;
 
+        if (a->pkcs12)
+                return verb_install_pkcs12(a);
         if (!a->cert) {
-                fprintf(stderr, "install needs --cert FILE (see --help).\n");
+                fprintf(stderr, "install needs --cert FILE or --pkcs12 FILE (see --help).\n");
                 return CERTCTL_EXIT_USAGE;
         }
 

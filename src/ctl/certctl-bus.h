@@ -35,5 +35,8 @@ int call_message(const CertctlArgs *a, sd_bus *bus, sd_bus_message *m, uint64_t 
 /* Says that the reply was not understood. Returns CERTCTL_EXIT_USAGE. */
 int bus_parse_error(int r);
 
+/* "<what> generation N." and the fingerprint (or JSON) from a (ts) reply. Returns an exit code. */
+int print_generation_reply(const CertctlArgs *a, sd_bus_message *reply, const char *what);
+
 /* Aligned columns; cells is n_rows × n_cols, row 0 the header. */
 void print_table(const char *const *cells, size_t n_rows, size_t n_cols);

@@ -20,6 +20,7 @@ enum {
         OPT_FILES   = 1 << 0,   /* --cert --key --ca */
         OPT_OFFLINE = 1 << 1,   /* --offline --server-name --policy --trust-store */
         OPT_REQUEST = 1 << 2,   /* --key-type --subject --alt-name --output */
+        OPT_PKCS12  = 1 << 3,   /* --pkcs12 --password-file */
 };
 
 typedef struct Verb {
@@ -40,14 +41,18 @@ static const Verb verbs[] = {
           "status",
           "Show the certificate vertex-certd serves, where it came from, when it\n"
           "expires and what each endpoint serves.\n" },
-        { "install", verb_install, 0, 0, OPT_FILES,
-          "install --cert FILE [--key FILE] [--ca FILE]",
+        { "install", verb_install, 0, 0, OPT_FILES | OPT_PKCS12,
+          "install --cert FILE [--key FILE] [--ca FILE]\n"
+          "        install --pkcs12 FILE [--password-file FILE]",
           "Hand a bundle to vertex-certd: it is validated, stored as a new generation,\n"
           "the endpoints are reloaded and checked; on any failure the previous\n"
           "certificate stays. The files are passed as file descriptors. --key may be\n"
           "left out when the --cert file holds the key too, or when the certificate\n"
           "answers a pending signing request (see 'request'): its key is used. Needs\n"
-          "authorization (polkit action org.vertex.certificates.manage).\n" },
+          "authorization (polkit action org.vertex.certificates.manage).\n"
+          "With --pkcs12 a .p12/.pfx file is installed; its password comes from\n"
+          "--password-file, from $VERTEX_CERTCTL_PKCS12_PASSWORD, or is asked on the\n"
+          "terminal (never an argument: ps shows those to everyone).\n" },
         { "validate", verb_validate, 0, 0, OPT_FILES | OPT_OFFLINE,
           "validate [--offline --server-name NAME [--policy fips|strict] [--trust-store FILE]]\n"
           "         --cert FILE [--key FILE] [--ca FILE]",
@@ -100,6 +105,8 @@ static unsigned options_used(const CertctlArgs *a) {
                 used |= OPT_OFFLINE;
         if (a->key_type || a->subject || a->alt_names || a->output)
                 used |= OPT_REQUEST;
+        if (a->pkcs12 || a->password_file)
+                used |= OPT_PKCS12;
         return used;
 }
 
@@ -127,7 +134,10 @@ static const char options_help[] =
         "     --key-type TYPE    request: \"EC P-256\" (default), \"EC P-384\", \"RSA 2048|3072|4096\"\n"
         "     --subject DN       request: subject, default CN=ServerName\n"
         "     --alt-name NAME    request: DNS:NAME or IP:ADDRESS, repeatable\n"
-        "     --output FILE      request: write the CSR to FILE instead of stdout\n";
+        "     --output FILE      request: write the CSR to FILE instead of stdout\n"
+        "     --pkcs12 FILE      install: a .p12/.pfx file (certificate, key and chain)\n"
+        "     --password-file FILE  install --pkcs12: its password (else $VERTEX_CERTCTL_PKCS12_PASSWORD,\n"
+        "                        else asked on the terminal)\n";
 
 static const char exit_help[] =
         "Exit status: 0 success (valid), 1 invalid bundle or error from the daemon,\n"
@@ -144,6 +154,8 @@ static void help(void) {
                "  status                 Show the served certificate and the endpoints\n"
                "  install --cert FILE [--key FILE] [--ca FILE]\n"
                "                         Install a bundle (no --key: a pending request's key)\n"
+               "  install --pkcs12 FILE [--password-file FILE]\n"
+               "                         Install a PKCS#12 file\n"
                "  request [--key-type TYPE] [--subject DN] [--alt-name NAME]... [--output FILE]\n"
                "                         Make a key here and print a signing request for it\n"
                "  requests               List the pending signing requests\n"
@@ -179,6 +191,8 @@ static int parse_argv(int argc, char *argv[], CertctlArgs *a, bool *show_help) {
                 ARG_SUBJECT,
                 ARG_ALT_NAME,
                 ARG_OUTPUT,
+                ARG_PKCS12,
+                ARG_PASSWORD_FILE,
         };
         static const struct option options[] = {
                 { "help",            no_argument,       NULL, 'h'                 },
@@ -196,6 +210,8 @@ static int parse_argv(int argc, char *argv[], CertctlArgs *a, bool *show_help) {
                 { "subject",         required_argument, NULL, ARG_SUBJECT         },
                 { "alt-name",        required_argument, NULL, ARG_ALT_NAME        },
                 { "output",          required_argument, NULL, ARG_OUTPUT          },
+                { "pkcs12",          required_argument, NULL, ARG_PKCS12          },
+                { "password-file",   required_argument, NULL, ARG_PASSWORD_FILE   },
                 {}
         };
         int c, p;
@@ -256,6 +272,12 @@ static int parse_argv(int argc, char *argv[], CertctlArgs *a, bool *show_help) {
                 case ARG_OUTPUT:
                         a->output = optarg;
                         break;
+                case ARG_PKCS12:
+                        a->pkcs12 = optarg;
+                        break;
+                case ARG_PASSWORD_FILE:
+                        a->password_file = optarg;
+                        break;
                 default:
                         return CERTCTL_EXIT_USAGE;
                 }
@@ -308,7 +330,8 @@ int main(int argc, char *argv[]) {
         if (used & ~v->options) {
                 fprintf(stderr, "'%s' takes none of %s; usage: vertex-certctl %s\n", v->name,
                         (used & ~v->options & OPT_OFFLINE) ? "--offline, --server-name, --policy, --trust-store" :
-                        (used & ~v->options & OPT_REQUEST) ? "--key-type, --subject, --alt-name, --output"
+                        (used & ~v->options & OPT_REQUEST) ? "--key-type, --subject, --alt-name, --output" :
+                        (used & ~v->options & OPT_PKCS12)  ? "--pkcs12, --password-file"
                                                            : "--cert, --key, --ca",
                         v->synopsis);
                 return CERTCTL_EXIT_USAGE;

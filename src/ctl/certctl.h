@@ -32,6 +32,8 @@ typedef struct CertctlArgs {
         const char *subject;       /* request --subject */
         char **alt_names;          /* request --alt-name, repeatable */
         const char *output;        /* request --output FILE */
+        const char *pkcs12;        /* install --pkcs12 FILE */
+        const char *password_file; /* install --pkcs12: --password-file FILE */
 } CertctlArgs;
 
 /* Each verb returns an exit code (CERTCTL_EXIT_*). */
@@ -48,6 +50,7 @@ int verb_reload(const CertctlArgs *a);
 int verb_request(const CertctlArgs *a);
 int verb_requests(const CertctlArgs *a);
 int verb_cancel_request(const CertctlArgs *a);
+int verb_install_pkcs12(const CertctlArgs *a);
 
 #include "certctl-util.h"
 

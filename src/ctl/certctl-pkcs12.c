@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * `vertex-certctl install --pkcs12 FILE`: InstallPkcs12 with the file as a
+ * descriptor and its password from --password-file, from
+ * $VERTEX_CERTCTL_PKCS12_PASSWORD, or asked on the terminal without echo.
+ * Never from the command line: every user on the machine can read that in ps.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "certctl-bus.h"
+#include "certctl.h"
+
+#define PASSWORD_ENV "VERTEX_CERTCTL_PKCS12_PASSWORD"
+#define PASSWORD_MAX 4096
+
+static int read_password_file(const char *path, char **ret) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        char *data = NULL;
+        size_t size = 0;
+        int r;
+
+        if (fd < 0) {
+                fprintf(stderr, "Failed to open '%s': %m\n", path);
+                return CERTCTL_EXIT_USAGE;
+        }
+        r = read_fd_bounded(fd, PASSWORD_MAX, 0, &data, &size);
+        if (r < 0) {
+                fprintf(stderr, "Failed to read the password from '%s': %s\n", path,
+                        r == -EFBIG ? "longer than 4096 bytes" : errno_name(r));
+                return CERTCTL_EXIT_USAGE;
+        }
+        /* One line, as `echo secret > file` writes it: the line end is not part of the password. */
+        size = strcspn(data, "\r\n");
+        data[size] = 0;
+        *ret = data;
+        return CERTCTL_EXIT_OK;
+}
+
+static int ask_password(char **ret) {
+        _cleanup_close_ int tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+        struct termios old, quiet;
+        char buf[PASSWORD_MAX + 1];
+        ssize_t n;
+        size_t len = 0;
+
+        if (tty < 0) {
+                fprintf(stderr, "The PKCS#12 file needs its password: give it with --password-file FILE or "
+                        "$" PASSWORD_ENV ", or run on a terminal to be asked.\n");
+                return CERTCTL_EXIT_USAGE;
+        }
+        (void) write_all(tty, "Password of the PKCS#12 file: ", 30);
+        bool echo_off = tcgetattr(tty, &old) == 0;
+        if (echo_off) {
+                quiet = old;
+                quiet.c_lflag &= ~(tcflag_t) ECHO;
+                (void) tcsetattr(tty, TCSAFLUSH, &quiet);
+        }
+        while (len < PASSWORD_MAX && (n = read(tty, buf + len, 1)) != 0) {
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 || buf[len] == '\n')
+                        break;
+                len++;
+        }
+        if (echo_off)
+                (void) tcsetattr(tty, TCSAFLUSH, &old);
+        (void) write_all(tty, "\n", 1);
+        buf[len] = 0;
+        *ret = strdup(buf);
+        explicit_bzero(buf, sizeof(buf));
+        if (!*ret) {
+                fprintf(stderr, "Out of memory.\n");
+                return CERTCTL_EXIT_USAGE;
+        }
+        return CERTCTL_EXIT_OK;
+}
+
+static int get_password(const CertctlArgs *a, char **ret) {
+        const char *env = getenv(PASSWORD_ENV);
+
+        if (a->password_file)
+                return read_password_file(a->password_file, ret);
+        if (env) {
+                *ret = strdup(env);
+                if (!*ret)
+                        return CERTCTL_EXIT_USAGE;
+                return CERTCTL_EXIT_OK;
+        }
+        return ask_password(ret);
+}
+
+int verb_install_pkcs12(const CertctlArgs *a) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        char *password = NULL;
+        int r;
+
+        if (a->cert || a->key || a->ca) {
+                fprintf(stderr, "--pkcs12 holds certificate, key and chain: it takes no --cert, --key or --ca.\n");
+                return CERTCTL_EXIT_USAGE;
+        }
+        fd = open(a->pkcs12, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                fprintf(stderr, "Failed to open '%s': %m\n", a->pkcs12);
+                return CERTCTL_EXIT_USAGE;
+        }
+        r = get_password(a, &password);
+        if (r != CERTCTL_EXIT_OK)
+                return r;
+
+        r = bus_connect(a, &bus);
+        if (r == CERTCTL_EXIT_OK) {
+                r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, BUS_PATH, BUS_INTERFACE, "InstallPkcs12");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "hs", fd, password);
+                /* Sensitive: the message is erased when freed. */
+                if (r >= 0)
+                        r = sd_bus_message_sensitive(m);
+                r = r < 0 ? (fprintf(stderr, "Failed to build the InstallPkcs12 call: %s\n", errno_name(r)),
+                             CERTCTL_EXIT_USAGE)
+                          : call_message(a, bus, m, MUTATING_CALL_TIMEOUT_USEC, &reply);
+        }
+        explicit_bzero(password, strlen(password));
+        free(password);
+        if (r != CERTCTL_EXIT_OK)
+                return r;
+        return print_generation_reply(a, reply, "Installed");
+}
