@@ -622,6 +622,100 @@ t_metrics_node_exporter() {
         wait_scrape 'vertex_certd_last_refusal_info{error="ChainIncomplete"}' 1 10 || return 1
         [ "$(scrape vertex_certd_last_refusal_timestamp_seconds)" -ge $(( $(date +%s) - 60 )) ] ||
                 fail "the refusal time is not recent"
+
+# A CA made here with openssl, as the README shows it: /root/csr/ca.{pem,key} in the container.
+make_csr_ca() {
+        CSR_HOST=$VX_ROOT/root/csr
+        CSR_IN=/root/csr
+        mkdir -p "$CSR_HOST"
+        [ -f "$CSR_HOST/ca.pem" ] && return 0
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+                -keyout "$CSR_HOST/ca.key" -out "$CSR_HOST/ca.pem" -subj "/CN=System Test CA" -days 2 \
+                -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+                >/dev/null 2>&1 && chmod 0644 "$CSR_HOST/ca.pem"
+}
+
+# vertex-certctl request > NAME.csr in the container, signed on the host by the test CA into NAME.pem.
+request_and_sign() {
+        local name=$1 out
+        out=$(vx_exec vertex-certctl request 2>&1 >"$CSR_HOST/$name.csr") ||
+                { echo "$out" | diag; fail "vertex-certctl request failed"; } || return 1
+        grep -q "PRIVATE KEY" "$CSR_HOST/$name.csr" && { fail "the request output holds a private key"; return 1; }
+        openssl x509 -req -in "$CSR_HOST/$name.csr" -CA "$CSR_HOST/ca.pem" -CAkey "$CSR_HOST/ca.key" \
+                -CAcreateserial -days 1 -copy_extensions copy -out "$CSR_HOST/$name.pem" >/dev/null 2>&1 ||
+                fail "openssl x509 -req failed" || return 1
+        chmod 0644 "$CSR_HOST/$name.pem"
+}
+
+# No line of the served key's base64 appears anywhere in the journal.
+key_not_in_journal() {
+        local line
+        line=$(sed -n 2p "$VX_ROOT/var/lib/vertex-certd/current/key.pem")
+        [ -n "$line" ] || fail "no key in current/" || return 1
+        if vx_exec journalctl --no-pager -o cat | grep -qF -- "$line"; then
+                fail "key material in the journal"
+                return 1
+        fi
+}
+
+# request -> signed by a CA made here -> install with cert + CA only: all three endpoints serve it,
+# the request is consumed, and the key was never anywhere but the store.
+t_signing_request() {
+        local fp mode
+        make_csr_ca || fail "could not make a CA" || return 1
+        request_and_sign csr1 || return 1
+        [ "$(vx_exec vertex-certctl requests --json | grep -o '"id"' | wc -l)" = 1 ] ||
+                fail "not one pending request" || return 1
+        mode=$(vx_exec sh -c 'stat -c "%a %U" /var/lib/vertex-certd/pending/*/key.pem')
+        [ "$mode" = "600 vertex-certd" ] || fail "the pending key is '$mode', expected 600 vertex-certd" || return 1
+        fp=$(file_fp "$CSR_HOST/csr1.pem")
+        out=$(vx_exec vertex-certctl install --cert "$CSR_IN/csr1.pem" --ca "$CSR_IN/ca.pem" 2>&1) ||
+                { echo "$out" | diag; fail "install without --key failed"; } || return 1
+        all_serve "$fp" 10 || fail "not every endpoint serves the signed certificate" || return 1
+        [ "$(vx_exec vertex-certctl requests)" = "No pending signing requests." ] ||
+                fail "the request was not consumed" || return 1
+        key_not_in_journal
+}
+
+# The same answer through the drop directory: tls.crt + ca.crt, no key.
+t_signing_request_drop() {
+        local fp
+        make_csr_ca || fail "could not make a CA" || return 1
+        request_and_sign csr2 || return 1
+        fp=$(file_fp "$CSR_HOST/csr2.pem")
+        vx_exec sh -c "cd /var/lib/vertex-certd/drop &&
+                       install -o vertex-certd -g vertex-tls -m 0640 $CSR_IN/ca.pem .ca.tmp &&
+                       install -o vertex-certd -g vertex-tls -m 0640 $CSR_IN/csr2.pem .crt.tmp &&
+                       mv .ca.tmp ca.crt && mv .crt.tmp tls.crt" || fail "could not drop the files" || return 1
+        wait_prop Fingerprint "$fp" 30 || fail "the dropped certificate was not installed" || return 1
+        all_serve "$fp" 10 || fail "not every endpoint serves the dropped certificate" || return 1
+        key_not_in_journal
+}
+
+# A PKCS#12 file from openssl pkcs12 -export: a wrong password is refused by name, the right one
+# installs it everywhere; the password is nowhere in the journal.
+t_pkcs12() {
+        local fp out pw=pkcs12-system-test-password
+        make_pki p12 || return 1
+        fp=$(file_fp "$PKI_HOST/leaf.pem")
+        cat "$PKI_HOST/chain.pem" "$PKI_HOST/ca.pem" >"$PKI_HOST/certfile.pem"
+        openssl pkcs12 -export -in "$PKI_HOST/leaf.pem" -inkey "$PKI_HOST/key.pem" \
+                -certfile "$PKI_HOST/certfile.pem" -out "$PKI_HOST/bundle.p12" -passout "pass:$pw" ||
+                fail "openssl pkcs12 -export failed" || return 1
+        echo wrong >"$PKI_HOST/wrong.pw"
+        echo "$pw" >"$PKI_HOST/right.pw"
+        out=$(vx_exec vertex-certctl install --pkcs12 "$PKI_IN/bundle.p12" --password-file "$PKI_IN/wrong.pw" 2>&1)
+        [ "$out" = "EncryptedKey: the PKCS#12 password is wrong" ] ||
+                fail "a wrong password answered '$out'" || return 1
+        out=$(vx_exec env VERTEX_CERTCTL_PKCS12_PASSWORD="$pw" \
+                vertex-certctl install --pkcs12 "$PKI_IN/bundle.p12" 2>&1) ||
+                { echo "$out" | diag; fail "install --pkcs12 failed"; } || return 1
+        all_serve "$fp" 10 || fail "not every endpoint serves the PKCS#12 certificate" || return 1
+        if vx_exec journalctl --no-pager -o cat | grep -qF -- "$pw"; then
+                fail "the PKCS#12 password is in the journal"
+                return 1
+        fi
+        key_not_in_journal
 }
 
 SCENARIOS=(
@@ -638,6 +732,9 @@ SCENARIOS=(
         "a drop-in moves an endpoint's port; it serves and is checked there:t_port_dropin"
         "consumers reload through vertex-tls.target; one it does not reach by a job of its own:t_reload_through"
         "MetricsFile= scraped from Debian's prometheus-node-exporter over HTTP: expiry, install, refusal:t_metrics_node_exporter"
+        "request, sign with openssl x509 -req, install with cert + CA only: served everywhere:t_signing_request"
+        "a signed certificate + CA without key in the drop directory answers its request:t_signing_request_drop"
+        "install --pkcs12: wrong password named, right one served everywhere, password not logged:t_pkcs12"
 )
 
 # ---------------------------------------------------------------- setup
