@@ -302,6 +302,42 @@ static void test_install_matching(BusFixture *f, gconstpointer data) {
         X509_free(cert);
 }
 
+/* Validate without a key names the request the certificate answers, before anything is installed. */
+static void test_validate(BusFixture *f, gconstpointer data) {
+        _cleanup_pki_chain_ PkiChain *c = pki_chain_new(SERVER_NAME);
+        g_autofree char *id = NULL, *csr = NULL;
+        const char *names[] = { SERVER_NAME, NULL };
+        g_autoptr(GError) error = NULL;
+
+        create_ok(f, NULL, &id, &csr);
+        X509 *cert = sign_csr(csr, c, names);
+        g_autofree char *fullchain = pki_certs_pem(cert, c->intermediate, NULL);
+        g_autoptr(GVariant) reply = bus_call(f, "Validate", g_variant_new("(sss)", fullchain, "", c->root_pem), &error);
+        g_assert_no_error(error);
+        g_autoptr(GVariant) report = g_variant_get_child_value(reply, 0);
+        gboolean valid = FALSE;
+        const char *request = NULL;
+        g_assert_true(g_variant_lookup(report, "valid", "b", &valid));
+        g_assert_true(valid);
+        g_assert_true(g_variant_lookup(report, "signing-request", "&s", &request));
+        g_assert_cmpstr(request, ==, id);
+        g_assert_cmpuint(n_pending(f), ==, 1);   /* validating consumes nothing */
+
+        g_autoptr(GVariant) other = bus_call(f, "Validate", g_variant_new("(sss)", c->fullchain_pem, "", c->root_pem),
+                                             &error);
+        g_assert_no_error(error);
+        g_autoptr(GVariant) report2 = g_variant_get_child_value(other, 0);
+        const char *name, *message;
+        g_assert_true(g_variant_lookup(report2, "valid", "b", &valid));
+        g_assert_false(valid);
+        g_assert_true(g_variant_lookup(report2, "error", "&s", &name));
+        g_assert_cmpstr(name, ==, "MissingKey");
+        g_assert_true(g_variant_lookup(report2, "message", "&s", &message));
+        g_assert_cmpstr(message, ==, "no private key given, and no pending signing request has this certificate's public key");
+        g_assert_false(g_variant_lookup(report2, "signing-request", "&s", &request));
+        X509_free(cert);
+}
+
 static void test_install_files_matching(BusFixture *f, gconstpointer data) {
         _cleanup_pki_chain_ PkiChain *c = pki_chain_new(SERVER_NAME);
         g_autofree char *id = NULL, *csr = NULL;
@@ -521,6 +557,7 @@ int main(int argc, char *argv[]) {
         g_test_add("/bus/request/subject-and-names", BusFixture, NULL, setup, test_subject_names, teardown);
         g_test_add("/bus/request/bad-options", BusFixture, NULL, setup, test_bad_options, teardown);
         g_test_add("/bus/request/install-matching", BusFixture, NULL, setup, test_install_matching, teardown);
+        g_test_add("/bus/request/validate", BusFixture, NULL, setup, test_validate, teardown);
         g_test_add("/bus/request/install-files-matching", BusFixture, NULL, setup, test_install_files_matching,
                    teardown);
         g_test_add("/bus/request/install-no-match", BusFixture, NULL, setup, test_install_no_match, teardown);

@@ -454,6 +454,13 @@ static void test_pkcs12(Fixture *f, gconstpointer data) {
         g_auto(Run) e = run_program((char **) argv, (char **) envp, NULL);
         g_assert_cmpint(e.status, ==, 0);
         g_assert_nonnull(strstr(e.out, f->leaf_fingerprint));
+
+        /* On a pipe, as the web console hands an uploaded file over. */
+        g_autofree char *script = g_strdup_printf("cat '%s' | '%s' install --json --pkcs12 -", p12, binary);
+        const char *sh[] = { "/bin/sh", "-c", script, NULL };
+        g_auto(Run) piped = run_program((char **) sh, (char **) envp, NULL);
+        g_assert_cmpint(piped.status, ==, 0);
+        g_assert_nonnull(strstr(piped.out, f->leaf_fingerprint));
 }
 
 int main(int argc, char *argv[]) {

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -19,6 +21,42 @@
 
 #define PASSWORD_ENV "VERTEX_CERTCTL_PKCS12_PASSWORD"
 #define PASSWORD_MAX 4096
+#define PKCS12_MAX ((size_t) 64 * 1024 * 1024)
+
+/*
+ * The daemon takes regular files only (a pipe could block it). "-" or a pipe
+ * (the web console hands the uploaded file over on stdin) is copied into a
+ * memfd, which is one. Returns the descriptor to pass, or -1 (said why).
+ */
+static int open_pkcs12(const char *path) {
+        _cleanup_close_ int fd = streq(path, "-") ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3)
+                                                  : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        char *data = NULL;
+        size_t size = 0;
+        struct stat st;
+        int mfd, r;
+
+        if (fd < 0 || fstat(fd, &st) < 0) {
+                fprintf(stderr, "Failed to open '%s': %m\n", path);
+                return -1;
+        }
+        if (S_ISREG(st.st_mode))
+                return TAKE_FD(fd);
+        r = read_fd_bounded(fd, PKCS12_MAX, 0, &data, &size);
+        if (r < 0) {
+                fprintf(stderr, "Failed to read '%s': %s\n", path, errno_name(r));
+                return -1;
+        }
+        mfd = memfd_create("pkcs12", MFD_CLOEXEC);
+        r = mfd < 0 ? -errno : write_all(mfd, data, size);
+        free(data);
+        if (r < 0) {
+                fprintf(stderr, "Failed to hold '%s' in memory: %s\n", path, errno_name(r));
+                safe_close(mfd);
+                return -1;
+        }
+        return mfd;
+}
 
 static int read_password_file(const char *path, char **ret) {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -107,11 +145,9 @@ int verb_install_pkcs12(const CertctlArgs *a) {
                 fprintf(stderr, "--pkcs12 holds certificate, key and chain: it takes no --cert, --key or --ca.\n");
                 return CERTCTL_EXIT_USAGE;
         }
-        fd = open(a->pkcs12, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0) {
-                fprintf(stderr, "Failed to open '%s': %m\n", a->pkcs12);
+        fd = open_pkcs12(a->pkcs12);
+        if (fd < 0)
                 return CERTCTL_EXIT_USAGE;
-        }
         r = get_password(a, &password);
         if (r != CERTCTL_EXIT_OK)
                 return r;

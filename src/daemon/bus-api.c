@@ -370,6 +370,20 @@ static int method_validate(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 r = pem_read_bundle(certificate, strlen(certificate), key, strlen(key),
                                     authority, strlen(authority), &options.limits, &bundle, &problem);
         erase_string(key);
+        char request_id[PENDING_ID_MAX] = "";
+        if (r >= 0 && bundle->leaf && !bundle->key) {
+                /* Without a key, the one of the signing request this certificate answers, as Install would
+                 * use it; the report names the request so that the caller knows before installing. */
+                r = pending_find_key(store_directory(c->store), bundle->leaf, &bundle->key, request_id);
+                if (r < 0)
+                        return sd_bus_error_set_errnof(error, r, "Failed to look for a signing request: %m");
+                if (r == 0) {
+                        r = cert_problem_set(&problem, CERT_ERROR_MISSING_KEY,
+                                             "no private key given, and no pending signing request has "
+                                             "this certificate's public key");
+                        r = cert_info_from_bundle(bundle, &info) < 0 ? -ENOMEM : -EBADMSG;
+                }
+        }
         if (r >= 0 && bundle->leaf) {
                 r = cert_info_from_bundle(bundle, &info);
                 if (r < 0)
@@ -393,6 +407,8 @@ static int method_validate(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 r = append_report_string(reply, "error", valid ? "" : cert_error_name(problem.code));
         if (r >= 0)
                 r = append_report_string(reply, "message", valid ? "" : problem.message);
+        if (r >= 0 && request_id[0])
+                r = append_report_string(reply, "signing-request", request_id);
         if (r >= 0 && info) {
                 r = append_report_string(reply, "subject", info->subject);
                 if (r >= 0)
