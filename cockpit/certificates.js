@@ -376,8 +376,11 @@ function renderVerdict(report) {
     const verdict = $("verdict");
     verdict.replaceChildren();
     if (report && report.valid.v) {
+        const request = report["signing-request"] ? report["signing-request"].v : null;
         setFieldHelp("certificate", "success",
                      `Valid: ${report.subject.v}, issued by ${report.issuer.v}, until ${formatTime(report["not-after"].v)}.`);
+        if (request)
+            setFieldHelp("key", "success", `No key needed: the certificate answers signing request ${request}, whose key is used.`);
         verdict.append(alertBox("success", "The bundle is valid", "Save installs it on every endpoint."));
     } else if (report) {
         const name = report.error.v;
@@ -445,6 +448,7 @@ async function save(ev) {
     if (busy || !(lastReport && lastReport.valid.v))
         return;
     const result = $("save-result");
+    const request = lastReport["signing-request"] ? lastReport["signing-request"].v : null;
     result.replaceChildren();
     setBusy(true);
     try {
@@ -454,7 +458,8 @@ async function save(ev) {
             .filter(e => e[3] === fingerprint && e[2] === "serving").map(e => e[0].replace(/\.service$/, ""));
         clearForm();
         result.replaceChildren(alertBox("success", `Installed: generation ${generation} is served`,
-            `Fingerprint ${fingerprint}.` + (serving.length ? ` Now serving it: ${serving.join(", ")}.` : "")));
+            `Fingerprint ${fingerprint}.` + (serving.length ? ` Now serving it: ${serving.join(", ")}.` : "") +
+            (request ? ` It answers signing request ${request}; that request's key was used.` : "")));
     } catch (ex) {
         result.replaceChildren(refusalAlert(ex));
         const name = shortErrorName(ex);
@@ -551,6 +556,8 @@ function connect(superuser) {
     proxy = client.proxy(INTERFACE, OBJECT_PATH);
     proxy.addEventListener("changed", () => {
         renderServed();
+        if (typeof renderRequests === "function")
+            renderRequests();
         if (busy)
             $("save-progress-text").textContent = proxy.data.State === "reloading"
                 ? "Reloading the endpoints and checking that they serve it…"
@@ -567,6 +574,8 @@ function connect(superuser) {
         $("content").hidden = false;
         renderServed();
         renderHistory();
+        if (typeof renderRequests === "function")
+            renderRequests();
         if (fieldValue("certificate").trim())
             scheduleValidate();
     });

@@ -507,6 +507,94 @@ def t_cockpit_starts_without_generation(b):
     b.shot()
 
 
+def make_test_ca(directory):
+    """A CA made on the spot with openssl, standing in for the organisation's; returns (pem, key) paths."""
+    pem, key = os.path.join(directory, "ca.pem"), os.path.join(directory, "ca.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", key, "-out", pem, "-subj", "/CN=Browser Test CA", "-days", "2",
+                    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+                   check=True, capture_output=True)
+    return pem, key
+
+
+def t_signing_request(b):
+    """a signing request made on the page, signed outside, installed with certificate + CA only; another cancelled"""
+    b.login("vxadmin")
+    b.become_admin("vxadmin")
+    b.open_page()
+    b.wait("the subject prefilled", lambda: b.find("#request-subject").get_attribute("value") == f"CN={NAME}")
+    check(f"DNS:{NAME}" in b.find("#request-names").get_attribute("value"),
+          f"names not prefilled: {b.find('#request-names').get_attribute('value')}")
+    b.find("#request-create").click()
+    b.wait("the CSR", lambda: b.visible("#request-output")
+           and b.find("#request-csr").get_attribute("value").startswith("-----BEGIN CERTIFICATE REQUEST-----"))
+    csr = b.find("#request-csr").get_attribute("value")
+    check("PRIVATE KEY" not in csr, "the page shows a private key")
+    check(b.visible("#request-copy"), "no Copy button")
+    check(b.find("#request-download").get_attribute("href").startswith("blob:"), "no Download link")
+    request_id = b.text("#request-csr-label").split()[-1]
+    b.wait("the pending request listed", lambda: request_id in (b.text("#pending") or ""))
+    b.shot(show="#requests-card")
+
+    work = tempfile.mkdtemp(prefix="vx-csr-")
+    ca_pem, ca_key = make_test_ca(work)
+    csr_path, signed = os.path.join(work, "r.csr"), os.path.join(work, "signed.pem")
+    with open(csr_path, "w") as f:
+        f.write(csr)
+    subprocess.run(["openssl", "x509", "-req", "-in", csr_path, "-CA", ca_pem, "-CAkey", ca_key, "-CAcreateserial",
+                    "-days", "1", "-copy_extensions", "copy", "-out", signed], check=True, capture_output=True)
+    b.paste_bundle(read(signed), "", read(ca_pem))
+    b.wait_valid()
+    check(request_id in b.text("#help-key"), f"the key field does not name the request: {b.text('#help-key')}")
+    result = b.save()
+    expected = file_fp(signed)
+    check("Installed: generation" in result and expected in result and request_id in result, f"Save said: {result}")
+    all_serve(expected)
+    b.wait("the request consumed", lambda: "No pending signing requests." in (b.text("#pending") or ""))
+    b.shot(show="#save-result")
+
+    # A second one, cancelled from the list.
+    b.find("#request-create").click()
+    b.wait("a second request", lambda: len(b.driver.find_elements(By.CSS_SELECTOR, "#pending tr[data-request]")) == 1)
+    b.find("#pending tr[data-request] button").click()
+    b.wait("the confirmation", lambda: b.visible("#confirm"))
+    b.find("#confirm-ok").click()
+    b.wait("the request cancelled", lambda: "No pending signing requests." in (b.text("#pending") or ""))
+    check(prop("PendingRequests") in ("0", "[]", ""), f"the daemon still lists: {prop('PendingRequests')}")
+    shutil.rmtree(work)
+
+
+def t_pkcs12_upload(b):
+    """a .p12 upload: a wrong password is refused by name, the right one installs it on every endpoint"""
+    work = tempfile.mkdtemp(prefix="vx-p12-")
+    p12, certfile = os.path.join(work, "console.p12"), os.path.join(work, "certfile.pem")
+    with open(certfile, "w") as f:
+        f.write(read(pki("good-c", "chain.pem")) + read(pki("good-c", "ca.pem")))
+    subprocess.run(["openssl", "pkcs12", "-export", "-in", pki("good-c", "leaf.pem"), "-inkey", pki("good-c", "key.pem"),
+                    "-certfile", certfile, "-out", p12, "-passout", "pass:p12-browser"],
+                   check=True, capture_output=True)
+    b.login("vxadmin")
+    b.become_admin("vxadmin")
+    b.open_page()
+    before = prop("Fingerprint")
+    b.find("#file-pkcs12").send_keys(p12)
+    b.find("#field-pkcs12-password").send_keys("wrong")
+    b.find("#install-pkcs12").click()
+    b.wait("the refusal", lambda: "EncryptedKey" in (b.text("#pkcs12-result") or ""), timeout=120)
+    check("the PKCS#12 password is wrong" in b.text("#pkcs12-result"), f"said: {b.text('#pkcs12-result')}")
+    check(prop("Fingerprint") == before, "a refused file changed the served certificate")
+    b.find("#file-pkcs12").send_keys(p12)
+    b.find("#field-pkcs12-password").clear()
+    b.find("#field-pkcs12-password").send_keys("p12-browser")
+    b.find("#install-pkcs12").click()
+    b.wait("the install", lambda: "Installed: generation" in (b.text("#pkcs12-result") or ""), timeout=120)
+    expected = file_fp(pki("good-c", "leaf.pem"))
+    check(expected in b.text("#pkcs12-result"), f"said: {b.text('#pkcs12-result')}")
+    b.shot(show="#pkcs12-result")
+    all_serve(expected)
+    shutil.rmtree(work)
+
+
 CASES = [
     t_viewer_read_only,
     t_invalid,
@@ -517,6 +605,8 @@ CASES = [
     t_trusted_in_fresh_profile,
     t_regenerate,
     t_cockpit_starts_without_generation,
+    t_signing_request,
+    t_pkcs12_upload,
 ]
 
 
