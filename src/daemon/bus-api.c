@@ -313,10 +313,12 @@ static int method_install_pkcs12(sd_bus_message *m, void *userdata, sd_bus_error
                 return r;
 
         r = polkit_verify(c, m, error);
-        if (r <= 0) {
+        if (r < 0) {
                 erase_string(password);
-                return r < 0 ? r : 1;
+                return r;
         }
+        if (r == 0)
+                return 1;   /* the same message is dispatched again once polkit answered: keep it whole */
 
         r = read_passed_fd(fd, "PKCS#12 file", max, &file, &file_size, error);
         if (r >= 0 && file_size == 0)
