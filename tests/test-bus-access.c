@@ -221,22 +221,27 @@ static void test_polkit(BusFixture *f, gconstpointer data) {
         g_assert_true(WIFEXITED(status));
         g_assert_cmpint(WEXITSTATUS(status), ==, 0);
 
-        /* Asked twice: without and with the interactive flag, for our action, about the caller's bus name. */
-        g_assert_cmpuint(p.n_calls, ==, 2);
+        /* Asked four times: Install without and with the interactive flag, then InstallPkcs12 and
+         * CreateSigningRequest with it, for our action, about the caller's bus name. */
+        g_assert_cmpuint(p.n_calls, ==, 4);
         g_assert_cmpuint(p.flags_seen[0], ==, 0);
         g_assert_cmpuint(p.flags_seen[1], ==, 1);
+        g_assert_cmpuint(p.flags_seen[2], ==, 1);
+        g_assert_cmpuint(p.flags_seen[3], ==, 1);
         g_assert_cmpstr(p.action, ==, "org.vertex.certificates.manage");
         g_assert_cmpstr(p.subject_kind, ==, "system-bus-name");
         g_assert_nonnull(p.subject_name);
         g_assert_true(p.subject_name[0] == ':');
 
-        /* The authorized install went through. */
-        assert_properties(f, 2, "bus", "serving", 2, NULL, NULL);
+        /* The authorized installs went through; the request is pending. */
+        assert_properties(f, 3, "bus", "serving", 2, NULL, NULL);
+        g_autoptr(GVariant) pending = bus_get_property(f, "PendingRequests");
+        g_assert_cmpuint(g_variant_n_children(pending), ==, 1);
 
         /* Root is let through without asking. */
         g_autoptr(GVariant) r = bus_call(f, "Rollback", NULL, &error);
         g_assert_no_error(error);
-        g_assert_cmpuint(p.n_calls, ==, 2);
+        g_assert_cmpuint(p.n_calls, ==, 4);
 
         g_dbus_connection_unregister_object(f->conn, object);
         g_free(p.action);
@@ -279,6 +284,42 @@ static int polkit_helper(const char *address) {
                         failures += helper_fail("Install did not give generation 2", NULL);
                 g_variant_unref(r);
         }
+
+        /* The calls whose arguments are read again once polkit answered: the password and the
+         * options must still be there then. */
+        STACK_OF(X509) *extra = sk_X509_new_null();
+        sk_X509_push(extra, c->intermediate);
+        sk_X509_push(extra, c->root);
+        size_t p12_size;
+        unsigned char *p12 = pki_pkcs12(c->leaf, c->leaf_key, extra, "pw after polkit", &p12_size);
+        sk_X509_free(extra);
+        g_autofree char *p12_path = NULL;
+        int p12_fd = g_file_open_tmp("polkit-XXXXXX.p12", &p12_path, NULL);
+        if (p12_fd < 0 || write(p12_fd, p12, p12_size) != (ssize_t) p12_size)
+                failures += helper_fail("writing the PKCS#12 file", NULL);
+        free(p12);
+        g_autoptr(GUnixFDList) fds = g_unix_fd_list_new();
+        g_unix_fd_list_append(fds, p12_fd, NULL);
+        close(p12_fd);
+        r = g_dbus_connection_call_with_unix_fd_list_sync(conn, CERTD_NAME, CERTD_PATH, CERTD_INTERFACE, "InstallPkcs12",
+                                                          g_variant_new("(hs)", 0, "pw after polkit"),
+                                                          G_VARIANT_TYPE("(ts)"),
+                                                          G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION,
+                                                          30000, fds, NULL, NULL, &error);
+        if (!r)
+                failures += helper_fail("InstallPkcs12 with interaction", error);
+        g_clear_pointer(&r, g_variant_unref);
+        g_clear_error(&error);
+        if (p12_path)
+                unlink(p12_path);
+
+        r = g_dbus_connection_call_sync(conn, CERTD_NAME, CERTD_PATH, CERTD_INTERFACE, "CreateSigningRequest",
+                                        g_variant_new_parsed("({'KeyType': <'EC P-384'>},)"),
+                                        G_VARIANT_TYPE("(ss)"), G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION,
+                                        30000, NULL, &error);
+        if (!r)
+                failures += helper_fail("CreateSigningRequest with interaction", error);
+        g_clear_pointer(&r, g_variant_unref);
         g_object_unref(conn);
         return failures == 0 ? 0 : 1;
 }
