@@ -106,6 +106,8 @@ static void assert_defaults(Config *c) {
         g_assert_cmpuint(c->max_input_size, ==, 1024 * 1024);
         g_assert_null(c->trust_store_file);
         g_assert_cmpstr(c->metrics_file, ==, "");   /* off */
+        g_assert_cmpuint(c->pending_request_days, ==, 30);
+        g_assert_cmpuint(c->max_pending_requests, ==, 8);
 }
 
 static void test_defaults(Fixture *f, gconstpointer data) {
@@ -153,7 +155,7 @@ static void test_shipped(Fixture *f, gconstpointer data) {
                 } else
                         g_string_append_printf(out, "%s\n", *l);
         }
-        g_assert_cmpuint(uncommented, ==, 12);
+        g_assert_cmpuint(uncommented, ==, 14);
         g_assert_nonnull(strstr(text, "\n#ServerName=\n"));
         g_assert_nonnull(strstr(text, "\n#StoreDirectory=/var/lib/vertex-certd\n"));
         g_assert_nonnull(strstr(text, "\n#DropDirectory=/var/lib/vertex-certd/drop\n"));
@@ -180,7 +182,10 @@ static void test_every_key(Fixture *f, gconstpointer data) {
                    "SettleSec=500ms\n"
                    "MaxInputSize=2M\n"
                    "TrustStoreFile=/etc/ssl/certs/ca-certificates.crt\n"
-                   "MetricsFile=/var/lib/prometheus/node-exporter/vertex-certd.prom\n");
+                   "MetricsFile=/var/lib/prometheus/node-exporter/vertex-certd.prom\n"
+
+                   "PendingRequestDays=7\n"
+                   "MaxPendingRequests=3\n");
         _cleanup_(config_freep) Config *c = load_ok(f->conf);
         g_assert_cmpstr(c->server_name, ==, "console.example.com");
         assert_strv(c->alternative_names, (const char *[]) { "www.example.com", "192.0.2.1", "2001:db8::1", NULL });
@@ -197,6 +202,8 @@ static void test_every_key(Fixture *f, gconstpointer data) {
         g_assert_cmpuint(c->max_input_size, ==, 2 * 1024 * 1024);
         g_assert_cmpstr(c->metrics_file, ==, "/var/lib/prometheus/node-exporter/vertex-certd.prom");
         g_assert_cmpstr(c->trust_store_file, ==, "/etc/ssl/certs/ca-certificates.crt");
+        g_assert_cmpuint(c->pending_request_days, ==, 7);
+        g_assert_cmpuint(c->max_pending_requests, ==, 3);
 }
 
 static void test_values(Fixture *f, gconstpointer data) {
@@ -278,6 +285,10 @@ static void test_bad_values(Fixture *f, gconstpointer data) {
                 { "MaxInputSize=1G", "must be between 4K and 64M" },
                 { "MaxInputSize=12X", "not a size (bytes, or with K, M, G)" },
                 { "MaxInputSize=big", "not a size (bytes, or with K, M, G)" },
+                { "PendingRequestDays=0", "must be between 1 and 3650" },
+                { "PendingRequestDays=soon", "not a number of days" },
+                { "MaxPendingRequests=0", "must be between 1 and 100" },
+                { "MaxPendingRequests=101", "must be between 1 and 100" },
         };
 
         for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
