@@ -183,7 +183,6 @@ static void test_every_key(Fixture *f, gconstpointer data) {
                    "MaxInputSize=2M\n"
                    "TrustStoreFile=/etc/ssl/certs/ca-certificates.crt\n"
                    "MetricsFile=/var/lib/prometheus/node-exporter/vertex-certd.prom\n"
-
                    "PendingRequestDays=7\n"
                    "MaxPendingRequests=3\n");
         _cleanup_(config_freep) Config *c = load_ok(f->conf);

@@ -622,6 +622,7 @@ t_metrics_node_exporter() {
         wait_scrape 'vertex_certd_last_refusal_info{error="ChainIncomplete"}' 1 10 || return 1
         [ "$(scrape vertex_certd_last_refusal_timestamp_seconds)" -ge $(( $(date +%s) - 60 )) ] ||
                 fail "the refusal time is not recent"
+}
 
 # A CA made here with openssl, as the README shows it: /root/csr/ca.{pem,key} in the container.
 make_csr_ca() {
