@@ -12,7 +12,7 @@ _vertex_certctl_verbs() {
 
 # The options that take an argument ("--cert FILE" in the option list of --help).
 _vertex_certctl_argopts() {
-        "$1" --help 2>/dev/null | grep -o -- '--[a-z][a-z-]* [A-Z][A-Z]*' | cut -d' ' -f1
+        "$1" --help 2>/dev/null | grep -o -- '--[a-z][a-z0-9-]* [A-Z][A-Z]*' | cut -d' ' -f1
 }
 
 # The synopsis of one verb: the lines of "VERB --help" before the first empty one.
@@ -63,7 +63,7 @@ _vertex_certctl() {
 
         if [[ $cur == -* ]]; then
                 local opts
-                opts=$(grep -o -- '--[a-z][a-z-]*' <<< "$synopsis" | sort -u)
+                opts=$(grep -o -- '--[a-z][a-z0-9-]*' <<< "$synopsis" | sort -u)
                 COMPREPLY=($(compgen -W "$opts $global" -- "$cur"))
                 return
         fi

@@ -62,7 +62,7 @@ expect "every verb at the start" "$verbs" vertex-certctl ""
 expect "verbs by prefix" "$(lines inspect install)" vertex-certctl in
 expect "a verb after a global option" "$(lines status)" vertex-certctl --json st
 expect "global options" "$(lines --help --version --json --no-ask-password)" vertex-certctl --
-expect "install's options" "$(lines --cert --key --ca --help --version --json --no-ask-password)" \
+expect "install's options" "$(lines --cert --key --ca --pkcs12 --password-file --help --version --json --no-ask-password)" \
         vertex-certctl install --
 expect "validate's offline options" "$(lines --server-name)" vertex-certctl validate --offline --s
 expect "file names after --cert" "$(lines chain.pem key.pem notes.txt bundle.d)" vertex-certctl install --cert ""
