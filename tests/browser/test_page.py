@@ -39,7 +39,7 @@ PAGE_FRAME = "iframe[name='cockpit1:localhost/vertex-certificates']"
 ENDPOINT_PORTS = (8443, 8444, 8445)
 # cockpit-tls exits this long after its last connection closes (its
 # --idle-timeout default), plus the time the browser takes to let go.
-COCKPIT_IDLE_WAIT = 150
+COCKPIT_IDLE_WAIT = 300
 
 
 class Failure(Exception):
