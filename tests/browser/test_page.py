@@ -37,8 +37,9 @@ PASSWORDS = {"vxadmin": os.environ["VX_ADMIN_PASSWORD"], "vxviewer": os.environ[
 COCKPIT = f"https://{NAME}:9090"
 PAGE_FRAME = "iframe[name='cockpit1:localhost/vertex-certificates']"
 ENDPOINT_PORTS = (8443, 8444, 8445)
-# cockpit-tls exits this long after its last connection closes (its
-# --idle-timeout default), plus the time the browser takes to let go.
+# cockpit-tls exits 90 s after its last connection closes (its
+# --idle-timeout default); the rest is for the browser to let go and for a
+# loaded machine.
 COCKPIT_IDLE_WAIT = 300
 
 
