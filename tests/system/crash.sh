@@ -191,7 +191,11 @@ for ((i = 1; i <= N; i++)); do
                 "$(cat "$VX_ROOT$dir/ca.pem")" >"$VX_DIR/install.out" 2>&1 &
         ipid=$!
         sleep "$(printf '0.%03d' "$delay")"
-        vx_exec kill -KILL "$old_pid" 2>/dev/null
+        # MainPID 0 (between two runs) must not become "kill 0": that is
+        # this script's own process group.
+        if [ -n "$old_pid" ] && [ "$old_pid" -gt 0 ]; then
+                vx_exec kill -KILL "$old_pid" 2>/dev/null
+        fi
         wait "$ipid"
         irc=$?
         acked=0
