@@ -46,6 +46,7 @@ Context *context_free(Context *c) {
         free(c->stored_source);
         free(c->last_error);
         free(c->published_state);
+        free(c->name_mismatch);
         free(c->config_path);
         free(c);
         return NULL;
@@ -99,6 +100,8 @@ const char *context_state(Context *c) {
                 return "degraded";
         if (c->expiry_phase == EXPIRY_PHASE_EXPIRED)
                 return "expired";
+        if (c->name_mismatch)
+                return "name-mismatch";
         if (c->expiry_phase == EXPIRY_PHASE_WARNING)
                 return "expiring";
         return "serving";
