@@ -141,6 +141,9 @@ int verb_validate_offline(const CertctlArgs *a) {
 
         ValidateOptions options = {
                 .server_name = a->server_name,
+                .access_names = a->access_names,
+                .server_name_origin = "--server-name",
+                .access_names_origin = "--server-name",
                 .policy = a->policy,
                 .trust_store_file = a->trust_store,
                 .now_usec = now,

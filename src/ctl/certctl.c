@@ -13,6 +13,7 @@
 #include "build-config.h"
 #include "certctl.h"
 #include "macro.h"
+#include "strv.h"
 
 /* Which options a verb accepts, so a misplaced one is an error rather than silently ignored. */
 enum {
@@ -97,7 +98,8 @@ static const char options_help[] =
         "     --json             Print one JSON object on stdout, for scripts\n"
         "     --no-ask-password  Do not let polkit ask for a password\n"
         "     --offline          validate: check here, without the daemon\n"
-        "     --server-name NAME validate --offline: DNS name or IP the certificate must cover\n"
+        "     --server-name NAME validate --offline: DNS name or IP the certificate must cover;\n"
+        "                        repeat it for every name clients use (ServerName= and AccessNames=)\n"
         "     --policy POLICY    validate --offline: fips (default) or strict\n"
         "     --trust-store FILE validate --offline: anchors when --ca is not given\n"
         "                        (default: the system trust store)\n"
@@ -113,7 +115,7 @@ static void help(void) {
         printf("vertex-certctl [OPTIONS...] COMMAND ...\n\n"
                "Check and manage the appliance's TLS certificate.\n\n"
                "Without the daemon:\n"
-               "  validate --offline --server-name NAME --cert FILE [--key FILE] [--ca FILE]\n"
+               "  validate --offline --server-name NAME... --cert FILE [--key FILE] [--ca FILE]\n"
                "                         Check a bundle exactly as vertex-certd would\n"
                "  inspect FILE...        Show every certificate in PEM files\n\n"
                "With vertex-certd (system bus):\n"
@@ -182,7 +184,13 @@ static int parse_argv(int argc, char *argv[], CertctlArgs *a, bool *show_help) {
                         a->offline = true;
                         break;
                 case ARG_SERVER_NAME:
-                        a->server_name = optarg;
+                        /* Repeatable, as the configuration has ServerName= and AccessNames=. */
+                        if (!a->server_name)
+                                a->server_name = optarg;
+                        else if (strv_extend(&a->access_names, optarg) < 0) {
+                                fprintf(stderr, "Out of memory.\n");
+                                return CERTCTL_EXIT_USAGE;
+                        }
                         break;
                 case ARG_POLICY:
                         p = validate_policy_from_string(optarg);
@@ -263,5 +271,7 @@ int main(int argc, char *argv[]) {
         }
         a.positional = argv + optind + 1;
 
-        return v->run(&a);
+        r = v->run(&a);
+        strv_free(a.access_names);
+        return r;
 }

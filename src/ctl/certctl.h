@@ -20,7 +20,8 @@ typedef struct CertctlArgs {
         bool json;
         bool ask_password;
         bool offline;
-        const char *server_name;
+        const char *server_name;   /* the first --server-name: the primary name */
+        char **access_names;       /* every further --server-name, each required too; NULL: none */
         const char *cert;
         const char *key;
         const char *ca;
