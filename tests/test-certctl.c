@@ -565,6 +565,22 @@ static void test_several_names(Fixture *f, gconstpointer data) {
         g_auto(Run) ok = certctl("validate", "--offline", "--server-name", "console.example.com",
                                  "--server-name", "192.0.2.10", "--cert", cert2, "--key", key2, "--ca", ca2, NULL);
         g_assert_cmpint(ok.status, ==, 0);
+
+        /* Without --server-name: the names of the daemon's configuration, its keys named. */
+        g_autofree char *conf = write_file(f, "certd.conf", "[Certificates]\nServerName=console.example.com\n"
+                                                            "AccessNames=192.0.2.10\n");
+        g_auto(Run) rc = certctl("validate", "--offline", "--config", conf, "--cert", cert, "--key", key, "--ca", ca, NULL);
+        assert_refused(&rc, "NameMismatch", "not '192.0.2.10' (an address clients use in AccessNames=)");
+        g_auto(Run) okc = certctl("validate", "--offline", "--config", conf, "--cert", cert2, "--key", key2,
+                                  "--ca", ca2, NULL);
+        g_assert_cmpint(okc.status, ==, 0);
+        g_assert_nonnull(strstr(okc.out, "yes, for 'console.example.com', '192.0.2.10'"));
+
+        /* A bad configuration is said as the daemon would say it. */
+        g_autofree char *bad = write_file(f, "bad.conf", "[Certificates]\nAccessNames=[::1]\n");
+        g_auto(Run) rb = certctl("validate", "--offline", "--config", bad, "--cert", cert, NULL);
+        g_assert_cmpint(rb.status, ==, 2);
+        g_assert_nonnull(strstr(rb.err, "bad.conf:2: AccessNames=[::1]: '[::1]' is not a DNS name"));
 }
 
 int main(int argc, char *argv[]) {

@@ -915,7 +915,7 @@ int verb_validate_bus(const CertctlArgs *a) {
                 fprintf(stderr, "validate needs --cert FILE (see --help).\n");
                 return CERTCTL_EXIT_USAGE;
         }
-        if (a->server_name || a->policy_set || a->trust_store) {
+        if (a->server_name || a->policy_set || a->trust_store || a->config) {
                 fprintf(stderr, "--server-name, --policy and --trust-store apply to validate --offline only: "
                         "the daemon checks against its configured ServerName= and Policy=.\n");
                 return CERTCTL_EXIT_USAGE;

@@ -47,12 +47,14 @@ static const Verb verbs[] = {
           "left out when the --cert file holds the key too. Needs authorization\n"
           "(polkit action org.vertex.certificates.manage).\n" },
         { "validate", verb_validate, 0, 0, OPT_FILES | OPT_OFFLINE,
-          "validate [--offline --server-name NAME [--policy fips|strict] [--trust-store FILE]]\n"
-          "         --cert FILE [--key FILE] [--ca FILE]",
+          "validate [--offline [--server-name NAME...] [--policy fips|strict] [--trust-store FILE]\n"
+          "         [--config FILE]] --cert FILE [--key FILE] [--ca FILE]",
           "Check a bundle without installing it. With --offline the checks run here,\n"
-          "against --server-name and --policy (default fips); without, vertex-certd\n"
-          "checks it against its configuration. Without --ca the chain must lead to\n"
-          "the system trust store (or to --trust-store FILE).\n"
+          "against every --server-name and --policy (default fips); without\n"
+          "--server-name, against the names (ServerName=, AccessNames=), policy and\n"
+          "trust store of the daemon's configuration on this host. Without --offline,\n"
+          "vertex-certd checks it against its configuration. Without --ca the chain\n"
+          "must lead to the system trust store (or to --trust-store FILE).\n"
           "Exit status 0 when valid, 1 when not (\"ErrorName: message\" on stderr).\n" },
         { "inspect", verb_inspect, 1, UINT32_MAX, 0,
           "inspect FILE...",
@@ -79,7 +81,7 @@ static unsigned options_used(const CertctlArgs *a) {
 
         if (a->cert || a->key || a->ca)
                 used |= OPT_FILES;
-        if (a->offline || a->server_name || a->policy_set || a->trust_store)
+        if (a->offline || a->server_name || a->policy_set || a->trust_store || a->config)
                 used |= OPT_OFFLINE;
         return used;
 }
@@ -103,6 +105,9 @@ static const char options_help[] =
         "     --policy POLICY    validate --offline: fips (default) or strict\n"
         "     --trust-store FILE validate --offline: anchors when --ca is not given\n"
         "                        (default: the system trust store)\n"
+        "     --config FILE      validate --offline without --server-name: take the names,\n"
+        "                        policy and trust store from this certd.conf (default: the\n"
+        "                        daemon's, " CONFIG_FILE ", when it exists)\n"
         "     --cert FILE        Certificate and chain (PEM), possibly with key and CA\n"
         "     --key FILE         Private key (PEM, unencrypted)\n"
         "     --ca FILE          Certificate authority (PEM)\n";
@@ -115,7 +120,7 @@ static void help(void) {
         printf("vertex-certctl [OPTIONS...] COMMAND ...\n\n"
                "Check and manage the appliance's TLS certificate.\n\n"
                "Without the daemon:\n"
-               "  validate --offline --server-name NAME... --cert FILE [--key FILE] [--ca FILE]\n"
+               "  validate --offline [--server-name NAME...] --cert FILE [--key FILE] [--ca FILE]\n"
                "                         Check a bundle exactly as vertex-certd would\n"
                "  inspect FILE...        Show every certificate in PEM files\n\n"
                "With vertex-certd (system bus):\n"
@@ -146,6 +151,7 @@ static int parse_argv(int argc, char *argv[], CertctlArgs *a, bool *show_help) {
                 ARG_SERVER_NAME,
                 ARG_POLICY,
                 ARG_TRUST_STORE,
+                ARG_CONFIG,
                 ARG_CERT,
                 ARG_KEY,
                 ARG_CA,
@@ -159,6 +165,7 @@ static int parse_argv(int argc, char *argv[], CertctlArgs *a, bool *show_help) {
                 { "server-name",     required_argument, NULL, ARG_SERVER_NAME     },
                 { "policy",          required_argument, NULL, ARG_POLICY          },
                 { "trust-store",     required_argument, NULL, ARG_TRUST_STORE     },
+                { "config",          required_argument, NULL, ARG_CONFIG          },
                 { "cert",            required_argument, NULL, ARG_CERT            },
                 { "key",             required_argument, NULL, ARG_KEY             },
                 { "ca",              required_argument, NULL, ARG_CA              },
@@ -203,6 +210,9 @@ static int parse_argv(int argc, char *argv[], CertctlArgs *a, bool *show_help) {
                         break;
                 case ARG_TRUST_STORE:
                         a->trust_store = optarg;
+                        break;
+                case ARG_CONFIG:
+                        a->config = optarg;
                         break;
                 case ARG_CERT:
                         a->cert = optarg;
@@ -264,7 +274,7 @@ int main(int argc, char *argv[]) {
         used = options_used(&a);
         if (used & ~v->options) {
                 fprintf(stderr, "'%s' takes none of %s; usage: vertex-certctl %s\n", v->name,
-                        (used & ~v->options & OPT_OFFLINE) ? "--offline, --server-name, --policy, --trust-store"
+                        (used & ~v->options & OPT_OFFLINE) ? "--offline, --server-name, --policy, --trust-store, --config"
                                                            : "--cert, --key, --ca",
                         v->synopsis);
                 return CERTCTL_EXIT_USAGE;

@@ -26,6 +26,7 @@ typedef struct CertctlArgs {
         const char *key;
         const char *ca;
         const char *trust_store;   /* --trust-store FILE: anchors used when --ca is not given */
+        const char *config;        /* --config FILE: the daemon's configuration to take the names from */
         ValidatePolicy policy;
         bool policy_set;
         char **positional;         /* arguments after the verb, NULL-terminated */

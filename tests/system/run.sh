@@ -652,6 +652,11 @@ t_names_uploaded() {
                 { fail "systemctl status does not show the mismatch"; rc=1; }
         vx_exec vertex-certctl status | grep -q "name-mismatch" ||
                 { fail "vertex-certctl status does not show the mismatch"; rc=1; }
+        # On the host, validate --offline takes the names from the configuration.
+        out=$(vx_exec vertex-certctl validate --offline --cert "$PKI_IN/fullchain.pem" --key "$PKI_IN/key.pem" \
+                --ca "$PKI_IN/ca.pem" 2>&1)
+        echo "$out" | grep -q "^NameMismatch: .*not '192.0.2.10' (an address clients use in AccessNames=)" ||
+                { echo "$out" | diag; fail "validate --offline did not use the configured names"; rc=1; }
         [ $rc = 0 ] || return 1
 
         # The names change back: the mark goes.
