@@ -105,6 +105,27 @@ static char *chain_top_issuer(const CertBundle *b) {
         return TAKE_PTR(info->issuer);
 }
 
+/* The reader stopped one byte past the bound: say which file, and how big it really is. */
+static bool input_too_large(const CertctlArgs *a, const Input in[static 3], CertProblem *problem) {
+        const char *paths[3] = { a->cert, a->key, a->ca };
+
+        for (size_t i = 0; i < 3; i++)
+                if (in[i].size > PEM_MAX_INPUT_DEFAULT) {
+                        struct stat st;
+
+                        if (stat(paths[i], &st) >= 0 && S_ISREG(st.st_mode))
+                                cert_problem_set(problem, CERT_ERROR_TOO_LARGE,
+                                                 "'%s' is %.1f MiB; at most %zu MiB is accepted", paths[i],
+                                                 (double) st.st_size / (1024 * 1024), PEM_MAX_INPUT_DEFAULT / (1024 * 1024));
+                        else
+                                cert_problem_set(problem, CERT_ERROR_TOO_LARGE,
+                                                 "'%s' is larger than %zu MiB, the most accepted", paths[i],
+                                                 PEM_MAX_INPUT_DEFAULT / (1024 * 1024));
+                        return true;
+                }
+        return false;
+}
+
 /*
  * Without --server-name, on the appliance: the names (and policy and trust
  * store, unless given) the daemon requires, from its own configuration, read
@@ -177,22 +198,8 @@ int verb_validate_offline(const CertctlArgs *args) {
         if (r != CERTCTL_EXIT_OK)
                 return r;
 
-        /* The reader stopped one byte past the bound: say which file, and how big it really is. */
-        const char *paths[3] = { a->cert, a->key, a->ca };
-        for (size_t i = 0; i < 3; i++)
-                if (in[i].size > PEM_MAX_INPUT_DEFAULT) {
-                        struct stat st;
-
-                        if (stat(paths[i], &st) >= 0 && S_ISREG(st.st_mode))
-                                cert_problem_set(&problem, CERT_ERROR_TOO_LARGE,
-                                                 "'%s' is %.1f MiB; at most %zu MiB is accepted", paths[i],
-                                                 (double) st.st_size / (1024 * 1024), PEM_MAX_INPUT_DEFAULT / (1024 * 1024));
-                        else
-                                cert_problem_set(&problem, CERT_ERROR_TOO_LARGE,
-                                                 "'%s' is larger than %zu MiB, the most accepted", paths[i],
-                                                 PEM_MAX_INPUT_DEFAULT / (1024 * 1024));
-                        return report_refusal(a, &problem);
-                }
+        if (input_too_large(a, in, &problem))
+                return report_refusal(a, &problem);
 
         ValidateOptions options = {
                 .server_name = a->server_name,
