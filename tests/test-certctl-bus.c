@@ -6,6 +6,7 @@
  * exit status, what it printed, and what the daemon's properties say after.
  */
 
+#include <gio/gio.h>
 #include <glib.h>
 #include <grp.h>
 #include <string.h>
@@ -124,6 +125,40 @@ static void test_status(Fixture *f, gconstpointer data) {
         g_auto(Run) n = certctl(&f->bus, "status", NULL);
         g_assert_cmpint(n.status, ==, 0);
         g_assert_true(contains_line(n.out, "Required names", "console.example.com, 192.0.2.10"));
+}
+
+/* status --json is a documented interface (vertex-certctl(1), JSON OUTPUT): one key per
+ * property of the interface XML, under its D-Bus name, with the JSON type its D-Bus type maps to. */
+static void test_status_json_contract(Fixture *f, gconstpointer data) {
+        g_autofree char *path = g_build_filename(g_getenv("VERTEX_SOURCE_DIR"), "dbus",
+                                                 "org.vertex.Certificates.xml", NULL);
+        g_autofree char *xml = NULL;
+        g_autoptr(GError) error = NULL;
+        g_auto(Run) j = certctl(&f->bus, "status", "--json", NULL);
+
+        g_assert_cmpint(j.status, ==, 0);
+        g_assert_true(g_file_get_contents(path, &xml, NULL, &error));
+        g_assert_no_error(error);
+        g_autoptr(GDBusNodeInfo) node = g_dbus_node_info_new_for_xml(xml, &error);
+        g_assert_no_error(error);
+        GDBusInterfaceInfo *iface = g_dbus_node_info_lookup_interface(node, "org.vertex.Certificates");
+        g_assert_nonnull(iface);
+
+        for (GDBusPropertyInfo **p = iface->properties; *p; p++) {
+                const char *sig = (*p)->signature;
+                /* What may follow the key: a string, a number, or an array. */
+                const char *start = sig[0] == 's' ? "\"" : sig[0] == 'a' ? "[" : NULL;
+                g_autofree char *key = g_strdup_printf("\"%s\":", (*p)->name);
+                const char *at = strstr(j.out, key);
+
+                g_test_message("property %s (%s)", (*p)->name, sig);
+                g_assert_nonnull(at);
+                at += strlen(key);
+                if (start)
+                        g_assert_true(g_str_has_prefix(at, start));
+                else
+                        g_assert_true(g_ascii_isdigit(at[0]));
+        }
 }
 
 /* ------------------------------------------------------------ install etc. */
@@ -304,6 +339,7 @@ int main(int argc, char *argv[]) {
 
 #define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
         ADD("/certctl-bus/status", test_status);
+        ADD("/certctl-bus/status-json-contract", test_status_json_contract);
         ADD("/certctl-bus/install", test_install);
         ADD("/certctl-bus/install-json", test_install_json);
         ADD("/certctl-bus/install-refused", test_install_refused);

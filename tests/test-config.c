@@ -106,6 +106,7 @@ static void assert_defaults(Config *c) {
         g_assert_cmpuint(c->settle_usec, ==, 5 * USEC_PER_SEC);
         g_assert_cmpuint(c->max_input_size, ==, 1024 * 1024);
         g_assert_null(c->trust_store_file);
+        g_assert_cmpstr(c->metrics_file, ==, "");   /* off */
 }
 
 static void test_defaults(Fixture *f, gconstpointer data) {
@@ -179,7 +180,8 @@ static void test_every_key(Fixture *f, gconstpointer data) {
                    "Policy=strict\n"
                    "SettleSec=500ms\n"
                    "MaxInputSize=2M\n"
-                   "TrustStoreFile=/etc/ssl/certs/ca-certificates.crt\n");
+                   "TrustStoreFile=/etc/ssl/certs/ca-certificates.crt\n"
+                   "MetricsFile=/var/lib/prometheus/node-exporter/vertex-certd.prom\n");
         _cleanup_(config_freep) Config *c = load_ok(f->conf);
         g_assert_cmpstr(c->server_name, ==, "console.example.com");
         assert_strv(c->alternative_names, (const char *[]) { "www.example.com", "192.0.2.1", "2001:db8::1", NULL });
@@ -194,6 +196,7 @@ static void test_every_key(Fixture *f, gconstpointer data) {
         g_assert_cmpint(c->policy, ==, VALIDATE_POLICY_STRICT);
         g_assert_cmpuint(c->settle_usec, ==, 500 * USEC_PER_MSEC);
         g_assert_cmpuint(c->max_input_size, ==, 2 * 1024 * 1024);
+        g_assert_cmpstr(c->metrics_file, ==, "/var/lib/prometheus/node-exporter/vertex-certd.prom");
         g_assert_cmpstr(c->trust_store_file, ==, "/etc/ssl/certs/ca-certificates.crt");
 }
 
@@ -261,6 +264,7 @@ static void test_bad_values(Fixture *f, gconstpointer data) {
                 { "DropDirectory=relative/drop", "not an absolute path" },
                 { "StoreDirectory=store", "not an absolute path" },
                 { "TrustStoreFile=ca.pem", "not an absolute path" },
+                { "MetricsFile=vertex-certd.prom", "not an absolute path" },
                 { "Units=vertex-console", "'vertex-console' is not a service unit name (NAME.service)" },
                 { "Units=a.service b/c.service", "'b/c.service' is not a service unit name (NAME.service)" },
                 { "Units=vertex.socket", "'vertex.socket' is not a service unit name (NAME.service)" },

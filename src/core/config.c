@@ -88,6 +88,7 @@ Config *config_free(Config *c) {
         strv_free(c->units);
         free(c->reload_through);
         free(c->trust_store_file);
+        free(c->metrics_file);
         free(c);
         return NULL;
 }
@@ -526,6 +527,8 @@ static const ConfigKey config_keys[] = {
           .empty = EMPTY_IS_NONE, .none = "", .valid = path_valid, .invalid = "not an absolute path" },
         { "StoreDirectory", parse_string, FIELD(store_directory), .def = STATE_DIR,
           .valid = path_valid, .invalid = "not an absolute path" },
+        { "MetricsFile", parse_string, FIELD(metrics_file), .def = "",
+          .empty = EMPTY_IS_NONE, .none = "", .valid = path_valid, .invalid = "not an absolute path" },
         { "TrustStoreFile", parse_string, FIELD(trust_store_file), .def = NULL,
           .empty = EMPTY_IS_NONE, .none = NULL, .valid = path_valid, .invalid = "not an absolute path" },
         { "VerifyServing", parse_bool_field, FIELD(verify_serving), .def_number = true,

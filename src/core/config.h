@@ -27,6 +27,7 @@ typedef struct Config {
         uint64_t settle_usec;         /* SettleSec=, default 5 s: wait for the rest of an incomplete dropped bundle */
         uint64_t max_input_size;      /* MaxInputSize=, bytes, default 1 MiB */
         char *trust_store_file;       /* TrustStoreFile=, default none: the system store */
+        char *metrics_file;           /* MetricsFile=, default "": off; a node_exporter textfile */
 } Config;
 
 /* Returns a Config with every default, or -ENOMEM. */

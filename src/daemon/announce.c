@@ -16,6 +16,7 @@
 
 #include "announce.h"
 #include "bus-names.h"
+#include "metrics.h"
 #include "strv.h"
 #include "time-util.h"
 
@@ -101,8 +102,10 @@ static int emit_expiry_warning(Context *c, uint64_t not_after_usec, unsigned day
 /* ------------------------------------------------------------- status */
 
 void announce_state(Context *c) {
-        if (context_state_changed(c, context_state(c)))
+        if (context_state_changed(c, context_state(c))) {
                 (void) announce_properties_changed(c, "State", NULL);
+                (void) metrics_write(c);
+        }
         announce_status(c);
 }
 
@@ -169,6 +172,7 @@ static const char *subject_of(Context *c) {
 
 void announce_served_changed(Context *c, const PipelineEvent *e) {
         (void) emit_all_changed(c);
+        (void) metrics_write(c);
 
         switch (e->kind) {
         case PIPELINE_EVENT_INSTALLED:
@@ -212,6 +216,7 @@ void announce_endpoints_reloaded(Context *c, const PipelineEvent *e) {
 }
 
 void announce_refused(Context *c, const PipelineEvent *e) {
+        (void) metrics_write(c);
         if (e->kind == PIPELINE_EVENT_FAILED) {
                 (void) announce_properties_changed(c, "LastError", NULL);
                 log_event(LOG_ERR, NULL, NULL, 0, e->source, e->caller, "Failed",
@@ -233,6 +238,7 @@ void announce_drop_rejected(Context *c, const char *name, CertErrorCode code, co
         const char *error_name = cert_error_name(code) ?: "Malformed";
 
         (void) emit_rejected(c, "drop-directory", name, error_name, message);
+        (void) metrics_write(c);
         (void) announce_properties_changed(c, "LastError", NULL);
         log_event(LOG_WARNING, VERTEX_MESSAGE_REJECTED, NULL, 0, "drop-directory", LOG_CALLER_NONE, error_name,
                   "Refused '%s' in the drop directory: %s: %s", name ?: "?", error_name, message ?: "");

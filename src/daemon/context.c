@@ -11,6 +11,7 @@
 
 #include "context.h"
 #include "strv.h"
+#include "time-util.h"
 
 int context_new(Context **ret) {
         Context *c = calloc(1, sizeof(Context));
@@ -45,6 +46,7 @@ Context *context_free(Context *c) {
         free(c->source);
         free(c->stored_source);
         free(c->last_error);
+        free(c->last_refusal_name);
         free(c->published_state);
         free(c->name_mismatch);
         free(c->config_path);
@@ -161,5 +163,6 @@ int context_set_refusal(Context *c, const char *name, const char *message) {
                 return -ENOMEM;
         free(c->last_error);
         c->last_error = TAKE_PTR(text);
-        return 0;
+        c->last_refusal_usec = now_usec(CLOCK_REALTIME);
+        return replace_string(&c->last_refusal_name, name ?: "Malformed");
 }

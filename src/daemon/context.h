@@ -47,6 +47,8 @@ typedef struct Context {
         EndpointStatus *endpoints;
         size_t n_endpoints;
         char *last_error;              /* "" when the last change succeeded */
+        uint64_t last_refusal_usec;    /* the last refusal or failed change since start; 0: none (MetricsFile=) */
+        char *last_refusal_name;       /* its error name; NULL: none */
         bool reloading;                /* a pipeline job is between commit and settle */
         bool degraded;                 /* the last reload failed and could not be undone */
         char *name_mismatch;           /* names.c: what the served certificate does not cover; NULL when it fits */
@@ -63,6 +65,7 @@ typedef struct Context {
         sd_event_source *expiry_timer;
         sd_event_source *regenerate_timer;
         sd_event_source *status_timer;     /* when "in N days" of STATUS= changes */
+        sd_event_source *metrics_timer;    /* rewrites MetricsFile= daily (metrics.c) */
         uint64_t regenerate_retry_usec;  /* after a failed automatic regeneration: not before this */
         bool regenerate_pending;
 
@@ -93,5 +96,6 @@ int context_set_endpoints(Context *c, const EndpointStatus *endpoints, size_t n)
 /* Sets LastError ("" clears it). Returns 0 or -ENOMEM. */
 int context_set_last_error(Context *c, const char *text);
 
-/* Sets LastError to "NAME: message" for a refusal or failure. Returns 0 or -ENOMEM. */
+/* Sets LastError to "NAME: message" for a refusal or failure, and records when and which
+ * (last_refusal_*). Returns 0 or -ENOMEM. */
 int context_set_refusal(Context *c, const char *name, const char *message);

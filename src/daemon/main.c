@@ -27,6 +27,7 @@
 #include "expiry.h"
 #include "journal.h"
 #include "names.h"
+#include "metrics.h"
 #include "pipeline.h"
 #include "polkit.h"
 #include "strv.h"
@@ -260,6 +261,7 @@ static Context *daemon_free(Context *c) {
         pipeline_free(c);
         polkit_queries_free(c);
         expiry_disarm(c);
+        metrics_stop(c);
         return context_free(c);
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(Context *, daemon_free);
@@ -397,6 +399,8 @@ static int run(int argc, char *argv[]) {
                 return log_error_errno(r, "Out of memory."), EXIT_FAILURE;
 
         r = context_load_current(c, NULL);
+        /* Before the bus name: whoever sees the daemon ready finds the file current. */
+        (void) metrics_start(c);
         if (r == -ENOENT) {
                 log_info("The store is empty; creating the self-signed default for '%s'.", c->config->server_name);
                 PipelineRequest request = {

@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "build-config.h"
 #include "endpoint-control.h"
 #include "log-stderr.h"
 #include "macro.h"
@@ -130,7 +131,8 @@ static void help(void) {
                "  -n --name NAME       Endpoint name\n"
                "  -c --control PATH    Control socket, \"@NAME\" for an abstract one (default\n"
                "                       $RUNTIME_DIRECTORY/NAME.sock, else @vertex-endpoint/NAME)\n"
-               "  -h --help            Show this help\n");
+               "  -h --help            Show this help\n"
+               "     --version         Show the version\n");
 }
 
 int main(int argc, char *argv[]) {
@@ -138,6 +140,7 @@ int main(int argc, char *argv[]) {
                 { "name",    required_argument, NULL, 'n' },
                 { "control", required_argument, NULL, 'c' },
                 { "help",    no_argument,       NULL, 'h' },
+                { "version", no_argument,       NULL, 'V' },
                 {}
         };
         _cleanup_free_ char *default_path = NULL;
@@ -157,6 +160,9 @@ int main(int argc, char *argv[]) {
                         break;
                 case 'h':
                         help();
+                        return EXIT_SUCCESS;
+                case 'V':
+                        printf("vertex-endpoint-reload %s\n", PACKAGE_VERSION);
                         return EXIT_SUCCESS;
                 default:
                         return EXIT_FAILURE;

@@ -35,6 +35,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "build-config.h"
 #include "endpoint-control.h"
 #include "endpoint-server.h"
 #include "endpoint-tls.h"
@@ -306,13 +307,15 @@ static void help(void) {
                "     --fail-reload-if-exists PATH\n"
                "                              TEST ONLY: reloads fail while PATH exists (also\n"
                "                              $VERTEX_ENDPOINT_FAIL_RELOAD_IF_EXISTS)\n"
-               "  -h --help                   Show this help\n");
+               "  -h --help                   Show this help\n"
+               "     --version                Show the version\n");
 }
 
-/* Returns 1 to go on, 0 to exit successfully (--help), -EINVAL for bad arguments. */
+/* Returns 1 to go on, 0 to exit successfully (--help, --version), -EINVAL for bad arguments. */
 static int parse_argv(int argc, char *argv[], Context *c, char **listen_addresses, size_t *n_listen) {
         enum {
                 ARG_FAIL_RELOAD = 0x100,
+                ARG_VERSION,
         };
         static const struct option options[] = {
                 { "name",                  required_argument, NULL, 'n'             },
@@ -321,6 +324,7 @@ static int parse_argv(int argc, char *argv[], Context *c, char **listen_addresse
                 { "control",               required_argument, NULL, 'c'             },
                 { "fail-reload-if-exists", required_argument, NULL, ARG_FAIL_RELOAD },
                 { "help",                  no_argument,       NULL, 'h'             },
+                { "version",               no_argument,       NULL, ARG_VERSION     },
                 {}
         };
         const char *control = NULL;
@@ -345,6 +349,9 @@ static int parse_argv(int argc, char *argv[], Context *c, char **listen_addresse
                         break;
                 case 'h':
                         help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("vertex-endpoint %s\n", PACKAGE_VERSION);
                         return 0;
                 default:
                         return -EINVAL;

@@ -90,6 +90,7 @@ static void check_config(const Config *c) {
         fuzz_assert(c->store_directory[0] == '/');
         fuzz_assert(c->drop_directory[0] == '/' || c->drop_directory[0] == 0);
         fuzz_assert(!c->trust_store_file || c->trust_store_file[0] == '/');
+        fuzz_assert(c->metrics_file && (c->metrics_file[0] == '/' || c->metrics_file[0] == 0));
         /* ReloadThrough=: empty (a job per unit) or one NAME.target / NAME.service, no space in it. */
         fuzz_assert(c->reload_through && !strpbrk(c->reload_through, " \t\n/"));
         fuzz_assert(!c->reload_through[0] || !strv_contains(c->units, c->reload_through));

@@ -119,7 +119,10 @@ vx_find_leader() {
 # Boots the container in the background and waits for multi-user.
 # Extra arguments go to systemd-nspawn. Sets VX_NSPAWN_PID, VX_LEADER.
 vx_container_boot() {
-        local log=$VX_DIR/nspawn.log i state detach=()
+        local log=$VX_DIR/nspawn.log i state detach=() usr=(--bind-ro=/usr --overlay="/usr:$VX_UPPER:/usr")
+        # VX_OWN_ROOT=1: $VX_ROOT is a complete system of its own (tests/package/),
+        # booted as it is, without the host's /usr.
+        [ "${VX_OWN_ROOT:-0}" = 1 ] && usr=()
         # VX_NSPAWN_SETSID=1: a session of its own, so it outlives its caller's terminal.
         [ "${VX_NSPAWN_SETSID:-0}" = 1 ] && detach=(setsid)
         # A pure cgroup2 hierarchy inside: on these hybrid hosts the default
@@ -129,8 +132,7 @@ vx_container_boot() {
         SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 "${detach[@]}" systemd-nspawn -D "$VX_ROOT" --boot --register=no --keep-unit \
                 --private-network \
                 --machine=vertex-test \
-                --bind-ro=/usr \
-                --overlay="/usr:$VX_UPPER:/usr" \
+                "${usr[@]}" \
                 --console=pipe \
                 "$@" >"$log" 2>&1 </dev/null &
         VX_NSPAWN_PID=$!
