@@ -154,7 +154,7 @@ static void test_shipped(Fixture *f, gconstpointer data) {
                 } else
                         g_string_append_printf(out, "%s\n", *l);
         }
-        g_assert_cmpuint(uncommented, ==, 12);
+        g_assert_cmpuint(uncommented, ==, 13);
         g_assert_nonnull(strstr(text, "\n#ServerName=\n"));
         g_assert_nonnull(strstr(text, "\n#StoreDirectory=/var/lib/vertex-certd\n"));
         g_assert_nonnull(strstr(text, "\n#DropDirectory=/var/lib/vertex-certd/drop\n"));
