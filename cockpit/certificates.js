@@ -352,22 +352,29 @@ function resetFieldHelp() {
         setFieldHelp(field, null, null);
 }
 
+// Every name clients use (RequiredNames: ServerName= then AccessNames=), each
+// marked covered or not once a bundle has been validated.
 function renderRequiredNames() {
     const box = $("names-certificate");
     box.replaceChildren();
-    const serverName = proxy && proxy.data.ServerName;
-    if (!serverName)
+    const required = proxy && proxy.data.RequiredNames && proxy.data.RequiredNames.length
+        ? proxy.data.RequiredNames
+        : (proxy && proxy.data.ServerName ? [proxy.data.ServerName] : []);
+    if (!required.length)
         return;
     const names = lastReport && lastReport["alternative-names"] ? lastReport["alternative-names"].v : null;
-    const line = el("div", { class: "vx-required" }, "Required name: ", el("strong", { class: "vx-mono", text: serverName }));
-    if (names) {
-        const covered = lastReport.error.v !== "NameMismatch" && names.some(n => nameCovers(n, serverName));
-        line.append(" ", covered ? label("covered", "green") : label("not covered", "red"));
-        box.append(line, el("div", { class: "vx-covers" }, "This certificate covers: ",
-                            names.length ? names.join(", ") : "no names"));
-    } else {
-        box.append(line);
-    }
+    const line = el("div", { class: "vx-required" }, required.length === 1 ? "Required name: " : "Required names: ");
+    required.forEach((name, i) => {
+        if (i > 0)
+            line.append(", ");
+        line.append(el("strong", { class: "vx-mono", text: name }));
+        if (names)
+            line.append(" ", names.some(n => nameCovers(n, name)) ? label("covered", "green") : label("not covered", "red"));
+    });
+    box.append(line);
+    if (names)
+        box.append(el("div", { class: "vx-covers" }, "This certificate covers: ",
+                      names.length ? names.join(", ") : "no names"));
 }
 
 function renderVerdict(report) {

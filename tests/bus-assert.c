@@ -70,7 +70,8 @@ void assert_properties(BusFixture *f, guint64 generation, const char *source, co
                 { "Generation", "t" }, { "Source", "s" }, { "Subject", "s" }, { "Issuer", "s" },
                 { "SerialNumber", "s" }, { "SubjectAlternativeNames", "as" }, { "NotBefore", "t" },
                 { "NotAfter", "t" }, { "Fingerprint", "s" }, { "KeyType", "s" }, { "ChainLength", "u" },
-                { "InstalledAt", "t" }, { "ServerName", "s" }, { "DropDirectory", "s" }, { "State", "s" },
+                { "InstalledAt", "t" }, { "ServerName", "s" }, { "RequiredNames", "as" },
+                { "DropDirectory", "s" }, { "State", "s" },
                 { "Endpoints", "a(ssss)" }, { "LastError", "s" }, { "PendingRequests", "a(ssstt)" },
         };
         g_assert_cmpuint(g_variant_n_children(all), ==, G_N_ELEMENTS(props));

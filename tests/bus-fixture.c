@@ -174,6 +174,13 @@ bool bus_fixture_daemon_alive(BusFixture *f) {
                kill(f->daemon_pid, 0) == 0;
 }
 
+void bus_fixture_reconfigure(BusFixture *f, const char *extra_config) {
+        g_free(f->extra_config);
+        f->extra_config = g_strdup(extra_config);
+        write_daemon_config(f);
+        g_assert_cmpint(kill(f->daemon_pid, SIGHUP), ==, 0);
+}
+
 void bus_fixture_stop_daemon(BusFixture *f) {
         bool timed_out = false;
 

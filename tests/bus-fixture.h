@@ -44,6 +44,8 @@ void bus_fixture_teardown(BusFixture *f);
 void bus_fixture_start_daemon(BusFixture *f);
 /* SIGTERM, waits, asserts a clean exit (status 0). */
 void bus_fixture_stop_daemon(BusFixture *f);
+/* Rewrites the configuration with other extra lines (may be NULL) and sends SIGHUP, as systemctl reload does. */
+void bus_fixture_reconfigure(BusFixture *f, const char *extra_config);
 /* Is the daemon process still running (not exited)? */
 bool bus_fixture_daemon_alive(BusFixture *f);
 

@@ -220,6 +220,110 @@ static void test_drop_directory(BusFixture *f, gconstpointer data) {
         assert_properties(f, 2, "drop-directory", "serving", 2, expected, "KeyMismatch: ");
 }
 
+/* ------------------------------------------- the names clients use */
+
+static void assert_required_names(BusFixture *f, const char *const *expected) {
+        g_autoptr(GVariant) v = bus_get_property(f, "RequiredNames");
+        g_autofree const char **names = g_variant_get_strv(v, NULL);
+        g_assert_cmpstrv(names, expected);
+}
+
+static bool has_alt_name(BusFixture *f, const char *name) {
+        g_autoptr(GVariant) v = bus_get_property(f, "SubjectAlternativeNames");
+        g_autofree const char **names = g_variant_get_strv(v, NULL);
+        return g_strv_contains(names, name);
+}
+
+/* Ours follows the names: a reload with new ones is a new self-signed generation covering them. */
+static void test_names_self_signed(BusFixture *f, gconstpointer data) {
+        guint from = 0;
+
+        assert_properties(f, 1, "self-signed", "serving", 1, NULL, "");
+        assert_required_names(f, (const char *const[]) { SERVER_NAME, NULL });
+        g_assert_false(has_alt_name(f, "IP:192.0.2.10"));
+
+        bus_clear_signals(f);
+        bus_fixture_reconfigure(f, "AccessNames=192.0.2.10 2001:db8::10");
+        BusSignal *s = bus_wait_signal(f, "Installed", &from, 20000);
+        g_assert_nonnull(s);
+        assert_properties(f, 2, "self-signed", "serving", 1, NULL, "");
+        assert_required_names(f, (const char *const[]) { SERVER_NAME, "192.0.2.10", "2001:db8::10", NULL });
+        g_assert_true(has_alt_name(f, "DNS:" SERVER_NAME));
+        g_assert_true(has_alt_name(f, "IP:192.0.2.10"));
+        g_assert_true(has_alt_name(f, "IP:2001:DB8:0:0:0:0:0:10") || has_alt_name(f, "IP:2001:db8::10"));
+        g_autoptr(GHashTable) changed = bus_changed_properties(f, 0);
+        g_assert_true(g_hash_table_contains(changed, "RequiredNames"));
+
+        /* A new primary name is the new subject. */
+        bus_fixture_reconfigure(f, "ServerName=vertex.example.net\nAccessNames=192.0.2.10");
+        s = bus_wait_signal(f, "Installed", &from, 20000);
+        g_assert_nonnull(s);
+        g_assert_cmpuint(bus_get_u64(f, "Generation"), ==, 3);
+        g_autofree char *state = bus_get_string(f, "State");
+        g_assert_cmpstr(state, ==, "serving");
+        g_autofree char *subject = bus_get_string(f, "Subject");
+        g_assert_cmpstr(subject, ==, "CN=vertex.example.net");
+        g_autofree char *server_name = bus_get_string(f, "ServerName");
+        g_assert_cmpstr(server_name, ==, "vertex.example.net");
+
+        /* The same names again: nothing to do. */
+        bus_fixture_reconfigure(f, "ServerName=vertex.example.net\nAccessNames=192.0.2.10");
+        g_assert_null(bus_wait_signal(f, "Installed", &from, 1500));
+        g_assert_cmpuint(bus_get_u64(f, "Generation"), ==, 3);
+
+        /* A bad configuration keeps the running one. */
+        bus_fixture_reconfigure(f, "AccessNames=192.0.2.10 192.0.2.10");
+        g_assert_null(bus_wait_signal(f, "Installed", &from, 1500));
+        g_assert_true(bus_fixture_daemon_alive(f));
+        assert_required_names(f, (const char *const[]) { "vertex.example.net", "192.0.2.10", NULL });
+}
+
+/* An uploaded certificate is never replaced: it is marked, and the mark goes with a covering one. */
+static void test_names_uploaded(BusFixture *f, gconstpointer data) {
+        _cleanup_pki_chain_ PkiChain *c = pki_chain_new(SERVER_NAME);
+        g_autoptr(GError) error = NULL;
+        guint64 generation;
+        g_autofree char *fp = NULL;
+
+        install_ok(f, c, &generation, &fp);
+        g_assert_cmpuint(generation, ==, 2);
+
+        bus_fixture_reconfigure(f, "AccessNames=192.0.2.10");
+        g_assert_true(bus_wait_property_string(f, "State", "name-mismatch", 10000));
+        assert_properties(f, 2, "bus", "name-mismatch", 2, fp, "NameMismatch: ");
+        g_autofree char *last_error = bus_get_string(f, "LastError");
+        g_assert_nonnull(strstr(last_error, "not '192.0.2.10' (an address clients use in AccessNames=)"));
+        g_assert_null(strstr(last_error, "not '" SERVER_NAME "'"));
+
+        /* The same certificate is now refused, naming the missing address. */
+        g_autoptr(GVariant) r = install(f, c->fullchain_pem, c->key_pem, c->root_pem, &error);
+        g_assert_null(r);
+        g_autofree char *message = bus_assert_error(error, CERTD_ERROR("NameMismatch"));
+        g_assert_nonnull(strstr(message, "not '192.0.2.10' (an address clients use in AccessNames=)"));
+        g_clear_error(&error);
+
+        /* The names change back: the mark goes. */
+        bus_fixture_reconfigure(f, NULL);
+        g_assert_true(bus_wait_property_string(f, "State", "serving", 10000));
+        assert_properties(f, 2, "bus", "serving", 2, fp, "");
+
+        /* Marked again, then a covering certificate clears it. */
+        bus_fixture_reconfigure(f, "AccessNames=192.0.2.10");
+        g_assert_true(bus_wait_property_string(f, "State", "name-mismatch", 10000));
+        _cleanup_pki_chain_ PkiChain *covering = pki_chain_new_full(&(PkiChainOptions) {
+                .server_name = SERVER_NAME, .alt_names = (const char *const[]) { "192.0.2.10", NULL } });
+        g_autofree char *fp2 = NULL;
+        install_ok(f, covering, &generation, &fp2);
+        g_assert_cmpuint(generation, ==, 3);
+        g_assert_true(bus_wait_property_string(f, "State", "serving", 10000));
+        assert_properties(f, 3, "bus", "serving", 2, fp2, "");
+
+        /* Going back to the certificate that lacks the address marks it again. */
+        g_autoptr(GVariant) back = bus_call(f, "Rollback", NULL, &error);
+        g_assert_no_error(error);
+        g_assert_true(bus_wait_property_string(f, "State", "name-mismatch", 10000));
+}
+
 /* --------------------------------------------------------------- main */
 
 int main(int argc, char *argv[]) {
@@ -228,6 +332,8 @@ int main(int argc, char *argv[]) {
         g_test_add("/bus/busy/one-change-at-a-time", BusFixture, NULL, setup_slow_reload, test_busy, teardown);
         g_test_add("/bus/expiry/warning-and-expired", BusFixture, NULL, setup, test_expiry, teardown);
         g_test_add("/bus/drop-directory/install-and-reject", BusFixture, NULL, setup, test_drop_directory, teardown);
+        g_test_add("/bus/names/self-signed-follows-reload", BusFixture, NULL, setup, test_names_self_signed, teardown);
+        g_test_add("/bus/names/uploaded-name-mismatch", BusFixture, NULL, setup, test_names_uploaded, teardown);
 
         return g_test_run();
 }

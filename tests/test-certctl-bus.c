@@ -116,6 +116,15 @@ static void test_status(Fixture *f, gconstpointer data) {
         g_assert_nonnull(strstr(j.out, genfield));
         g_assert_nonnull(strstr(j.out, "\"Source\":\"self-signed\""));
         g_assert_nonnull(strstr(j.out, "\"Endpoints\":[]"));
+        g_assert_null(strstr(r.out, "Required names"));
+
+        /* More names than ServerName=: status lists them all. */
+        guint from = 0;
+        bus_fixture_reconfigure(&f->bus, "AccessNames=192.0.2.10");
+        g_assert_nonnull(bus_wait_signal(&f->bus, "Installed", &from, 20000));
+        g_auto(Run) n = certctl(&f->bus, "status", NULL);
+        g_assert_cmpint(n.status, ==, 0);
+        g_assert_true(contains_line(n.out, "Required names", "console.example.com, 192.0.2.10"));
 }
 
 /* status --json is a documented interface (vertex-certctl(1), JSON OUTPUT): one key per

@@ -544,6 +544,45 @@ static void test_no_bus(Fixture *f, gconstpointer data) {
         g_assert_nonnull(strstr(err, "Failed to connect to the system bus"));
 }
 
+/* Every name clients use, by repeating --server-name: each missing one is named. */
+static void test_several_names(Fixture *f, gconstpointer data) {
+        PkiChainOptions o = { .server_name = "console.example.com" };
+        g_autoptr(PkiChain) c = pki_chain_new_full(&o);
+        g_autofree char *cert = write_file(f, "fullchain.pem", c->fullchain_pem);
+        g_autofree char *key = write_file(f, "key.pem", c->key_pem);
+        g_autofree char *ca = write_file(f, "ca.pem", c->root_pem);
+
+        g_auto(Run) r = certctl("validate", "--offline", "--server-name", "console.example.com",
+                                "--server-name", "192.0.2.10", "--cert", cert, "--key", key, "--ca", ca, NULL);
+        assert_refused(&r, "NameMismatch", "not '192.0.2.10' (an address clients use in --server-name)");
+
+        PkiChainOptions both = { .server_name = "console.example.com",
+                                 .alt_names = (const char *[]) { "192.0.2.10", NULL } };
+        g_autoptr(PkiChain) c2 = pki_chain_new_full(&both);
+        g_autofree char *cert2 = write_file(f, "fullchain2.pem", c2->fullchain_pem);
+        g_autofree char *key2 = write_file(f, "key2.pem", c2->key_pem);
+        g_autofree char *ca2 = write_file(f, "ca2.pem", c2->root_pem);
+        g_auto(Run) ok = certctl("validate", "--offline", "--server-name", "console.example.com",
+                                 "--server-name", "192.0.2.10", "--cert", cert2, "--key", key2, "--ca", ca2, NULL);
+        g_assert_cmpint(ok.status, ==, 0);
+
+        /* Without --server-name: the names of the daemon's configuration, its keys named. */
+        g_autofree char *conf = write_file(f, "certd.conf", "[Certificates]\nServerName=console.example.com\n"
+                                                            "AccessNames=192.0.2.10\n");
+        g_auto(Run) rc = certctl("validate", "--offline", "--config", conf, "--cert", cert, "--key", key, "--ca", ca, NULL);
+        assert_refused(&rc, "NameMismatch", "not '192.0.2.10' (an address clients use in AccessNames=)");
+        g_auto(Run) okc = certctl("validate", "--offline", "--config", conf, "--cert", cert2, "--key", key2,
+                                  "--ca", ca2, NULL);
+        g_assert_cmpint(okc.status, ==, 0);
+        g_assert_nonnull(strstr(okc.out, "yes, for 'console.example.com', '192.0.2.10'"));
+
+        /* A bad configuration is said as the daemon would say it. */
+        g_autofree char *bad = write_file(f, "bad.conf", "[Certificates]\nAccessNames=[::1]\n");
+        g_auto(Run) rb = certctl("validate", "--offline", "--config", bad, "--cert", cert, NULL);
+        g_assert_cmpint(rb.status, ==, 2);
+        g_assert_nonnull(strstr(rb.err, "bad.conf:2: AccessNames=[::1]: '[::1]' is not a DNS name"));
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 
@@ -554,6 +593,7 @@ int main(int argc, char *argv[]) {
         ADD("/certctl/offline/trust-store", test_trust_store);
         ADD("/certctl/offline/ip-and-wildcard", test_ip_and_wildcard);
         ADD("/certctl/offline/ec-crlf", test_ec_crlf);
+        ADD("/certctl/offline/several-names", test_several_names);
         for (size_t i = 0; i < G_N_ELEMENTS(refusal_cases); i++)
                 g_test_add(refusal_cases[i].path, Fixture, &refusal_cases[i], fixture_setup, test_refusal, fixture_teardown);
         ADD("/certctl/inspect/bundle", test_inspect);

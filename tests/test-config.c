@@ -93,6 +93,7 @@ static const char *expected_host(void) {
 static void assert_defaults(Config *c) {
         g_assert_cmpstr(c->server_name, ==, expected_host());
         assert_strv(c->alternative_names, (const char *[]) { "localhost", "127.0.0.1", "::1", NULL });
+        assert_strv(c->access_names, (const char *[]) { NULL });
         g_assert_cmpstr(c->drop_directory, ==, STATE_DIR "/drop");
         g_assert_cmpstr(c->store_directory, ==, STATE_DIR);
         assert_strv(c->units, (const char *[]) { "vertex-console.service", "vertex-grpc.service", "vertex-api.service", NULL });
@@ -155,7 +156,7 @@ static void test_shipped(Fixture *f, gconstpointer data) {
                 } else
                         g_string_append_printf(out, "%s\n", *l);
         }
-        g_assert_cmpuint(uncommented, ==, 14);
+        g_assert_cmpuint(uncommented, ==, 15);
         g_assert_nonnull(strstr(text, "\n#ServerName=\n"));
         g_assert_nonnull(strstr(text, "\n#StoreDirectory=/var/lib/vertex-certd\n"));
         g_assert_nonnull(strstr(text, "\n#DropDirectory=/var/lib/vertex-certd/drop\n"));
@@ -254,6 +255,18 @@ static void test_bad_values(Fixture *f, gconstpointer data) {
                 { "ServerName=bad name", "neither a DNS name nor an IP address" },
                 { "ServerName=*.example.com", "neither a DNS name nor an IP address" },
                 { "AlternativeNames=ok.example.com a..b", "'a..b' is not a DNS name or an IP address" },
+                { "AccessNames=console.example.com a..b", "'a..b' is not a DNS name or an IP address" },
+                { "AccessNames=*.example.com", "'*.example.com' is not a DNS name or an IP address" },
+                { "AccessNames=[2001:db8::10]", "'[2001:db8::10]' is not a DNS name or an IP address; write IPv6 "
+                  "addresses without brackets, and no port, path or URL" },
+                { "AccessNames=https://console.example.com", "'https://console.example.com' is not a DNS name or "
+                  "an IP address; write IPv6 addresses without brackets, and no port, path or URL" },
+                { "AccessNames=192.0.2.10:8443", "'192.0.2.10:8443' is not a DNS name or an IP address" },
+                { "AccessNames=192.0.2.300", "'192.0.2.300' is not a DNS name or an IP address" },
+                { "AccessNames=192.0.2.10 lb.example.com 192.0.2.10", "'192.0.2.10' is listed twice" },
+                { "AccessNames=2001:db8::10 2001:DB8:0:0::10", "'2001:DB8:0:0::10' is listed twice (as '2001:db8::10')" },
+                { "AccessNames=Console.Example.com console.example.COM",
+                  "'console.example.COM' is listed twice (as 'Console.Example.com')" },
                 { "DropDirectory=relative/drop", "not an absolute path" },
                 { "StoreDirectory=store", "not an absolute path" },
                 { "TrustStoreFile=ca.pem", "not an absolute path" },
@@ -307,6 +320,32 @@ static void test_carrier_in_units(Fixture *f, gconstpointer data) {
         write_file(f->conf, "[Certificates]\nUnits=a.service b.service\n");
         g_free(write_dropin(f, "50-carrier.conf", "[Certificates]\nReloadThrough=b.service\n"));
         g_assert_cmpint(load_fails(f->conf, expected), ==, -EINVAL);
+}
+
+static void test_access_names(Fixture *f, gconstpointer data) {
+        /* A list over several assignments and files, in order, IPv4 and IPv6 as written. */
+        write_file(f->conf, "[Certificates]\nServerName=console.example.com\nAccessNames=192.0.2.10\n");
+        g_free(write_dropin(f, "50-lb.conf", "[Certificates]\nAccessNames=2001:db8::10, lb.example.com\n"
+                                             "AccessNames=::ffff:198.51.100.7\n"));
+        _cleanup_(config_freep) Config *c = load_ok(f->conf);
+        assert_strv(c->access_names, (const char *[]) { "192.0.2.10", "2001:db8::10", "lb.example.com",
+                                                        "::ffff:198.51.100.7", NULL });
+
+        /* Twice across files is refused where the second one is, not merged. */
+        g_autofree char *dropin = write_dropin(f, "60-again.conf", "[Certificates]\n\nAccessNames=192.0.2.10\n");
+        g_autofree char *expected = g_strdup_printf("%s:3: AccessNames=192.0.2.10: '192.0.2.10' is listed twice", dropin);
+        load_fails(f->conf, expected);
+
+        /* An empty assignment resets the list: then the name may come again. */
+        write_file(dropin, "[Certificates]\nAccessNames=\nAccessNames=192.0.2.10\n");
+        _cleanup_(config_freep) Config *d = load_ok(f->conf);
+        assert_strv(d->access_names, (const char *[]) { "192.0.2.10", NULL });
+
+        /* The primary name is not listed again, however written. */
+        write_file(dropin, "[Certificates]\nServerName=2001:db8::10\n");
+        g_autofree char *expected2 = g_strdup_printf("%s: AccessNames=2001:db8::10 is the ServerName= already: "
+                                                     "list each name once", f->conf);
+        load_fails(f->conf, expected2);
 }
 
 static void test_unknown_key(Fixture *f, gconstpointer data) {
@@ -486,6 +525,7 @@ int main(int argc, char *argv[]) {
         ADD("/config/values", test_values);
         ADD("/config/bad-values", test_bad_values);
         ADD("/config/carrier-in-units", test_carrier_in_units);
+        ADD("/config/access-names", test_access_names);
         ADD("/config/unknown-key", test_unknown_key);
         ADD("/config/unknown-section", test_unknown_section);
         ADD("/config/syntax", test_syntax);

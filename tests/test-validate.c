@@ -143,6 +143,63 @@ static void test_wildcard(void) {
                        "certificate is for '*.example.com', not 'example.com'");
 }
 
+/* ServerName= and AccessNames=: every name required, each missing one named with where it comes from. */
+static void test_access_names(void) {
+        char *const access[] = { (char *) "192.0.2.10", (char *) "lb.example.net", NULL };
+        ValidateOptions v = { .server_name = "console.example.com", .access_names = access };
+
+        PkiChainOptions all = { .server_name = "console.example.com",
+                                .alt_names = (const char *[]) { "192.0.2.10", "lb.example.net", NULL } };
+        _cleanup_(pki_chain_freep) PkiChain *c = named_chain(&all);
+        assert_valid_only(c->fullchain_pem, c->key_pem, c->root_pem, &v);
+
+        /* Missing the load balancer's address: only that is named. */
+        PkiChainOptions no_ip = { .server_name = "console.example.com",
+                                  .alt_names = (const char *[]) { "lb.example.net", NULL } };
+        _cleanup_(pki_chain_freep) PkiChain *c1 = named_chain(&no_ip);
+        assert_refused(c1->fullchain_pem, c1->key_pem, c1->root_pem, &v, CERT_ERROR_NAME_MISMATCH,
+                       "certificate is for 'console.example.com', 'lb.example.net', "
+                       "not '192.0.2.10' (an address clients use in AccessNames=)");
+
+        /* Missing the domain. */
+        PkiChainOptions no_domain = { .server_name = "192.0.2.10",
+                                      .alt_names = (const char *[]) { "lb.example.net", NULL } };
+        _cleanup_(pki_chain_freep) PkiChain *c2 = named_chain(&no_domain);
+        assert_refused(c2->fullchain_pem, c2->key_pem, c2->root_pem, &v, CERT_ERROR_NAME_MISMATCH,
+                       "not 'console.example.com' (the server name in ServerName=)");
+
+        /* Missing all of them: one refusal names each. */
+        PkiChainOptions none = { .server_name = "other.example.org" };
+        _cleanup_(pki_chain_freep) PkiChain *c3 = named_chain(&none);
+        assert_refused(c3->fullchain_pem, c3->key_pem, c3->root_pem, &v, CERT_ERROR_NAME_MISMATCH,
+                       "certificate is for 'other.example.org', not 'console.example.com' (the server name in "
+                       "ServerName=), not '192.0.2.10' (an address clients use in AccessNames=), not "
+                       "'lb.example.net' (a name clients use in AccessNames=)");
+
+        /* A wildcard covers the domain as always, never an address. */
+        PkiChainOptions wild = { .server_name = "*.example.com",
+                                 .alt_names = (const char *[]) { "lb.example.net", NULL } };
+        _cleanup_(pki_chain_freep) PkiChain *c4 = named_chain(&wild);
+        CertBundle *b = NULL;
+        CertProblem p = {};
+        g_assert_cmpint(load(c4->fullchain_pem, c4->key_pem, c4->root_pem, &v, &b, &p), ==, -EBADMSG);
+        g_assert_cmpint(p.code, ==, CERT_ERROR_NAME_MISMATCH);
+        g_assert_nonnull(strstr(p.message, "not '192.0.2.10' (an address clients use in AccessNames=)"));
+        g_assert_null(strstr(p.message, "not 'console.example.com'"));
+        g_assert_null(strstr(p.message, "not 'lb.example.net'"));
+
+        /* IPv6 compared as addresses; the names of the places come from the caller. */
+        char *const v6[] = { (char *) "2001:DB8:0:0::10", NULL };
+        ValidateOptions o6 = { .server_name = "console.example.com", .access_names = v6,
+                               .access_names_origin = "--server-name" };
+        PkiChainOptions with6 = { .server_name = "console.example.com",
+                                  .alt_names = (const char *[]) { "2001:db8::10", NULL } };
+        _cleanup_(pki_chain_freep) PkiChain *c5 = named_chain(&with6);
+        assert_valid_only(c5->fullchain_pem, c5->key_pem, c5->root_pem, &o6);
+        assert_refused(c->fullchain_pem, c->key_pem, c->root_pem, &o6, CERT_ERROR_NAME_MISMATCH,
+                       "not '2001:DB8:0:0::10' (an address clients use in --server-name)");
+}
+
 static X509 *leaf_with(const PkiCertOptions *base) {
         _cleanup_(EVP_PKEY_freep) EVP_PKEY *k = pki_key_pooled(PKI_KEY_EC256, 5);
         return pki_cert_new(k, base);
@@ -604,6 +661,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/validate/ip-v4", test_ip_v4);
         g_test_add_func("/validate/ip-v6", test_ip_v6);
         g_test_add_func("/validate/wildcard", test_wildcard);
+        g_test_add_func("/validate/access-names", test_access_names);
         g_test_add_func("/validate/name-matching", test_name_matching);
         g_test_add_func("/validate/shuffled-chain", test_shuffled_chain);
         g_test_add_func("/validate/shuffled-long-chain", test_shuffled_long_chain);

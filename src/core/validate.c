@@ -561,15 +561,41 @@ static int check_dates(STACK_OF(X509) *verified, time_t now, CertProblem *proble
         return 0;
 }
 
-static int check_name(X509 *leaf, const char *server_name, CertProblem *problem) {
-        char names[400];
+/* "an address clients use" or "a name clients use": the words differ for an IP literal. */
+static bool is_ip_literal(const char *name) {
+        unsigned char buf[16];
+        return inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
+}
 
-        if (isempty(server_name) || cert_matches_name(leaf, server_name))
+int cert_check_names(X509 *leaf, const ValidateOptions *o, CertProblem *problem) {
+        char names[400], missing[400] = "";
+        size_t used = 0;
+        unsigned n_missing = 0;
+
+        assert(leaf);
+        assert(o);
+
+        /* Every name is checked, so that one refusal names all of them, not one per attempt. */
+        for (size_t i = 0; i == 0 || (o->access_names && o->access_names[i - 1]); i++) {
+                const char *name = i == 0 ? o->server_name : o->access_names[i - 1];
+                const char *origin = i == 0 ? (o->server_name_origin ?: "ServerName=")
+                                            : (o->access_names_origin ?: "AccessNames=");
+                const char *what = i == 0 ? "the server name" :
+                                   is_ip_literal(name) ? "an address clients use" : "a name clients use";
+
+                if (isempty(name) || cert_matches_name(leaf, name))
+                        continue;
+                n_missing++;
+                int k = snprintf(missing + used, sizeof(missing) - used, "%snot '%s' (%s in %s)",
+                                 used > 0 ? ", " : "", name, what, origin);
+                if (k > 0)
+                        used = used + (size_t) k < sizeof(missing) ? used + (size_t) k : sizeof(missing) - 1;
+        }
+        if (n_missing == 0)
                 return 0;
 
         names_of(leaf, names, sizeof(names));
-        return cert_problem_set(problem, CERT_ERROR_NAME_MISMATCH,
-                                "certificate is for %s, not '%s'", names, server_name);
+        return cert_problem_set(problem, CERT_ERROR_NAME_MISMATCH, "certificate is for %s, %s", names, missing);
 }
 
 static int check_server(X509 *leaf, CertProblem *problem) {
@@ -766,7 +792,7 @@ int cert_bundle_validate(CertBundle *b, const ValidateOptions *options, CertProb
         if (r < 0)
                 return r;
 
-        r = check_name(b->leaf, o->server_name, problem);
+        r = cert_check_names(b->leaf, o, problem);
         if (r < 0)
                 return r;
 

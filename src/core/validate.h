@@ -24,6 +24,9 @@ int validate_policy_from_string(const char *s);              /* or -EINVAL */
 
 typedef struct ValidateOptions {
         const char *server_name;        /* DNS name or IP literal the leaf must cover; NULL: not checked */
+        char *const *access_names;      /* further names clients use, each required too; NULL: none */
+        const char *server_name_origin; /* where server_name came from, for messages; NULL: "ServerName=" */
+        const char *access_names_origin;/* likewise for access_names; NULL: "AccessNames=" */
         ValidatePolicy policy;
         uint64_t now_usec;              /* 0: the current time */
         const char *trust_store_file;   /* used when the authority is empty; NULL: OpenSSL's default paths (system store) */
@@ -47,6 +50,13 @@ int cert_bundle_load(const void *certificate, size_t certificate_size,
                      const ValidateOptions *options,
                      CertBundle **ret,
                      CertProblem *problem);
+
+/*
+ * The name check of cert_bundle_validate() alone: does leaf cover the server
+ * name and every access name? Returns 0, or -EBADMSG with *problem set to
+ * NameMismatch naming each missing name and where it is required.
+ */
+int cert_check_names(X509 *leaf, const ValidateOptions *options, CertProblem *problem);
 
 /* Does the certificate cover name (DNS with RFC 6125 wildcards, or IP literal)? SANs only, CN when there are none. */
 bool cert_matches_name(X509 *cert, const char *name);

@@ -294,12 +294,14 @@ typedef struct Status {
         const char *source, *subject, *issuer, *serial, *fingerprint, *key_type;
         const char *server_name, *drop_directory, *state, *last_error;
         char **alt_names;
+        char **required_names;
         Endpoint *endpoints;
         size_t n_endpoints;
 } Status;
 
 static void status_done(Status *s) {
         strv_free(s->alt_names);
+        strv_free(s->required_names);
         free(s->endpoints);
 }
 
@@ -385,6 +387,7 @@ static int status_read_entry(sd_bus_message *m, const char *name, const char *co
                 { "State",                   "s",       offsetof(Status, state)          },
                 { "LastError",               "s",       offsetof(Status, last_error)     },
                 { "SubjectAlternativeNames", "as",      offsetof(Status, alt_names)      },
+                { "RequiredNames",           "as",      offsetof(Status, required_names) },
                 { "Endpoints",               "a(ssss)", offsetof(Status, endpoints)      },
         };
         Status *s = userdata;
@@ -399,9 +402,9 @@ static int status_read_entry(sd_bus_message *m, const char *name, const char *co
                 if (r < 0)
                         return r;
                 if (streq(contents, "as")) {
-                        strv_free(s->alt_names);
-                        s->alt_names = NULL;
-                        r = sd_bus_message_read_strv(m, &s->alt_names);
+                        char ***l = p;
+                        *l = strv_free(*l);
+                        r = sd_bus_message_read_strv(m, l);
                 } else if (streq(contents, "a(ssss)")) {
                         free(s->endpoints);
                         s->endpoints = NULL;
@@ -425,6 +428,11 @@ static void status_print(const Status *s) {
         uint64_t now = now_usec(CLOCK_REALTIME);
 
         kv("Server name", "%s", s->server_name ?: "n/a");
+        /* Every name a certificate must cover, when there is more than ServerName=. */
+        if (strv_length(s->required_names) > 1) {
+                _cleanup_free_ char *names = strv_join(s->required_names, ", ");
+                kv("Required names", "%s", names ?: "?");
+        }
         kv("Subject", "%s", s->subject ?: "n/a");
         kv("Issuer", "%s", s->issuer ?: "n/a");
         if (s->serial && *s->serial)
@@ -917,7 +925,7 @@ int verb_validate_bus(const CertctlArgs *a) {
                 fprintf(stderr, "validate needs --cert FILE (see --help).\n");
                 return CERTCTL_EXIT_USAGE;
         }
-        if (a->server_name || a->policy_set || a->trust_store) {
+        if (a->server_name || a->policy_set || a->trust_store || a->config) {
                 fprintf(stderr, "--server-name, --policy and --trust-store apply to validate --offline only: "
                         "the daemon checks against its configured ServerName= and Policy=.\n");
                 return CERTCTL_EXIT_USAGE;

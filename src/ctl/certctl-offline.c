@@ -15,7 +15,9 @@
 #include "certctl-output.h"
 #include "certctl-util.h"
 #include "certctl.h"
+#include "build-config.h"
 #include "certinfo.h"
+#include "config.h"
 #include "pem.h"
 #include "strv.h"
 #include "validate.h"
@@ -103,7 +105,73 @@ static char *chain_top_issuer(const CertBundle *b) {
         return TAKE_PTR(info->issuer);
 }
 
-int verb_validate_offline(const CertctlArgs *a) {
+/* The reader stopped one byte past the bound: say which file, and how big it really is. */
+static bool input_too_large(const CertctlArgs *a, const Input in[static 3], CertProblem *problem) {
+        const char *paths[3] = { a->cert, a->key, a->ca };
+
+        for (size_t i = 0; i < 3; i++)
+                if (in[i].size > PEM_MAX_INPUT_DEFAULT) {
+                        struct stat st;
+
+                        if (stat(paths[i], &st) >= 0 && S_ISREG(st.st_mode))
+                                cert_problem_set(problem, CERT_ERROR_TOO_LARGE,
+                                                 "'%s' is %.1f MiB; at most %zu MiB is accepted", paths[i],
+                                                 (double) st.st_size / (1024 * 1024), PEM_MAX_INPUT_DEFAULT / (1024 * 1024));
+                        else
+                                cert_problem_set(problem, CERT_ERROR_TOO_LARGE,
+                                                 "'%s' is larger than %zu MiB, the most accepted", paths[i],
+                                                 PEM_MAX_INPUT_DEFAULT / (1024 * 1024));
+                        return true;
+                }
+        return false;
+}
+
+/*
+ * Without --server-name, on the appliance: the names (and policy and trust
+ * store, unless given) the daemon requires, from its own configuration, read
+ * by the daemon's own parser. Returns 0, -ENOENT when there is none here
+ * (not the appliance), or another -errno (said on stderr).
+ */
+static int args_from_config(CertctlArgs *a, Config **ret) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_free_ char *error = NULL;
+        const char *path = a->config ?: CONFIG_FILE;
+        int r;
+
+        if (!a->config && access(CONFIG_FILE, F_OK) < 0 && access(CONFIG_FILE ".d", F_OK) < 0)
+                return -ENOENT;
+        r = config_load(path, &c, &error);
+        if (r < 0) {
+                fprintf(stderr, "Cannot take the names from the configuration: %s\n", error ?: errno_name(r));
+                return r;
+        }
+        a->server_name = c->server_name;
+        a->access_names = c->access_names;
+        if (!a->policy_set)
+                a->policy = c->policy;
+        if (!a->trust_store)
+                a->trust_store = c->trust_store_file;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+/* "'console.example.com', '192.0.2.10'", for the verdict. */
+static void names_text(const CertctlArgs *a, char *buf, size_t size) {
+        int k = snprintf(buf, size, "'%s'", a->server_name);
+        size_t used = k > 0 ? (size_t) k : 0;
+
+        STRV_FOREACH(n, a->access_names) {
+                if (used >= size - 1)
+                        break;  /* truncated: snprintf() said how much it would have written */
+                k = snprintf(buf + used, size - used, ", '%s'", *n);
+                used += k > 0 ? (size_t) k : 0;
+        }
+}
+
+int verb_validate_offline(const CertctlArgs *args) {
+        _cleanup_(config_freep) Config *config = NULL;
+        CertctlArgs local = *args;
+        const CertctlArgs *a = &local;
         _cleanup_(inputs_done) Input in[3] = {};
         _cleanup_(cert_bundle_freep) CertBundle *b = NULL;
         _cleanup_(cert_info_freep) CertInfo *info = NULL;
@@ -113,8 +181,16 @@ int verb_validate_offline(const CertctlArgs *a) {
         uint64_t now = now_usec(CLOCK_REALTIME);
         int r;
 
+        bool from_config = false;
+        if (!a->server_name && a->cert) {
+                r = args_from_config(&local, &config);
+                if (r < 0 && r != -ENOENT)
+                        return CERTCTL_EXIT_USAGE;
+                from_config = r >= 0;
+        }
         if (!a->server_name || !a->cert) {
-                fprintf(stderr, "validate --offline needs --server-name NAME and --cert FILE (see --help).\n");
+                fprintf(stderr, "validate --offline needs --server-name NAME (or the configuration of vertex-certd "
+                        "on this host) and --cert FILE (see --help).\n");
                 return CERTCTL_EXIT_USAGE;
         }
 
@@ -122,25 +198,15 @@ int verb_validate_offline(const CertctlArgs *a) {
         if (r != CERTCTL_EXIT_OK)
                 return r;
 
-        /* The reader stopped one byte past the bound: say which file, and how big it really is. */
-        const char *paths[3] = { a->cert, a->key, a->ca };
-        for (size_t i = 0; i < 3; i++)
-                if (in[i].size > PEM_MAX_INPUT_DEFAULT) {
-                        struct stat st;
-
-                        if (stat(paths[i], &st) >= 0 && S_ISREG(st.st_mode))
-                                cert_problem_set(&problem, CERT_ERROR_TOO_LARGE,
-                                                 "'%s' is %.1f MiB; at most %zu MiB is accepted", paths[i],
-                                                 (double) st.st_size / (1024 * 1024), PEM_MAX_INPUT_DEFAULT / (1024 * 1024));
-                        else
-                                cert_problem_set(&problem, CERT_ERROR_TOO_LARGE,
-                                                 "'%s' is larger than %zu MiB, the most accepted", paths[i],
-                                                 PEM_MAX_INPUT_DEFAULT / (1024 * 1024));
-                        return report_refusal(a, &problem);
-                }
+        if (input_too_large(a, in, &problem))
+                return report_refusal(a, &problem);
 
         ValidateOptions options = {
                 .server_name = a->server_name,
+                .access_names = a->access_names,
+                /* From the configuration, the messages name its keys, as the daemon's would. */
+                .server_name_origin = from_config ? NULL : "--server-name",
+                .access_names_origin = from_config ? NULL : "--server-name",
                 .policy = a->policy,
                 .trust_store_file = a->trust_store,
                 .now_usec = now,
@@ -191,8 +257,10 @@ int verb_validate_offline(const CertctlArgs *a) {
                 json_field_string(&j, "private_key", key_type[0] ? key_type : NULL);
                 json_close_object(&j);
         } else {
+                char names[512];
+                names_text(a, names, sizeof(names));
                 if (valid)
-                        kv("Valid", "yes, for '%s' (policy %s)", a->server_name, validate_policy_to_string(a->policy));
+                        kv("Valid", "yes, for %s (policy %s)", names, validate_policy_to_string(a->policy));
                 else
                         kv("Valid", "no, %s (the reason follows on stderr)", cert_error_name(problem.code) ?: "Invalid");
                 if (info) {

@@ -54,12 +54,14 @@ static const Verb verbs[] = {
           "--password-file, from $VERTEX_CERTCTL_PKCS12_PASSWORD, or is asked on the\n"
           "terminal (never an argument: ps shows those to everyone).\n" },
         { "validate", verb_validate, 0, 0, OPT_FILES | OPT_OFFLINE,
-          "validate [--offline --server-name NAME [--policy fips|strict] [--trust-store FILE]]\n"
-          "         --cert FILE [--key FILE] [--ca FILE]",
+          "validate [--offline [--server-name NAME...] [--policy fips|strict] [--trust-store FILE]\n"
+          "         [--config FILE]] --cert FILE [--key FILE] [--ca FILE]",
           "Check a bundle without installing it. With --offline the checks run here,\n"
-          "against --server-name and --policy (default fips); without, vertex-certd\n"
-          "checks it against its configuration. Without --ca the chain must lead to\n"
-          "the system trust store (or to --trust-store FILE).\n"
+          "against every --server-name and --policy (default fips); without\n"
+          "--server-name, against the names (ServerName=, AccessNames=), policy and\n"
+          "trust store of the daemon's configuration on this host. Without --offline,\n"
+          "vertex-certd checks it against its configuration. Without --ca the chain\n"
+          "must lead to the system trust store (or to --trust-store FILE).\n"
           "Exit status 0 when valid, 1 when not (\"ErrorName: message\" on stderr).\n" },
         { "inspect", verb_inspect, 1, UINT32_MAX, 0,
           "inspect FILE...",
@@ -101,7 +103,7 @@ static unsigned options_used(const CertctlArgs *a) {
 
         if (a->cert || a->key || a->ca)
                 used |= OPT_FILES;
-        if (a->offline || a->server_name || a->policy_set || a->trust_store)
+        if (a->offline || a->server_name || a->policy_set || a->trust_store || a->config)
                 used |= OPT_OFFLINE;
         if (a->key_type || a->subject || a->alt_names || a->output)
                 used |= OPT_REQUEST;
@@ -124,10 +126,14 @@ static const char options_help[] =
         "     --json             Print one JSON object on stdout, for scripts\n"
         "     --no-ask-password  Do not let polkit ask for a password\n"
         "     --offline          validate: check here, without the daemon\n"
-        "     --server-name NAME validate --offline: DNS name or IP the certificate must cover\n"
+        "     --server-name NAME validate --offline: DNS name or IP the certificate must cover;\n"
+        "                        repeat it for every name clients use (ServerName= and AccessNames=)\n"
         "     --policy POLICY    validate --offline: fips (default) or strict\n"
         "     --trust-store FILE validate --offline: anchors when --ca is not given\n"
         "                        (default: the system trust store)\n"
+        "     --config FILE      validate --offline without --server-name: take the names,\n"
+        "                        policy and trust store from this certd.conf (default: the\n"
+        "                        daemon's, " CONFIG_FILE ", when it exists)\n"
         "     --cert FILE        Certificate and chain (PEM), possibly with key and CA\n"
         "     --key FILE         Private key (PEM, unencrypted)\n"
         "     --ca FILE          Certificate authority (PEM)\n"
@@ -147,7 +153,7 @@ static void help(void) {
         printf("vertex-certctl [OPTIONS...] COMMAND ...\n\n"
                "Check and manage the appliance's TLS certificate.\n\n"
                "Without the daemon:\n"
-               "  validate --offline --server-name NAME --cert FILE [--key FILE] [--ca FILE]\n"
+               "  validate --offline [--server-name NAME...] --cert FILE [--key FILE] [--ca FILE]\n"
                "                         Check a bundle exactly as vertex-certd would\n"
                "  inspect FILE...        Show every certificate in PEM files\n\n"
                "With vertex-certd (system bus):\n"
@@ -184,6 +190,7 @@ static int parse_argv(int argc, char *argv[], CertctlArgs *a, bool *show_help) {
                 ARG_SERVER_NAME,
                 ARG_POLICY,
                 ARG_TRUST_STORE,
+                ARG_CONFIG,
                 ARG_CERT,
                 ARG_KEY,
                 ARG_CA,
@@ -203,6 +210,7 @@ static int parse_argv(int argc, char *argv[], CertctlArgs *a, bool *show_help) {
                 { "server-name",     required_argument, NULL, ARG_SERVER_NAME     },
                 { "policy",          required_argument, NULL, ARG_POLICY          },
                 { "trust-store",     required_argument, NULL, ARG_TRUST_STORE     },
+                { "config",          required_argument, NULL, ARG_CONFIG          },
                 { "cert",            required_argument, NULL, ARG_CERT            },
                 { "key",             required_argument, NULL, ARG_KEY             },
                 { "ca",              required_argument, NULL, ARG_CA              },
@@ -234,7 +242,13 @@ static int parse_argv(int argc, char *argv[], CertctlArgs *a, bool *show_help) {
                         a->offline = true;
                         break;
                 case ARG_SERVER_NAME:
-                        a->server_name = optarg;
+                        /* Repeatable, as the configuration has ServerName= and AccessNames=. */
+                        if (!a->server_name)
+                                a->server_name = optarg;
+                        else if (strv_extend(&a->access_names, optarg) < 0) {
+                                fprintf(stderr, "Out of memory.\n");
+                                return CERTCTL_EXIT_USAGE;
+                        }
                         break;
                 case ARG_POLICY:
                         p = validate_policy_from_string(optarg);
@@ -247,6 +261,9 @@ static int parse_argv(int argc, char *argv[], CertctlArgs *a, bool *show_help) {
                         break;
                 case ARG_TRUST_STORE:
                         a->trust_store = optarg;
+                        break;
+                case ARG_CONFIG:
+                        a->config = optarg;
                         break;
                 case ARG_CERT:
                         a->cert = optarg;
@@ -329,7 +346,7 @@ int main(int argc, char *argv[]) {
         used = options_used(&a);
         if (used & ~v->options) {
                 fprintf(stderr, "'%s' takes none of %s; usage: vertex-certctl %s\n", v->name,
-                        (used & ~v->options & OPT_OFFLINE) ? "--offline, --server-name, --policy, --trust-store" :
+                        (used & ~v->options & OPT_OFFLINE) ? "--offline, --server-name, --policy, --trust-store, --config" :
                         (used & ~v->options & OPT_REQUEST) ? "--key-type, --subject, --alt-name, --output" :
                         (used & ~v->options & OPT_PKCS12)  ? "--pkcs12, --password-file"
                                                            : "--cert, --key, --ca",
@@ -340,5 +357,6 @@ int main(int argc, char *argv[]) {
 
         r = v->run(&a);
         strv_free(a.alt_names);
+        strv_free(a.access_names);
         return r;
 }

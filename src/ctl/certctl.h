@@ -20,11 +20,13 @@ typedef struct CertctlArgs {
         bool json;
         bool ask_password;
         bool offline;
-        const char *server_name;
+        const char *server_name;   /* the first --server-name: the primary name */
+        char **access_names;       /* every further --server-name, each required too; NULL: none */
         const char *cert;
         const char *key;
         const char *ca;
         const char *trust_store;   /* --trust-store FILE: anchors used when --ca is not given */
+        const char *config;        /* --config FILE: the daemon's configuration to take the names from */
         ValidatePolicy policy;
         bool policy_set;
         char **positional;         /* arguments after the verb, NULL-terminated */

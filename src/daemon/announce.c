@@ -120,7 +120,7 @@ const char *source_describe(const char *source) {
 }
 
 void announce_status(Context *c) {
-        char status[512];
+        char status[1024];
 
         if (!c->info) {
                 (void) snprintf(status, sizeof(status), "No certificate installed%s%s",
@@ -129,6 +129,7 @@ void announce_status(Context *c) {
                 const char *state = context_state(c);
                 const char *verb = streq(state, "reloading") ? "Reloading endpoints for" :
                                    streq(state, "degraded") ? "Degraded, serving" :
+                                   streq(state, "name-mismatch") ? "NAME MISMATCH, serving" :
                                    streq(state, "expired") ? "EXPIRED, serving" : "Serving";
                 uint64_t now = now_usec(CLOCK_REALTIME) / USEC_PER_SEC * USEC_PER_SEC;
                 time_t t = (time_t) (c->info->not_after_usec / USEC_PER_SEC);
@@ -153,6 +154,11 @@ void announce_status(Context *c) {
                         (void) snprintf(status, sizeof(status), "%s %s (%s, generation %" PRIu64 "), %s",
                                         verb, c->info->subject ?: "?", source_describe(c->source),
                                         c->generation, when);
+                if (c->name_mismatch) {
+                        /* systemctl status is where an operator looks first: the names, not only the state. */
+                        size_t used = strlen(status);
+                        (void) snprintf(status + used, sizeof(status) - used, "; %s", c->name_mismatch);
+                }
         }
 
         (void) sd_notifyf(false, "STATUS=%s", status);
@@ -236,6 +242,25 @@ void announce_drop_rejected(Context *c, const char *name, CertErrorCode code, co
         (void) announce_properties_changed(c, "LastError", NULL);
         log_event(LOG_WARNING, VERTEX_MESSAGE_REJECTED, NULL, 0, "drop-directory", LOG_CALLER_NONE, error_name,
                   "Refused '%s' in the drop directory: %s: %s", name ?: "?", error_name, message ?: "");
+}
+
+/* ---------------------------------------------------------------- names */
+
+void announce_name_mismatch(Context *c) {
+        (void) announce_properties_changed(c, "LastError", NULL);
+        announce_state(c);
+        if (c->name_mismatch)
+                log_event(LOG_WARNING, VERTEX_MESSAGE_NAME_MISMATCH, c->info ? c->info->fingerprint : NULL,
+                          c->generation, c->source, LOG_CALLER_NONE, "NameMismatch", "Name mismatch: %s; "
+                          "install a certificate that covers every name in ServerName= and AccessNames=.",
+                          c->name_mismatch);
+        else
+                log_info("The served certificate (generation %" PRIu64 ") covers every name clients use again.",
+                         c->generation);
+}
+
+void announce_names_changed(Context *c) {
+        (void) announce_properties_changed(c, "ServerName", "RequiredNames", NULL);
 }
 
 /* --------------------------------------------------------------- expiry */

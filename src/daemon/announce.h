@@ -39,6 +39,12 @@ void announce_refused(Context *c, const PipelineEvent *event);
 /* The drop directory refused a bundle before the pipeline saw it. */
 void announce_drop_rejected(Context *c, const char *name, CertErrorCode code, const char *message);
 
+/* names.c set or cleared c->name_mismatch: State, LastError, STATUS= and, when set, the journal. */
+void announce_name_mismatch(Context *c);
+
+/* A configuration reload changed ServerName= or AccessNames=. */
+void announce_names_changed(Context *c);
+
 /* The expiry timers. */
 void announce_expiring(Context *c, unsigned days_left);
 void announce_expired(Context *c);

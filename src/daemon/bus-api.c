@@ -23,6 +23,7 @@
 #include "bus-names.h"
 #include "bus-request.h"
 #include "io-util.h"
+#include "names.h"
 #include "pipeline.h"
 #include "polkit.h"
 #include "strv.h"
@@ -95,6 +96,15 @@ static int property_get_config_string(sd_bus *bus, const char *path, const char 
         Context *c = userdata;
         const char *v = streq(property, "ServerName") ? c->config->server_name : c->config->drop_directory;
         return sd_bus_message_append(reply, "s", v ?: "");
+}
+
+static int property_get_required_names(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        _cleanup_strv_free_ char **names = NULL;
+        int r = names_required(userdata, &names);
+        if (r < 0)
+                return r;
+        return sd_bus_message_append_strv(reply, names);
 }
 
 static int property_get_state(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -528,7 +538,8 @@ static const sd_bus_vtable certificates_vtable[] = {
         SD_BUS_PROPERTY("KeyType", "s", property_get_info_string, 0, CHANGES),
         SD_BUS_PROPERTY("ChainLength", "u", property_get_chain_length, 0, CHANGES),
         SD_BUS_PROPERTY("InstalledAt", "t", property_get_time, 0, CHANGES),
-        SD_BUS_PROPERTY("ServerName", "s", property_get_config_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ServerName", "s", property_get_config_string, 0, CHANGES),
+        SD_BUS_PROPERTY("RequiredNames", "as", property_get_required_names, 0, CHANGES),
         SD_BUS_PROPERTY("DropDirectory", "s", property_get_config_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("State", "s", property_get_state, 0, CHANGES),
         SD_BUS_PROPERTY("Endpoints", "a(ssss)", property_get_endpoints, 0, CHANGES),

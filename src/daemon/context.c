@@ -49,6 +49,7 @@ Context *context_free(Context *c) {
         free(c->last_refusal_name);
         free(c->published_state);
         pending_request_array_free(c->pending, c->n_pending);
+        free(c->name_mismatch);
         free(c->config_path);
         free(c);
         return NULL;
@@ -102,6 +103,8 @@ const char *context_state(Context *c) {
                 return "degraded";
         if (c->expiry_phase == EXPIRY_PHASE_EXPIRED)
                 return "expired";
+        if (c->name_mismatch)
+                return "name-mismatch";
         if (c->expiry_phase == EXPIRY_PHASE_WARNING)
                 return "expiring";
         return "serving";

@@ -53,6 +53,8 @@ typedef struct Context {
         char *last_refusal_name;       /* its error name; NULL: none */
         bool reloading;                /* a pipeline job is between commit and settle */
         bool degraded;                 /* the last reload failed and could not be undone */
+        char *name_mismatch;           /* names.c: what the served certificate does not cover; NULL when it fits */
+        bool names_regenerating;       /* names.c: a self-signed default for new names is queued */
         ExpiryPhase expiry_phase;
         char *published_state;         /* State as last announced, to emit PropertiesChanged on change only */
 
@@ -90,7 +92,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Context *, context_free);
  */
 int context_load_current(Context *c, const char *source_override);
 
-/* "serving", "reloading", "degraded", "expiring" or "expired". */
+/* "serving", "reloading", "degraded", "expired", "name-mismatch" or "expiring". */
 const char *context_state(Context *c);
 
 /* Remembers state as announced; returns true when it differs from what was announced before. */

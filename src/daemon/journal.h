@@ -21,6 +21,7 @@
 #define VERTEX_MESSAGE_EXPIRING      "d2bf69223d31409eac39c715dd48a40b"
 #define VERTEX_MESSAGE_EXPIRED       "69e872cd112e485db9c9e311ed0477fc"
 #define VERTEX_MESSAGE_RELOAD_FAILED "745b592d6a544f89969383b6d3d71a07"
+#define VERTEX_MESSAGE_NAME_MISMATCH "46cd3b225d884f7384ffdc34a640cb63"
 
 /* Entries below this level are dropped; default LOG_INFO, VERTEX_LOG_LEVEL=debug|info|… overrides. */
 void log_set_max_level(int level);

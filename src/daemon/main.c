@@ -26,6 +26,7 @@
 #include "context.h"
 #include "expiry.h"
 #include "journal.h"
+#include "names.h"
 #include "metrics.h"
 #include "pipeline.h"
 #include "polkit.h"
@@ -195,6 +196,8 @@ static void on_served_changed(Context *c, const PipelineEvent *event, void *user
         if (event->kind != PIPELINE_EVENT_RELOAD_FAILED)
                 (void) expiry_update(c);
         announce_served_changed(c, event);
+        /* A rollback may bring back a certificate for other names; an install clears a mismatch. */
+        (void) names_check(c, false);
 }
 
 static void on_endpoints_reloaded(Context *c, const PipelineEvent *event, void *userdata) {
@@ -216,6 +219,46 @@ static const PipelineHooks pipeline_hooks = {
         .refused = on_refused,
         .request_consumed = on_request_consumed,
 };
+
+/*
+ * systemctl reload: the configuration read again, the bus name kept. A bad
+ * file keeps the running configuration (and says why); keys only read at
+ * start wait for a restart. A change of names is acted on at once.
+ */
+static int on_reload_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        _cleanup_(config_freep) Config *config = NULL;
+        _cleanup_free_ char *error = NULL;
+        const char *restart_only[8];
+        Context *c = userdata;
+        int r;
+
+        (void) sd_notify(false, "RELOADING=1\nSTATUS=Reloading the configuration.");
+        r = config_load(arg_config, &config, &error);
+        if (r < 0) {
+                log_error_errno(r, "Bad configuration, keeping the running one: %s", error ?: "%m");
+                (void) sd_notify(false, "READY=1");
+                announce_status(c);
+                return 0;
+        }
+
+        int n = config_keep_start_only(config, c->config, restart_only, ELEMENTSOF(restart_only));
+        for (int i = 0; i < n; i++)
+                log_warning("%s changed: it takes effect when vertex-certd restarts.", restart_only[i]);
+
+        bool names_changed = !config_names_equal(config, c->config);
+        Config *old = c->config;
+        c->config = TAKE_PTR(config);
+        config = old;  /* freed on return: nothing running holds its strings (config_keep_start_only()) */
+        log_info("Configuration reloaded%s.", names_changed ? ", with new names" : "");
+        if (names_changed)
+                announce_names_changed(c);
+
+        (void) expiry_update(c);
+        (void) names_check(c, true);
+        (void) sd_notify(false, "READY=1");
+        announce_status(c);
+        return 0;
+}
 
 /* Everything that refers to the bus, the store or the loop stops before the Context goes. */
 static Context *daemon_free(Context *c) {
@@ -334,11 +377,14 @@ static int run(int argc, char *argv[]) {
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGPIPE);
+        sigaddset(&mask, SIGHUP);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return log_error_errno(errno, "Failed to block signals: %m"), EXIT_FAILURE;
         r = sd_event_add_signal(c->event, NULL, SIGTERM, NULL, NULL);
         if (r >= 0)
                 r = sd_event_add_signal(c->event, NULL, SIGINT, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(c->event, NULL, SIGHUP, on_reload_signal, c);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch signals: %m"), EXIT_FAILURE;
 
@@ -383,6 +429,8 @@ static int run(int argc, char *argv[]) {
                 r = reconcile_endpoints(c);
                 if (r < 0)
                         log_warning_errno(r, "Failed to queue the reload of the endpoints at start, ignoring: %m");
+                /* ServerName= or AccessNames= may have changed while the daemon was stopped. */
+                (void) names_check(c, true);
                 r = take_bus_name(c);
                 if (r < 0)
                         return EXIT_FAILURE;

@@ -152,6 +152,7 @@ static PipelineEvent job_event(PipelineJob *j, PipelineEventKind kind) {
 void pipeline_validate_options(Context *c, ValidateOptions *ret) {
         *ret = (ValidateOptions) {
                 .server_name = isempty(c->config->server_name) ? NULL : c->config->server_name,
+                .access_names = c->config->access_names,
                 .policy = c->config->policy,
                 .trust_store_file = isempty(c->config->trust_store_file) ? NULL : c->config->trust_store_file,
                 .limits.max_size = (size_t) c->config->max_input_size,
@@ -468,12 +469,17 @@ static int job_run(PipelineJob *j) {
                 return 0;
         }
 
-        case PIPELINE_SELF_SIGNED:
-                r = bundle_worker_selfsigned(c->event, c->config->server_name, c->config->alternative_names,
+        case PIPELINE_SELF_SIGNED: {
+                /* Every name clients use, then the local ones; the validation of our own requires the former. */
+                _cleanup_strv_free_ char **names = strv_copy(c->config->access_names);
+                if (!names || strv_extend_strv(&names, c->config->alternative_names) < 0)
+                        return job_fail_internal(j, -ENOMEM, "Failed to generate a self-signed certificate");
+                r = bundle_worker_selfsigned(c->event, c->config->server_name, names,
                                              SELFSIGNED_LIFETIME_DAYS_DEFAULT, on_bundle_ready, j, &j->worker);
                 if (r < 0)
                         return job_fail_internal(j, r, "Failed to generate a self-signed certificate");
                 return 0;
+        }
 
         case PIPELINE_ROLLBACK: {
                 _cleanup_(store_generation_freep) StoreGeneration *g = NULL;

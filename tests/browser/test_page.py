@@ -304,6 +304,35 @@ def t_admin_paste(b):
     check(prop("Fingerprint") == expected, "the daemon serves something else")
 
 
+def set_access_names(value):
+    """Writes (or with None removes) a certd.conf.d drop-in with AccessNames= and reloads vertex-certd."""
+    path = "/etc/vertex-certd/certd.conf.d/70-browser-names.conf"
+    if value is None:
+        container("rm", "-f", path)
+    else:
+        container("sh", "-c", f"printf '[Certificates]\\nAccessNames=%s\\n' '{value}' >{path}")
+    container("systemctl", "reload", "vertex-certd.service")
+
+
+def t_name_mismatch(b):
+    """a load balancer address added to the names: the page lists it, a banner says the certificate lacks it"""
+    before = prop("Fingerprint")
+    b.login("vxviewer")
+    b.open_page()
+    try:
+        set_access_names("192.0.2.10")
+        b.wait("the name-mismatch banner", lambda: "does not cover every name" in b.text("#banners"))
+        check("192.0.2.10" in b.text("#banners"), f"the banner does not name the address: {b.text('#banners')}")
+        names = b.text("#names-certificate")
+        check(NAME in names and "192.0.2.10" in names, f"required names shown: {names}")
+        b.shot(show="#banners")
+        check(prop("Fingerprint") == before, "the uploaded certificate was replaced")
+    finally:
+        set_access_names(None)
+    b.wait("the banner to go", lambda: "does not cover every name" not in b.text("#banners"))
+    check("192.0.2.10" not in b.text("#names-certificate"), "the address is still listed")
+
+
 def t_live_and_search(b):
     """Cockpit's search finds the page; a change made outside shows up live, without a reload"""
     b.login("vxviewer")
@@ -600,6 +629,7 @@ CASES = [
     t_viewer_read_only,
     t_invalid,
     t_admin_paste,
+    t_name_mismatch,
     t_live_and_search,
     t_rollback,
     t_admin_upload,

@@ -484,7 +484,7 @@ wait_reloaded_since() {
 install_served() {
         local fp out
         INSTALL_CURSOR=$(journal_cursor)
-        make_pki "$1" || return 1
+        make_pki "$1" "${@:3}" || return 1
         fp=$(file_fp "$PKI_HOST/leaf.pem")
         out=$(bus_install "$PKI_HOST" vx_exec 2>&1) || fail "Install $2 failed: $out" || return 1
         all_serve "$fp" 5 || fail "not served after Install $2"
@@ -719,6 +719,158 @@ t_pkcs12() {
         key_not_in_journal
 }
 
+# Writes drop-in $1 of certd.conf.d with the lines that follow (none: removes
+# it) and reloads vertex-certd, which must keep its process and bus name.
+certd_conf_reload() {
+        local name=$1 pid
+        shift
+        if [ $# -gt 0 ]; then
+                printf '[Certificates]\n%s\n' "$@" >"$VX_ROOT/etc/vertex-certd/certd.conf.d/$name.conf"
+        else
+                rm -f "$VX_ROOT/etc/vertex-certd/certd.conf.d/$name.conf"
+        fi
+        pid=$(vx_exec systemctl show -p MainPID --value vertex-certd.service)
+        vx_exec systemctl reload vertex-certd.service || fail "systemctl reload vertex-certd failed" || return 1
+        [ "$(vx_exec systemctl show -p MainPID --value vertex-certd.service)" = "$pid" ] ||
+                fail "vertex-certd restarted instead of reloading"
+}
+
+# Waits until Generation is above $1 and State is serving.
+wait_new_generation() {
+        local deadline=$((SECONDS + 30))
+        until [ "$(prop Generation)" -gt "$1" ] && [ "$(prop State)" = serving ]; do
+                [ $SECONDS -lt $deadline ] ||
+                        fail "Generation stayed $(prop Generation) (State $(prop State)), expected above $1" ||
+                        return 1
+                sleep 0.5
+        done
+}
+
+# A client that trusts the served self-signed certificate and checks it for
+# host name or IP $2 on port $1: the handshake must verify.
+verify_served_for() {
+        local port=$1 name=$2 check out
+        served_cert "$port" | vx_exec sh -c 'cat >/run/served.pem' || return 1
+        case $name in
+        *:* | [0-9]*.[0-9]*.[0-9]*.[0-9]*) check=(-verify_ip "$name") ;;
+        *) check=(-verify_hostname "$name") ;;
+        esac
+        out=$(vx_exec timeout 10 openssl s_client -connect "127.0.0.1:$port" -servername "$SERVER_NAME" \
+                -CAfile /run/served.pem -partial_chain -verify_return_error "${check[@]}" </dev/null 2>&1)
+        # A here-string, not a pipe: grep -q stopping early must not fail the pipeline (pipefail).
+        grep -q 'Verify return code: 0 (ok)' <<<"$out" ||
+                { echo "$out" | tail -5 | diag; fail "a client checking for '$name' on $port does not verify"; }
+}
+
+# New names for the self-signed default: a restart or a reload makes a new
+# generation for them (source self-signed), served and verifying by the new
+# names on every endpoint.
+t_names_self_signed() {
+        local rc=0
+        names_self_signed_steps || rc=1
+        # Back to the names the other scenarios use, whatever happened.
+        certd_conf_reload 70-names && wait_prop State serving 30 || return 1
+        [ $rc = 0 ] && verify_served_for 8443 "$SERVER_NAME"
+}
+
+names_self_signed_steps() {
+        local gen fp rc=0
+        vx_exec busctl call --timeout=90 "${BUS_OBJ[@]}" RegenerateSelfSigned >/dev/null ||
+                fail "RegenerateSelfSigned failed" || return 1
+        wait_prop State serving 20 || return 1
+        gen=$(prop Generation)
+
+        certd_conf_dropin 70-names "AccessNames=192.0.2.10" || return 1
+        wait_new_generation "$gen" || return 1
+        [ "$(prop Source)" = self-signed ] || fail "Source is '$(prop Source)' after the restart" || return 1
+        fp=$(prop Fingerprint)
+        all_serve "$fp" 10 || fail "the new self-signed certificate is not served everywhere" || return 1
+        verify_served_for 8443 192.0.2.10 && verify_served_for 8445 "$SERVER_NAME" || return 1
+        prop RequiredNames | grep -q "\"$SERVER_NAME\" \"192.0.2.10\"" ||
+                fail "RequiredNames is '$(prop RequiredNames)'" || return 1
+
+        gen=$(prop Generation)
+        certd_conf_reload 70-names "ServerName=vertex-new.example.net" "AccessNames=192.0.2.10 2001:db8::10" ||
+                return 1
+        wait_new_generation "$gen" || return 1
+        fp=$(prop Fingerprint)
+        all_serve "$fp" 10 || fail "the self-signed certificate for the reloaded names is not served" || return 1
+        verify_served_for 8444 vertex-new.example.net && verify_served_for 8443 2001:db8::10 || rc=1
+        [ "$(prop Subject)" = "CN=vertex-new.example.net" ] || { fail "Subject is '$(prop Subject)'"; rc=1; }
+
+        gen=$(prop Generation)
+        certd_conf_reload 70-names && wait_new_generation "$gen" || return 1
+        return $rc
+}
+
+MISMATCH_ID=46cd3b225d884f7384ffdc34a640cb63
+
+# Prints the journal entries matching $2... since time $1, waiting up to 5 s
+# for one: journald may write an entry a moment after the daemon sent it.
+# (Not --after-cursor: with a field match, journalctl 252 finds nothing after
+# a cursor whose entry does not match.)
+wait_journal() {
+        local since=$1 out deadline=$((SECONDS + 5))
+        shift
+        while :; do
+                out=$(vx_exec journalctl --no-pager -o cat --since="$since" "$@")
+                if [ -n "$out" ] || [ $SECONDS -ge $deadline ]; then
+                        echo "$out"
+                        return 0
+                fi
+                sleep 0.2
+        done
+}
+
+# An uploaded certificate is never replaced for new names: it keeps
+# serving, State, LastError, STATUS= and the journal say which name it
+# lacks; the names changing back, or a covering certificate, clear it.
+t_names_uploaded() {
+        local gen fp since out rc=0
+        install_served names-up "of a certificate for $SERVER_NAME only" || return 1
+        gen=$(prop Generation)
+        fp=$(prop Fingerprint)
+
+        since=$(vx_exec date '+%Y-%m-%d %H:%M:%S')
+        certd_conf_reload 70-names "AccessNames=192.0.2.10" && wait_prop State name-mismatch 20 || return 1
+        [ "$(prop Generation)" = "$gen" ] || fail "the uploaded certificate was replaced" || return 1
+        all_serve "$fp" 5 || fail "the uploaded certificate is no longer served" || return 1
+        # (busctl shows ' as \')
+        prop LastError | grep -q "^NameMismatch: .*192.0.2.10.* (an address clients use in AccessNames=)" ||
+                { fail "LastError is '$(prop LastError)'"; rc=1; }
+        wait_journal "$since" MESSAGE_ID=$MISMATCH_ID | grep -q "not '192.0.2.10'" ||
+                { fail "no name-mismatch journal entry naming 192.0.2.10"; rc=1; }
+        vx_exec journalctl --update-catalog || { fail "journalctl --update-catalog failed"; rc=1; }
+        out=$(vx_exec journalctl --no-pager -x --since="$since" MESSAGE_ID=$MISMATCH_ID)
+        grep -q "does not cover every name in ServerName=" <<<"$out" ||
+                { echo "$out" | diag; fail "the catalog entry is not shown"; rc=1; }
+        vx_exec systemctl status --no-pager vertex-certd.service | grep -q "NAME MISMATCH, serving.*192.0.2.10" ||
+                { fail "systemctl status does not show the mismatch"; rc=1; }
+        vx_exec vertex-certctl status | grep -q "name-mismatch" ||
+                { fail "vertex-certctl status does not show the mismatch"; rc=1; }
+        # On the host, validate --offline takes the names from the configuration.
+        out=$(vx_exec vertex-certctl validate --offline --cert "$PKI_IN/fullchain.pem" --key "$PKI_IN/key.pem" \
+                --ca "$PKI_IN/ca.pem" 2>&1)
+        grep -q "^NameMismatch: .*not '192.0.2.10' (an address clients use in AccessNames=)" <<<"$out" ||
+                { echo "$out" | diag; fail "validate --offline did not use the configured names"; rc=1; }
+        if [ $rc != 0 ]; then
+                certd_conf_reload 70-names
+                return 1
+        fi
+
+        # The names change back: the mark goes.
+        certd_conf_reload 70-names && wait_prop State serving 20 || return 1
+        [ -z "$(prop LastError)" ] || fail "LastError is still '$(prop LastError)'" || return 1
+
+        # Again, then a covering certificate clears it.
+        certd_conf_reload 70-names "AccessNames=192.0.2.10" && wait_prop State name-mismatch 20 || return 1
+        install_served names-cover "of a certificate covering 192.0.2.10" --ip 192.0.2.10 || rc=1
+        [ $rc = 0 ] && wait_prop State serving 20 || rc=1
+        [ -z "$(prop LastError)" ] || { fail "LastError is still '$(prop LastError)'"; rc=1; }
+        certd_conf_reload 70-names && wait_prop State serving 20 || return 1
+        return $rc
+}
+
 SCENARIOS=(
         "the installed units verify cleanly, no unit failed:t_units_verify"
         "first boot: the self-signed certificate on all three endpoints, STATUS= shown:t_first_boot"
@@ -732,6 +884,8 @@ SCENARIOS=(
         "restart of vertex-certd: the same generation keeps serving:t_restart_same_generation"
         "a drop-in moves an endpoint's port; it serves and is checked there:t_port_dropin"
         "consumers reload through vertex-tls.target; one it does not reach by a job of its own:t_reload_through"
+        "new names on restart and on reload: a new self-signed default, verifying for them:t_names_self_signed"
+        "new names with an uploaded certificate: name-mismatch, journal entry, cleared by a covering one:t_names_uploaded"
         "MetricsFile= scraped from Debian's prometheus-node-exporter over HTTP: expiry, install, refusal:t_metrics_node_exporter"
         "request, sign with openssl x509 -req, install with cert + CA only: served everywhere:t_signing_request"
         "a signed certificate + CA without key in the drop directory answers its request:t_signing_request_drop"

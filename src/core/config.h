@@ -13,7 +13,8 @@
 
 typedef struct Config {
         char *server_name;            /* ServerName=, default: the host name */
-        char **alternative_names;     /* AlternativeNames=, default: localhost 127.0.0.1 ::1 */
+        char **alternative_names;     /* AlternativeNames=, default: localhost 127.0.0.1 ::1 (self-signed only) */
+        char **access_names;          /* AccessNames=, default none: further names every certificate must cover */
         char *drop_directory;         /* DropDirectory=, default STATE_DIR/drop; "" disables */
         char *store_directory;        /* StoreDirectory=, default STATE_DIR */
         char **units;                 /* Units=, default vertex-console.service vertex-grpc.service vertex-api.service */
@@ -40,6 +41,18 @@ int config_new_default(Config **ret);
  * set to "FILE:LINE: Key=: what is wrong" (or -errno with a message).
  */
 int config_load(const char *path, Config **ret, char **ret_error);
+
+/*
+ * On a reload (SIGHUP): the keys the daemon only reads at start (StoreDirectory=,
+ * DropDirectory=, Units=, ReloadThrough=, KeepGenerations=, SettleSec=,
+ * MaxInputSize=) keep old's values in new; the rest take effect. Stores up to
+ * n_changed "Key=" names of those that differed in ret_changed and returns
+ * their count, so that the log can say they wait for a restart.
+ */
+int config_keep_start_only(Config *new, Config *old, const char **ret_changed, size_t n_changed);
+
+/* Are ServerName=, AccessNames= and AlternativeNames= the same in both? */
+bool config_names_equal(const Config *a, const Config *b);
 
 Config *config_free(Config *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);

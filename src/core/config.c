@@ -19,6 +19,7 @@
  * value.
  */
 
+#include <arpa/inet.h>
 #include <assert.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -53,6 +54,7 @@
 #define MAX_INPUT_SIZE_MAX ((uint64_t) 64 * 1024 * 1024)
 
 static const char *const default_alternative_names[] = { "localhost", "127.0.0.1", "::1", NULL };
+static const char *const default_access_names[] = { NULL };
 static const char *const default_units[] = {
         "vertex-console.service", "vertex-grpc.service", "vertex-api.service", NULL,
 };
@@ -80,6 +82,7 @@ Config *config_free(Config *c) {
                 return NULL;
         free(c->server_name);
         strv_free(c->alternative_names);
+        strv_free(c->access_names);
         free(c->drop_directory);
         free(c->store_directory);
         strv_free(c->units);
@@ -439,6 +442,65 @@ static int parse_policy(Parser *p, const ConfigKey *k, const char *value, void *
         return 0;
 }
 
+/* The same name however written: IP addresses by value ("::1" = "0:0::1"), DNS names without case. */
+static bool names_equal(const char *a, const char *b) {
+        unsigned char x[16], y[16];
+
+        if (inet_pton(AF_INET, a, x) == 1)
+                return inet_pton(AF_INET, b, y) == 1 && memcmp(x, y, 4) == 0;
+        if (inet_pton(AF_INET6, a, x) == 1)
+                return inet_pton(AF_INET6, b, y) == 1 && memcmp(x, y, 16) == 0;
+        return strcasecmp(a, b) == 0;
+}
+
+static const char *names_find(char *const *l, const char *name) {
+        STRV_FOREACH(n, l)
+                if (names_equal(*n, name))
+                        return *n;
+        return NULL;
+}
+
+/*
+ * AccessNames=: every name is required of every certificate, so a name given
+ * twice is a mistake worth saying (two drop-ins disagreeing), not merged.
+ */
+static int parse_access_names(Parser *p, const ConfigKey *k, const char *value, void *field) {
+        _cleanup_strv_free_ char **words = NULL;
+        char ***list = field;
+        int r;
+
+        if (!value || isempty(value))
+                return set_default_list(list, k->def_list);
+
+        r = strv_split_words(value, &words);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(w, words) {
+                const char *other;
+
+                if ((*w)[0] == '[' || strchr(*w, '/'))
+                        return parser_error(p, -EINVAL, "%s=%s: '%s' is not %s; write IPv6 addresses without "
+                                            "brackets, and no port, path or URL", k->name, value, *w, k->invalid);
+                if (!k->valid(*w))
+                        return parser_error(p, -EINVAL, "%s=%s: '%s' is not %s", k->name, value, *w, k->invalid);
+                other = names_find(*list, *w);
+                if (!other)
+                        for (char **v = words; v < w && !other; v++)
+                                if (names_equal(*v, *w))
+                                        other = *v;
+                if (other)
+                        return parser_error(p, -EINVAL, "%s=%s: '%s' is listed twice%s%s%s", k->name, value, *w,
+                                            streq(other, *w) ? "" : " (as '", streq(other, *w) ? "" : other,
+                                            streq(other, *w) ? "" : "')");
+        }
+        STRV_FOREACH(w, words) {
+                r = strv_extend(list, *w);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static bool san_name_valid(const char *n) {
         return selfsigned_check_name(n) >= 0;
 }
@@ -451,6 +513,9 @@ static const ConfigKey config_keys[] = {
         { "ServerName", parse_server_name, FIELD(server_name), .valid = san_name_valid,
           .invalid = "neither a DNS name nor an IP address" },
         { "AlternativeNames", parse_list, FIELD(alternative_names), .def_list = default_alternative_names,
+          .valid = san_name_valid, .invalid = "a DNS name or an IP address" },
+        /* Further names clients use (a load balancer's address): required of every certificate. */
+        { "AccessNames", parse_access_names, FIELD(access_names), .def_list = default_access_names,
           .valid = san_name_valid, .invalid = "a DNS name or an IP address" },
         { "Units", parse_list, FIELD(units), .def_list = default_units,
           .valid = unit_name_valid, .invalid = "a service unit name (NAME.service)" },
@@ -744,9 +809,68 @@ finish:
                              path, c->reload_through);
                 r = -EINVAL;
         }
+        if (r >= 0) {
+                const char *same = names_find(c->access_names, c->server_name);
+                if (same) {
+                        format_error(ret_error, "%s: AccessNames=%s is the ServerName= already: "
+                                     "list each name once", path, same);
+                        r = -EINVAL;
+                }
+        }
         free(state.error);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(c);
         return 0;
+}
+
+static bool strv_equal_ptr(char *const *a, char *const *b) {
+        size_t n = strv_length((char **) a);
+
+        if (n != strv_length((char **) b))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!streq(a[i], b[i]))
+                        return false;
+        return true;
+}
+
+#define SWAP(a, b) do { typeof(a) _t = (a); (a) = (b); (b) = _t; } while (0)
+
+int config_keep_start_only(Config *new, Config *old, const char **ret_changed, size_t n_changed) {
+        size_t n = 0;
+
+        assert(new);
+        assert(old);
+
+        /* What the objects made at start (the store, the drop directory's watch, the unit list) hold on to. */
+#define KEEP_STRING(field, key) do {                                            \
+                if (!streq_ptr(new->field, old->field) && n < n_changed)         \
+                        ret_changed[n++] = key;                                  \
+                SWAP(new->field, old->field);                                    \
+        } while (0)
+#define KEEP_VALUE(field, key) do {                                             \
+                if (new->field != old->field && n < n_changed)                   \
+                        ret_changed[n++] = key;                                  \
+                new->field = old->field;                                         \
+        } while (0)
+
+        KEEP_STRING(store_directory, "StoreDirectory=");
+        KEEP_STRING(drop_directory, "DropDirectory=");
+        KEEP_STRING(reload_through, "ReloadThrough=");
+        if (!strv_equal_ptr(new->units, old->units) && n < n_changed)
+                ret_changed[n++] = "Units=";
+        SWAP(new->units, old->units);
+        KEEP_VALUE(keep_generations, "KeepGenerations=");
+        KEEP_VALUE(settle_usec, "SettleSec=");
+        KEEP_VALUE(max_input_size, "MaxInputSize=");
+#undef KEEP_STRING
+#undef KEEP_VALUE
+        return (int) n;
+}
+
+bool config_names_equal(const Config *a, const Config *b) {
+        return streq_ptr(a->server_name, b->server_name) &&
+                strv_equal_ptr(a->access_names, b->access_names) &&
+                strv_equal_ptr(a->alternative_names, b->alternative_names);
 }
