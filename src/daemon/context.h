@@ -73,7 +73,7 @@ typedef struct Context {
         sd_event_source *expiry_timer;
         sd_event_source *regenerate_timer;
         sd_event_source *status_timer;     /* when "in N days" of STATUS= changes */
-        sd_event_source *metrics_timer;    /* rewrites MetricsFile= daily (metrics.c) */
+        sd_event_source *metrics_timer;    /* rewrites MetricsFile= when days_left changes (metrics.c) */
         uint64_t regenerate_retry_usec;  /* after a failed automatic regeneration: not before this */
         bool regenerate_pending;
 

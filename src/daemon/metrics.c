@@ -2,7 +2,7 @@
 /*
  * The node_exporter textfile (MetricsFile=, certd.conf(5)). Level 4 of
  * docs/design.md: it reads the Context and writes one file; announce.c calls
- * it after every change, the daily timer in between.
+ * it after every change, and a timer at each moment the day count changes.
  */
 
 #include <errno.h>
@@ -17,8 +17,6 @@
 #include "io-util.h"
 #include "metrics.h"
 #include "time-util.h"
-
-#define METRICS_INTERVAL_USEC (24 * 3600 * USEC_PER_SEC)
 
 /* A label value: backslash, double quote and newline escaped, as the text format wants. */
 static void put_label(FILE *f, const char *name, const char *value) {
@@ -43,17 +41,14 @@ static void put_certificate(FILE *f, Context *c, uint64_t now) {
         if (!c->info)
                 return;
 
-        int64_t left = ((int64_t) c->info->not_after_usec - (int64_t) now) / (int64_t) USEC_PER_DAY;
-        if (c->info->not_after_usec < now && (now - c->info->not_after_usec) % USEC_PER_DAY != 0)
-                left--;  /* floor: an expired certificate counts -1 from its first second on */
-
         put_header(f, "vertex_certd_certificate_not_after_seconds", "End of validity of the served certificate.");
         fprintf(f, "vertex_certd_certificate_not_after_seconds %" PRIu64 "\n", c->info->not_after_usec / USEC_PER_SEC);
         put_header(f, "vertex_certd_certificate_not_before_seconds", "Start of validity of the served certificate.");
         fprintf(f, "vertex_certd_certificate_not_before_seconds %" PRIu64 "\n", c->info->not_before_usec / USEC_PER_SEC);
         put_header(f, "vertex_certd_certificate_days_left",
                    "Whole days until the served certificate expires; negative once expired.");
-        fprintf(f, "vertex_certd_certificate_days_left %" PRId64 "\n", left);
+        fprintf(f, "vertex_certd_certificate_days_left %" PRId64 "\n",
+                days_left_signed(c->info->not_after_usec, now));
         put_header(f, "vertex_certd_certificate_generation", "Store generation being served.");
         fprintf(f, "vertex_certd_certificate_generation %" PRIu64 "\n", c->generation);
         put_header(f, "vertex_certd_certificate_self_signed", "1 while the self-signed default is served.");
@@ -107,14 +102,11 @@ static int metrics_format(Context *c, char **ret, size_t *ret_size) {
         return 0;
 }
 
-int metrics_write(Context *c) {
+static int write_file(Context *c) {
         _cleanup_free_ char *text = NULL, *tmp = NULL;
         _cleanup_close_ int fd = -EBADF;
         size_t size = 0;
         int r;
-
-        if (isempty(c->config->metrics_file))
-                return 0;
 
         r = metrics_format(c, &text, &size);
         if (r < 0)
@@ -138,27 +130,45 @@ int metrics_write(Context *c) {
         return 0;
 }
 
-static int on_metrics_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        Context *c = userdata;
+static int on_days_left_change(sd_event_source *s, uint64_t usec, void *userdata) {
+        return metrics_write(userdata);
+}
 
-        (void) metrics_write(c);
-        (void) sd_event_source_set_time(s, usec + METRICS_INTERVAL_USEC);
-        return sd_event_source_set_enabled(s, SD_EVENT_ON);
+/* Rewrites the file when days_left next changes, so a scrape never reads a
+ * stale count. CLOCK_REALTIME: the count is about the wall clock, and sd-event
+ * fires a realtime timer at once when the clock jumps past it. */
+static int arm_days_left_timer(Context *c) {
+        int r;
+
+        if (!c->info) {
+                metrics_stop(c);
+                return 0;
+        }
+        uint64_t at = days_left_changes_at(c->info->not_after_usec, now_usec(CLOCK_REALTIME));
+        if (c->metrics_timer) {
+                r = sd_event_source_set_time(c->metrics_timer, at);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(c->metrics_timer, SD_EVENT_ONESHOT);
+        } else
+                r = sd_event_add_time(c->event, &c->metrics_timer, CLOCK_REALTIME, at, USEC_PER_MSEC,
+                                      on_days_left_change, c);
+        if (r < 0)
+                return log_error_errno(r, "Failed to arm the metrics timer: %m");
+        return 0;
+}
+
+int metrics_write(Context *c) {
+        if (isempty(c->config->metrics_file))
+                return 0;
+
+        int r = write_file(c);
+        /* Armed after a failed write too: the next change tries again. */
+        int k = arm_days_left_timer(c);
+        return r < 0 ? r : k;
 }
 
 int metrics_start(Context *c) {
-        int r;
-
-        if (isempty(c->config->metrics_file))
-                return 0;
-        (void) metrics_write(c);
-
-        /* CLOCK_BOOTTIME: a day of the host's life, suspend included. */
-        r = sd_event_add_time_relative(c->event, &c->metrics_timer, CLOCK_BOOTTIME, METRICS_INTERVAL_USEC,
-                                       60 * USEC_PER_SEC, on_metrics_timer, c);
-        if (r < 0)
-                return log_error_errno(r, "Failed to arm the daily metrics timer: %m");
-        return 0;
+        return metrics_write(c);
 }
 
 void metrics_stop(Context *c) {

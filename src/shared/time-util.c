@@ -25,6 +25,23 @@ unsigned days_left(uint64_t until_usec, uint64_t now) {
         return (unsigned) ((until_usec - now) / USEC_PER_DAY);
 }
 
+int64_t days_left_signed(uint64_t until_usec, uint64_t now) {
+        if (now <= until_usec)
+                return (int64_t) ((until_usec - now) / USEC_PER_DAY);
+        return -(int64_t) ((now - until_usec + USEC_PER_DAY - 1) / USEC_PER_DAY);
+}
+
+uint64_t days_left_changes_at(uint64_t until_usec, uint64_t now) {
+        uint64_t boundary;
+
+        /* The count floors, so it changes one µs after a whole day from until_usec. */
+        if (now <= until_usec)
+                boundary = until_usec - (until_usec - now) / USEC_PER_DAY * USEC_PER_DAY;
+        else
+                boundary = until_usec + (now - until_usec + USEC_PER_DAY - 1) / USEC_PER_DAY * USEC_PER_DAY;
+        return boundary + 1;
+}
+
 const char *format_timestamp(char buf[static FORMAT_TIMESTAMP_MAX], uint64_t usec) {
         time_t t = (time_t) (usec / USEC_PER_SEC);
         struct tm tm;
