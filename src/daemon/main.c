@@ -216,6 +216,7 @@ static Context *daemon_free(Context *c) {
         if (!c)
                 return NULL;
         pipeline_free(c);
+        bus_api_validate_calls_free(c);
         polkit_queries_free(c);
         expiry_disarm(c);
         metrics_stop(c);

@@ -397,6 +397,11 @@ static void on_bundle_ready(BundleWorker *w, BundleResult *result, void *userdat
 
         if (result->r == -EBADMSG)
                 (void) job_refuse(j, &result->problem);
+        else if (result->r == -EPROTO && j->action == PIPELINE_INSTALL)
+                /* The child died on the input (or garbled its answer): whatever it was, it is refused. */
+                (void) job_refuse(j, &(CertProblem) { CERT_ERROR_MALFORMED,
+                                                      "the bundle could not be read: the process checking it "
+                                                      "ended without an answer" });
         else if (result->r < 0)
                 (void) job_fail_internal(j, result->r, j->action == PIPELINE_SELF_SIGNED ?
                                          "Failed to generate a self-signed certificate" :
