@@ -44,6 +44,7 @@ struct PipelineJob {
         char *authority;
         size_t authority_size;
         LogCaller caller;
+        bool unless_serving;
 
         pipeline_done_t done;
         void *userdata;
@@ -406,7 +407,13 @@ static void on_bundle_ready(BundleWorker *w, BundleResult *result, void *userdat
                 (void) job_fail_internal(j, result->r, j->action == PIPELINE_SELF_SIGNED ?
                                          "Failed to generate a self-signed certificate" :
                                          "Failed to read the certificate");
-        else {
+        else if (j->unless_serving && j->previous_id > 0 && !c->degraded &&
+                 store_generation_has_files(c->store, j->previous_id, &result->files) > 0) {
+                /* Exactly what is served already: nothing to write or reload. */
+                PipelineResult done = { .generation = j->previous_id, .fingerprint = j->previous_fingerprint,
+                                        .unchanged = true };
+                job_finish(j, &done);
+        } else {
                 r = store_stage_files(c->store, &result->files, result->info,
                                       j->action == PIPELINE_SELF_SIGNED ? "self-signed" : j->source, &id);
                 if (r < 0)
@@ -548,6 +555,7 @@ int pipeline_submit(Context *c, const PipelineRequest *request, pipeline_done_t 
                 .context = c,
                 .action = request->action,
                 .caller = request->caller,
+                .unless_serving = request->unless_serving,
                 .done = done,
                 .userdata = userdata,
                 .source = strdup(request->source ?: ""),
