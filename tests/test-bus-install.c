@@ -758,6 +758,77 @@ static void test_validate_in_child(BusFixture *f, gconstpointer data) {
         g_assert_cmpuint(n_generations(f), ==, 1);
 }
 
+
+/*
+ * Validate never waits for a change, but runs at most 16 children at once: beyond that, Busy at
+ * once. Each child is stopped (SIGSTOP) as it appears, so that 16 are surely running; then the next
+ * call is Busy, and once they go on every one of them answers.
+ */
+static void test_validate_bounded(BusFixture *f, gconstpointer data) {
+        enum { MAX = 16, TRIES = 64 };
+        PkiChainOptions o = { .server_name = SERVER_NAME, .extra_names = 9999 };
+        _cleanup_pki_chain_ PkiChain *c = pki_chain_new_full(&o);
+        Pending calls[TRIES] = {};
+        g_autoptr(GArray) stopped = g_array_new(FALSE, FALSE, sizeof(int));
+        unsigned n = 0;
+
+        while (stopped->len < MAX) {
+                g_assert_cmpuint(n, <, TRIES);
+                g_dbus_connection_call_with_unix_fd_list(f->conn, CERTD_NAME, CERTD_PATH, CERTD_INTERFACE, "Validate",
+                                                         g_variant_new("(sss)", c->fullchain_pem, c->key_pem,
+                                                                       c->root_pem),
+                                                         NULL, G_DBUS_CALL_FLAGS_NONE, 60000, NULL, NULL,
+                                                         on_call_done, &calls[n]);
+                Pending *p = &calls[n++];
+                /* Its child, caught before it answers (else it answered already: one more call). */
+                while (!p->done) {
+                        g_autoptr(GArray) kids = children_of(f->daemon_pid);
+                        bool caught = false;
+                        for (guint i = 0; i < kids->len; i++) {
+                                int pid = g_array_index(kids, int, i);
+                                bool known = false;
+                                for (guint j = 0; j < stopped->len; j++)
+                                        known |= g_array_index(stopped, int, j) == pid;
+                                if (!known && kill(pid, SIGSTOP) == 0) {
+                                        g_array_append_val(stopped, pid);
+                                        caught = true;
+                                }
+                        }
+                        if (caught)
+                                break;
+                        g_main_context_iteration(NULL, FALSE);
+                        g_usleep(100);
+                }
+        }
+
+        /* Sixteen are running: the next is turned away at once. */
+        g_autoptr(GError) error = NULL;
+        gint64 t0 = g_get_monotonic_time();
+        g_autoptr(GVariant) r = bus_call(f, "Validate", g_variant_new("(sss)", c->fullchain_pem, c->key_pem,
+                                                                      c->root_pem), &error);
+        g_assert_null(r);
+        g_autofree char *message = bus_assert_error(error, CERTD_ERROR("Busy"));
+        g_assert_cmpstr(message, ==, "16 validations are running already; try again when one has finished.");
+        g_assert_cmpint(g_get_monotonic_time() - t0, <, 5 * G_USEC_PER_SEC);
+        /* Reading never waits. */
+        g_assert_cmpuint(bus_get_u64(f, "Generation"), ==, 1);
+
+        for (guint i = 0; i < stopped->len; i++)
+                (void) kill(g_array_index(stopped, int, i), SIGCONT);
+        for (unsigned i = 0; i < n; i++) {
+                while (!calls[i].done)
+                        g_main_context_iteration(NULL, TRUE);
+                g_assert_no_error(calls[i].error);
+                g_autoptr(GVariant) dict = g_variant_get_child_value(calls[i].reply, 0);
+                g_autoptr(GVariantDict) d = g_variant_dict_new(dict);
+                const char *name;
+                g_assert_true(g_variant_dict_lookup(d, "error", "&s", &name));
+                g_assert_cmpstr(name, ==, "TooLarge");
+                g_variant_unref(calls[i].reply);
+        }
+        g_assert_true(bus_fixture_daemon_alive(f));
+}
+
 /* --------------------------------------------------------------- main */
 
 int main(int argc, char *argv[]) {
@@ -775,6 +846,7 @@ int main(int argc, char *argv[]) {
         g_test_add("/bus/install-files/bad-fds", BusFixture, NULL, setup, test_install_files_bad_fds, teardown);
         g_test_add("/bus/validate/report", BusFixture, NULL, setup, test_validate, teardown);
         g_test_add("/bus/validate/in-child", BusFixture, NULL, setup, test_validate_in_child, teardown);
+        g_test_add("/bus/validate/bounded", BusFixture, NULL, setup, test_validate_bounded, teardown);
         g_test_add("/bus/rollback", BusFixture, NULL, setup, test_rollback, teardown);
         g_test_add("/bus/regenerate-self-signed", BusFixture, NULL, setup, test_regenerate, teardown);
         g_test_add("/bus/reload-endpoints", BusFixture, NULL, setup, test_reload_endpoints, teardown);
