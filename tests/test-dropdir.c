@@ -794,7 +794,8 @@ static void test_long_names(Fixture *f, gconstpointer data) {
         g_assert_cmpuint(files, ==, 6);
 
         /* A combined NAME.pem of 255 bytes is installed, and its file removed. */
-        g_autofree char *pem = g_strconcat(long_name(251, 'p'), ".pem", NULL);
+        g_autofree char *pname = long_name(251, 'p');
+        g_autofree char *pem = g_strconcat(pname, ".pem", NULL);
         drop(f, pem, chain->bundle_pem);
         g_assert_true(run_until(f, one_installed, 5 * USEC_PER_SEC));
         run_for(f, 100 * USEC_PER_MSEC);

@@ -103,9 +103,11 @@ int address_check_start(AddressCheck *c) {
         if (r < 0)
                 return r;
         if (now >= c->deadline) {
-                if (streq(c->state, "unknown"))
+                /* A retry late past the deadline: what the last probe saw stays the answer. */
+                if (streq(c->state, "unknown")) {
                         c->state = "unreachable";
-                c->error = -ETIMEDOUT;
+                        c->error = -ETIMEDOUT;
+                }
                 return -ETIMEDOUT;
         }
         timeout = min_u64(c->deadline - now, PROBE_ATTEMPT_TIMEOUT_USEC);
