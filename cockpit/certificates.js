@@ -40,6 +40,7 @@ const STATE_LABELS = {
     failed: ["Failed", "red"],
     mismatch: ["Serves another certificate", "red"],
     unreachable: ["Unreachable", "red"],
+    "handshake-failed": ["Answers, but TLS handshakes fail", "red"],
     unknown: ["Not checked yet", "grey"],
 };
 

@@ -5,6 +5,7 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,6 +45,30 @@ char *bus_fixture_path(BusFixture *f, const char *name) {
  * instead of holding the test's output pipes open until meson's timeout. */
 static void die_with_parent(gpointer userdata) {
         (void) prctl(PR_SET_PDEATHSIG, SIGTERM);
+}
+
+/* The same, and stderr to the file userdata names (when not NULL). Async-signal-safe. */
+static void daemon_child_setup(gpointer userdata) {
+        const char *log = userdata;
+
+        (void) prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (log) {
+                int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+                if (fd >= 0) {
+                        (void) dup2(fd, STDERR_FILENO);
+                        (void) close(fd);
+                }
+        }
+}
+
+char *bus_fixture_daemon_log(BusFixture *f) {
+        g_autofree char *path = bus_fixture_path(f, "daemon.log");
+        char *text = NULL;
+
+        g_assert_true(f->capture_log);
+        if (!g_file_get_contents(path, &text, NULL, NULL))
+                text = g_strdup("");
+        return text;
 }
 
 static void write_bus_config(BusFixture *f) {
@@ -149,8 +174,9 @@ void bus_fixture_start_daemon(BusFixture *f) {
         env = g_environ_unsetenv(env, "WATCHDOG_USEC");
 
         g_object_set_data(G_OBJECT(f->conn), "daemon-exited", GINT_TO_POINTER(0));
+        g_autofree char *log = f->capture_log ? bus_fixture_path(f, "daemon.log") : NULL;
         g_assert_true(g_spawn_async(NULL, argv, env, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
-                                    die_with_parent, NULL, &f->daemon_pid, &error));
+                                    daemon_child_setup, log, &f->daemon_pid, &error));
         g_assert_no_error(error);
         g_child_watch_add(f->daemon_pid, on_daemon_exit, f);
 
@@ -205,10 +231,11 @@ void bus_fixture_stop_daemon(BusFixture *f) {
         f->daemon_pid = 0;
 }
 
-void bus_fixture_setup(BusFixture *f, const char *extra_config) {
+static void fixture_setup(BusFixture *f, const char *extra_config, bool capture_log) {
         g_autoptr(GError) error = NULL;
 
         memset(f, 0, sizeof(*f));
+        f->capture_log = capture_log;
         f->tmpdir = g_dir_make_tmp("vertex-bus-XXXXXX", &error);
         g_assert_no_error(error);
         /* The unprivileged caller must reach the socket. */
@@ -230,6 +257,14 @@ void bus_fixture_setup(BusFixture *f, const char *extra_config) {
                                                              G_DBUS_SIGNAL_FLAGS_NONE, on_signal, f, NULL);
 
         bus_fixture_start_daemon(f);
+}
+
+void bus_fixture_setup(BusFixture *f, const char *extra_config) {
+        fixture_setup(f, extra_config, false);
+}
+
+void bus_fixture_setup_logged(BusFixture *f, const char *extra_config) {
+        fixture_setup(f, extra_config, true);
 }
 
 static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw) {
@@ -263,6 +298,10 @@ void bus_fixture_teardown(BusFixture *f) {
         }
         while (g_main_context_iteration(NULL, FALSE))
                 ;
+        if (f->tmpdir && f->capture_log) {
+                g_autofree char *log = bus_fixture_daemon_log(f);
+                g_printerr("%s", log);
+        }
         if (f->tmpdir)
                 (void) nftw(f->tmpdir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
         g_clear_pointer(&f->signals, g_ptr_array_unref);

@@ -32,12 +32,15 @@ typedef struct BusFixture {
         GPid daemon_pid;
         GDBusConnection *conn;
         char *extra_config;        /* appended to [Certificates] */
+        bool capture_log;          /* the daemon's stderr goes to TMPDIR/daemon.log (printed at teardown) */
         GPtrArray *signals;        /* BusSignal*, in arrival order */
         guint subscription;
 } BusFixture;
 
 /* Starts dbus-daemon and vertex-certd (with extra config lines, may be NULL) and connects. */
 void bus_fixture_setup(BusFixture *f, const char *extra_config);
+/* The same, the daemon's log captured (bus_fixture_daemon_log()). */
+void bus_fixture_setup_logged(BusFixture *f, const char *extra_config);
 void bus_fixture_teardown(BusFixture *f);
 
 /* Starts the daemon (again) and waits until its name is on the bus. */
@@ -48,6 +51,9 @@ void bus_fixture_stop_daemon(BusFixture *f);
 void bus_fixture_reconfigure(BusFixture *f, const char *extra_config);
 /* Is the daemon process still running (not exited)? */
 bool bus_fixture_daemon_alive(BusFixture *f);
+
+/* What the daemon logged so far (capture_log set before it started; g_free it). */
+char *bus_fixture_daemon_log(BusFixture *f);
 
 /* A path inside the fixture's temporary directory (g_free it). */
 char *bus_fixture_path(BusFixture *f, const char *name);

@@ -138,6 +138,7 @@ bool pki_is_ip(const char *s);
 typedef struct PkiChainOptions {
         const char *server_name;          /* required: DNS name or IP literal */
         const char *const *alt_names;     /* NULL-terminated, more SANs (DNS or IP), optional */
+        unsigned extra_names;             /* that many more DNS SANs, "name-N.<server_name>": a large leaf */
         PkiKeyType leaf_key_type;         /* default RSA 2048 */
         PkiKeyType ca_key_type;           /* root and intermediate; default RSA 2048 */
         bool fresh_leaf_key;              /* generate a new leaf key instead of the pooled one */

@@ -324,6 +324,109 @@ static void test_names_uploaded(BusFixture *f, gconstpointer data) {
         g_assert_true(bus_wait_property_string(f, "State", "name-mismatch", 10000));
 }
 
+static void setup_logged(BusFixture *f, gconstpointer data) {
+        bus_fixture_setup_logged(f, NULL);
+}
+
+static void drop_bundle(BusFixture *f, const PkiChain *c) {
+        drop_file(f, "ca.crt", c->root_pem);
+        drop_file(f, "tls.key", c->key_pem);
+        drop_file(f, "tls.crt", c->fullchain_pem);
+}
+
+/* Waits for the daemon to have logged `needle`. */
+static bool wait_log(BusFixture *f, const char *needle, guint timeout_ms) {
+        gint64 deadline = g_get_monotonic_time() + (gint64) timeout_ms * 1000;
+
+        for (;;) {
+                g_autofree char *log = bus_fixture_daemon_log(f);
+                if (strstr(log, needle))
+                        return true;
+                if (g_get_monotonic_time() >= deadline)
+                        return false;
+                g_main_context_iteration(NULL, FALSE);
+                g_usleep(20000);
+        }
+}
+
+static bool drop_is_empty(BusFixture *f) {
+        g_autofree char *drop = bus_fixture_path(f, "drop");
+        g_autoptr(GDir) dir = g_dir_open(drop, 0, NULL);
+        const char *e;
+
+        while ((e = g_dir_read_name(dir)))
+                if (!streq0(e, "rejected"))
+                        return false;
+        return true;
+}
+
+/*
+ * No silent outcome: content an older generation served is installed again as a new generation;
+ * content the served generation holds already is logged as such and its files removed; a leaf too
+ * large to serve is refused (TooLarge, as on the bus); an entry that is no bundle is logged once.
+ */
+static void test_drop_outcomes(BusFixture *f, gconstpointer data) {
+        _cleanup_pki_chain_ PkiChain *a = pki_chain_new(SERVER_NAME);
+        _cleanup_pki_chain_ PkiChain *b = pki_chain_new(SERVER_NAME);
+        g_autofree char *fp_a = fingerprint_of(a->leaf), *fp_b = fingerprint_of(b->leaf);
+        const char *fp, *source;
+        guint64 generation;
+        guint from = 0;
+        BusSignal *s;
+
+        bus_clear_signals(f);
+        drop_bundle(f, a);
+        g_assert_nonnull(s = bus_wait_signal(f, "Installed", &from, 15000));
+        drop_bundle(f, b);
+        g_assert_nonnull(s = bus_wait_signal(f, "Installed", &from, 15000));
+        g_variant_get(s->parameters, "(t&s&s)", &generation, &fp, &source);
+        g_assert_cmpuint(generation, ==, 3);
+        g_assert_cmpstr(fp, ==, fp_b);
+
+        /* A's content again (say, after a rollback went the other way): a new generation. */
+        drop_bundle(f, a);
+        g_assert_nonnull(s = bus_wait_signal(f, "Installed", &from, 15000));
+        g_variant_get(s->parameters, "(t&s&s)", &generation, &fp, &source);
+        g_assert_cmpuint(generation, ==, 4);
+        g_assert_cmpstr(fp, ==, fp_a);
+        assert_properties(f, 4, "drop-directory", "serving", 2, fp_a, NULL);
+
+        /* And again: what generation 4 serves already. Said, files removed, nothing else. */
+        drop_bundle(f, a);
+        g_assert_true(wait_log(f, "Bundle 'tls' in the drop directory: already serving generation 4, removing its files.",
+                               15000));
+        for (unsigned i = 0; i < 100 && !drop_is_empty(f); i++)
+                g_usleep(20000);
+        g_assert_true(drop_is_empty(f));
+        g_assert_null(bus_wait_signal(f, "Installed", &from, 500));
+        g_assert_null(bus_wait_signal(f, "Rejected", NULL, 0));
+        assert_properties(f, 4, "drop-directory", "serving", 2, fp_a, NULL);
+
+        /* 10,000 names covering ServerName=: refused as Install and Validate refuse it. */
+        PkiChainOptions many = { .server_name = SERVER_NAME, .extra_names = 9999 };
+        _cleanup_pki_chain_ PkiChain *big = pki_chain_new_full(&many);
+        drop_file(f, "big.pem", big->bundle_pem);
+        g_assert_nonnull(s = bus_wait_signal(f, "Rejected", &from, 15000));
+        const char *name, *err, *msg;
+        g_variant_get(s->parameters, "(&s&s&s&s)", &source, &name, &err, &msg);
+        g_assert_cmpstr(name, ==, "big");
+        g_assert_cmpstr(err, ==, "TooLarge");
+        g_assert_true(g_str_has_prefix(msg, "the chain is "));
+        g_autofree char *error_file = bus_fixture_path(f, "drop/rejected/big.error");
+        g_autofree char *error_text = NULL;
+        for (unsigned i = 0; i < 100 && !g_file_get_contents(error_file, &error_text, NULL, NULL); i++)
+                g_usleep(20000);
+        g_assert_nonnull(error_text);
+        g_assert_true(g_str_has_prefix(error_text, "TooLarge: the chain is "));
+
+        /* Something that is no bundle: left alone, and said once. */
+        drop_file(f, ".notes", "remember to renew\n");
+        g_assert_true(wait_log(f, "Ignoring '.notes' in the drop directory: it is hidden", 15000));
+        g_autofree char *log = bus_fixture_daemon_log(f);
+        const char *first = strstr(log, "Ignoring '.notes'");
+        g_assert_null(strstr(first + 1, "Ignoring '.notes'"));
+}
+
 /* --------------------------------------------------------------- main */
 
 int main(int argc, char *argv[]) {
@@ -334,6 +437,8 @@ int main(int argc, char *argv[]) {
         g_test_add("/bus/drop-directory/install-and-reject", BusFixture, NULL, setup, test_drop_directory, teardown);
         g_test_add("/bus/names/self-signed-follows-reload", BusFixture, NULL, setup, test_names_self_signed, teardown);
         g_test_add("/bus/names/uploaded-name-mismatch", BusFixture, NULL, setup, test_names_uploaded, teardown);
+        g_test_add("/bus/drop-directory/every-outcome-said", BusFixture, NULL, setup_logged, test_drop_outcomes,
+                   teardown);
 
         return g_test_run();
 }

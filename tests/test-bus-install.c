@@ -110,6 +110,8 @@ static void test_install(BusFixture *f, gconstpointer data) {
 typedef struct ErrorCase {
         const char *name;
         char *(*make)(char **key, char **ca);   /* returns the certificate input */
+        const char *variant;                    /* the test's path: /bus/install/error/NAME[-VARIANT] */
+        bool unparsed;                          /* refused for its size before anything is parsed */
 } ErrorCase;
 
 static char *bundle_of(PkiChain *c, char **key, char **ca) {
@@ -226,9 +228,18 @@ static char *make_weak_signature(char **key, char **ca) {
         return bundle_of(chain_with(tweak_sha1), key, ca);
 }
 
+/* Covers the server name, valid in every row of the table, but its chain is over what TLS clients accept. */
+static void tweak_many_names(PkiChainOptions *o) {
+        o->extra_names = 9999;
+}
+static char *make_too_large_chain(char **key, char **ca) {
+        return bundle_of(chain_with(tweak_many_names), key, ca);
+}
+
 static const ErrorCase error_cases[] = {
         { "Malformed",            make_malformed },
-        { "TooLarge",             make_too_large },
+        { "TooLarge",             make_too_large, .unparsed = true },
+        { "TooLarge",             make_too_large_chain, "chain" },
         { "MissingKey",           make_missing_key },
         { "EncryptedKey",         make_encrypted_key },
         { "KeyMismatch",          make_key_mismatch },
@@ -256,8 +267,8 @@ static void test_install_error(BusFixture *f, gconstpointer data) {
         g_autofree char *message = bus_assert_error(error, error_name);
         g_assert_cmpstr(message, !=, "");
 
-        /* TooLarge is answered before anything is parsed, without a Rejected signal. */
-        if (!streq0(e->name, "TooLarge")) {
+        /* An input over MaxInputSize= is answered before anything is parsed, without a Rejected signal. */
+        if (!e->unparsed) {
                 guint from = 0;
                 BusSignal *s = bus_wait_signal(f, "Rejected", &from, 5000);
                 g_assert_nonnull(s);
@@ -287,6 +298,11 @@ static void test_install_error(BusFixture *f, gconstpointer data) {
         g_assert_false(valid);
         g_assert_true(g_variant_dict_lookup(d, "error", "&s", &name));
         g_assert_cmpstr(name, ==, e->name);
+        /* The same words as the refusal: both ran the same checks, in a child. */
+        const char *text;
+        g_assert_true(g_variant_dict_lookup(d, "message", "&s", &text));
+        if (!e->unparsed)
+                g_assert_cmpstr(text, ==, message);
 }
 
 static int open_file(BusFixture *f, const char *name, const char *content) {
@@ -527,6 +543,293 @@ static void test_restart(BusFixture *f, gconstpointer data) {
         g_assert_cmpuint(n_generations(f), ==, 2);
 }
 
+
+/* ------------------------------------------------------ bad descriptors */
+
+typedef struct BadFd {
+        const char *what;
+        int (*open)(BusFixture *f);
+        const char *error;           /* the short name */
+        const char *needle;          /* in the message, after the part's name */
+} BadFd;
+
+static int open_write_only(BusFixture *f) {
+        g_autofree char *path = bus_fixture_path(f, "write-only.pem");
+        g_assert_cmpint(pki_write_file(path, "-----BEGIN CERTIFICATE-----\n"), ==, 0);
+        return open(path, O_WRONLY | O_CLOEXEC);
+}
+
+static int open_o_path(BusFixture *f) {
+        g_autofree char *path = bus_fixture_path(f, "o-path.pem");
+        g_assert_cmpint(pki_write_file(path, "-----BEGIN CERTIFICATE-----\n"), ==, 0);
+        return open(path, O_PATH | O_CLOEXEC);
+}
+
+static int open_directory(BusFixture *f) {
+        return open(f->tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+static int open_fifo_without_writer(BusFixture *f) {
+        g_autofree char *path = bus_fixture_path(f, "lonely.fifo");
+        (void) unlink(path);
+        g_assert_cmpint(mkfifo(path, 0600), ==, 0);
+        /* The read end, and nobody will ever write: reading it would block for good. */
+        return open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+}
+
+static int open_socket(BusFixture *f) {
+        return socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+}
+
+static int open_dev_zero(BusFixture *f) {
+        return open("/dev/zero", O_RDONLY | O_CLOEXEC);
+}
+
+static int open_sparse_4gib(BusFixture *f) {
+        g_autofree char *path = bus_fixture_path(f, "sparse.pem");
+        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        g_assert_cmpint(fd, >=, 0);
+        g_assert_cmpint(ftruncate(fd, (off_t) 4 * 1024 * 1024 * 1024), ==, 0);
+        return fd;
+}
+
+static const BadFd bad_fds[] = {
+        { "write-only",         open_write_only,          "Malformed", "file descriptor is not open for reading" },
+        { "O_PATH",             open_o_path,              "Malformed", "file descriptor is not open for reading" },
+        { "directory",          open_directory,           "Malformed", "must be passed as a regular file (or /dev/null for none), not a directory" },
+        { "FIFO without writer", open_fifo_without_writer, "Malformed", "must be passed as a regular file (or /dev/null for none), not a pipe" },
+        { "socket",             open_socket,              "Malformed", "must be passed as a regular file (or /dev/null for none), not a socket" },
+        { "/dev/zero",          open_dev_zero,            "Malformed", "must be passed as a regular file (or /dev/null for none), not a device" },
+        { "4 GiB sparse file",  open_sparse_4gib,         "TooLarge",  "is larger than the limit of 1048576 bytes" },
+};
+
+typedef struct Pending {
+        GVariant *reply;
+        GError *error;
+        bool done;
+} Pending;
+
+static void on_call_done(GObject *source, GAsyncResult *result, gpointer userdata) {
+        Pending *p = userdata;
+        p->reply = g_dbus_connection_call_with_unix_fd_list_finish(G_DBUS_CONNECTION(source), NULL, result, &p->error);
+        p->done = true;
+}
+
+/*
+ * Every kind of descriptor that is no readable regular file, in each of the three places: refused
+ * with a documented name and a message naming the part, and another caller's call made meanwhile is
+ * answered at once; nothing changes.
+ */
+static void test_install_files_bad_fds(BusFixture *f, gconstpointer data) {
+        _cleanup_pki_chain_ PkiChain *c = pki_chain_new(SERVER_NAME);
+        static const char *const parts[] = { "certificate", "key", "authority" };
+        g_autofree char *before = bus_get_string(f, "Fingerprint");
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GDBusConnection) other = g_dbus_connection_new_for_address_sync(
+                f->bus_address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION, NULL, NULL, &error);
+        g_assert_no_error(error);
+
+        for (size_t i = 0; i < G_N_ELEMENTS(bad_fds); i++)
+                for (size_t part = 0; part < G_N_ELEMENTS(parts); part++) {
+                        const BadFd *b = &bad_fds[i];
+                        g_autoptr(GUnixFDList) fds = g_unix_fd_list_new();
+                        const char *pems[] = { c->fullchain_pem, c->key_pem, c->root_pem };
+                        Pending call = {}, get = {};
+
+                        for (size_t k = 0; k < 3; k++) {
+                                g_autofree char *name = g_strdup_printf("part%zu.pem", k);
+                                int fd = k == part ? b->open(f) : open_file(f, name, pems[k]);
+                                g_assert_cmpint(fd, >=, 0);
+                                g_assert_cmpint(g_unix_fd_list_append(fds, fd, NULL), ==, (gint) k);
+                                close(fd);
+                        }
+
+                        gint64 t0 = g_get_monotonic_time();
+                        g_dbus_connection_call_with_unix_fd_list(f->conn, CERTD_NAME, CERTD_PATH, CERTD_INTERFACE,
+                                                                 "InstallFiles", g_variant_new("(hhh)", 0, 1, 2),
+                                                                 NULL, G_DBUS_CALL_FLAGS_NONE, 30000, fds, NULL,
+                                                                 on_call_done, &call);
+                        g_dbus_connection_call_with_unix_fd_list(other, CERTD_NAME, CERTD_PATH,
+                                                                 "org.freedesktop.DBus.Properties", "Get",
+                                                                 g_variant_new("(ss)", CERTD_INTERFACE, "Generation"),
+                                                                 NULL, G_DBUS_CALL_FLAGS_NONE, 30000, NULL, NULL,
+                                                                 on_call_done, &get);
+                        while (!call.done || !get.done)
+                                g_main_context_iteration(NULL, TRUE);
+                        gint64 took = g_get_monotonic_time() - t0;
+
+                        g_test_message("%s as the %s: %s (%" G_GINT64_FORMAT " ms)", b->what, parts[part],
+                                       call.error ? call.error->message : "accepted?", took / 1000);
+                        g_assert_null(call.reply);
+                        g_autofree char *name = g_strconcat("org.vertex.Certificates.Error.", b->error, NULL);
+                        g_autofree char *message = bus_assert_error(call.error, name);
+                        g_autofree char *needle = g_strdup_printf("The %s", parts[part]);
+                        g_assert_true(g_str_has_prefix(message, needle));
+                        g_assert_nonnull(strstr(message, b->needle));
+                        g_assert_no_error(get.error);
+                        g_assert_nonnull(get.reply);
+                        g_assert_cmpint(took, <, 5 * G_USEC_PER_SEC);
+                        g_clear_error(&call.error);
+                        g_clear_pointer(&get.reply, g_variant_unref);
+                }
+
+        assert_properties(f, 1, "self-signed", "serving", 1, before, NULL);
+        g_assert_cmpuint(n_generations(f), ==, 1);
+        g_assert_true(bus_fixture_daemon_alive(f));
+}
+
+
+/* The daemon's children right now (pids), from /proc. */
+static GArray *children_of(GPid pid) {
+        GArray *a = g_array_new(FALSE, FALSE, sizeof(int));
+        g_autofree char *path = g_strdup_printf("/proc/%d/task/%d/children", (int) pid, (int) pid);
+        g_autofree char *text = NULL;
+
+        if (g_file_get_contents(path, &text, NULL, NULL)) {
+                g_auto(GStrv) words = g_strsplit(g_strstrip(text), " ", -1);
+                for (char **w = words; *w; w++)
+                        if (**w) {
+                                int child = atoi(*w);
+                                g_array_append_val(a, child);
+                        }
+        }
+        return a;
+}
+
+/*
+ * Validate reads its untrusted input in a child of its own, as Install does: while a large bundle is
+ * being checked the daemon has a child, and one killed half-way still gets the caller an answer
+ * (Malformed) while the daemon goes on.
+ */
+static void test_validate_in_child(BusFixture *f, gconstpointer data) {
+        PkiChainOptions o = { .server_name = SERVER_NAME, .extra_names = 9999 };
+        _cleanup_pki_chain_ PkiChain *c = pki_chain_new_full(&o);
+        bool seen = false, killed = false;
+
+        for (unsigned attempt = 0; attempt < 20 && !killed; attempt++) {
+                Pending call = {};
+
+                g_dbus_connection_call_with_unix_fd_list(f->conn, CERTD_NAME, CERTD_PATH, CERTD_INTERFACE,
+                                                         "Validate",
+                                                         g_variant_new("(sss)", c->fullchain_pem, c->key_pem,
+                                                                       c->root_pem),
+                                                         NULL, G_DBUS_CALL_FLAGS_NONE, 30000, NULL, NULL,
+                                                         on_call_done, &call);
+                while (!call.done) {
+                        g_autoptr(GArray) kids = children_of(f->daemon_pid);
+                        if (kids->len > 0) {
+                                seen = true;
+                                /* Every other attempt: let it finish; then kill one half-way. */
+                                if (attempt % 2 == 1 && kill(g_array_index(kids, int, 0), SIGKILL) == 0)
+                                        killed = true;
+                        }
+                        g_main_context_iteration(NULL, FALSE);
+                        g_usleep(200);
+                }
+                g_assert_no_error(call.error);
+                g_autoptr(GVariant) dict = g_variant_get_child_value(call.reply, 0);
+                g_autoptr(GVariantDict) d = g_variant_dict_new(dict);
+                const char *name, *message;
+                gboolean valid = TRUE;
+                g_assert_true(g_variant_dict_lookup(d, "valid", "b", &valid));
+                g_assert_false(valid);
+                g_assert_true(g_variant_dict_lookup(d, "error", "&s", &name));
+                g_assert_true(g_variant_dict_lookup(d, "message", "&s", &message));
+                g_test_message("attempt %u%s: %s: %s", attempt, killed ? " (child killed)" : "", name, message);
+                if (killed) {
+                        g_assert_cmpstr(name, ==, "Malformed");
+                        g_assert_nonnull(strstr(message, "ended without an answer"));
+                } else {
+                        g_assert_cmpstr(name, ==, "TooLarge");
+                        g_assert_true(g_str_has_prefix(message, "the chain is "));
+                }
+                g_variant_unref(call.reply);
+        }
+        g_assert_true(seen);
+        g_assert_true(killed);
+
+        /* The daemon itself is untouched, and answers the next one. */
+        g_assert_true(bus_fixture_daemon_alive(f));
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) again = bus_call(f, "Validate", g_variant_new("(sss)", c->fullchain_pem, c->key_pem,
+                                                                          c->root_pem), &error);
+        g_assert_no_error(error);
+        g_assert_cmpuint(n_generations(f), ==, 1);
+}
+
+
+/*
+ * Validate never waits for a change, but runs at most 16 children at once: beyond that, Busy at
+ * once. Each child is stopped (SIGSTOP) as it appears, so that 16 are surely running; then the next
+ * call is Busy, and once they go on every one of them answers.
+ */
+static void test_validate_bounded(BusFixture *f, gconstpointer data) {
+        enum { MAX = 16, TRIES = 64 };
+        /* Valid, and slow enough to catch its child: a chain of some 30 KiB. */
+        PkiChainOptions o = { .server_name = SERVER_NAME, .extra_names = 1000 };
+        _cleanup_pki_chain_ PkiChain *c = pki_chain_new_full(&o);
+        Pending calls[TRIES] = {};
+        g_autoptr(GArray) stopped = g_array_new(FALSE, FALSE, sizeof(int));
+        unsigned n = 0;
+
+        while (stopped->len < MAX) {
+                g_assert_cmpuint(n, <, TRIES);
+                g_dbus_connection_call_with_unix_fd_list(f->conn, CERTD_NAME, CERTD_PATH, CERTD_INTERFACE, "Validate",
+                                                         g_variant_new("(sss)", c->fullchain_pem, c->key_pem,
+                                                                       c->root_pem),
+                                                         NULL, G_DBUS_CALL_FLAGS_NONE, 60000, NULL, NULL,
+                                                         on_call_done, &calls[n]);
+                Pending *p = &calls[n++];
+                /* Its child, caught before it answers (else it answered already: one more call). */
+                while (!p->done) {
+                        g_autoptr(GArray) kids = children_of(f->daemon_pid);
+                        bool caught = false;
+                        for (guint i = 0; i < kids->len; i++) {
+                                int pid = g_array_index(kids, int, i);
+                                bool known = false;
+                                for (guint j = 0; j < stopped->len; j++)
+                                        known |= g_array_index(stopped, int, j) == pid;
+                                if (!known && kill(pid, SIGSTOP) == 0) {
+                                        g_array_append_val(stopped, pid);
+                                        caught = true;
+                                }
+                        }
+                        if (caught)
+                                break;
+                        g_main_context_iteration(NULL, FALSE);
+                        g_usleep(100);
+                }
+        }
+
+        /* Sixteen are running: the next is turned away at once. */
+        g_autoptr(GError) error = NULL;
+        gint64 t0 = g_get_monotonic_time();
+        g_autoptr(GVariant) r = bus_call(f, "Validate", g_variant_new("(sss)", c->fullchain_pem, c->key_pem,
+                                                                      c->root_pem), &error);
+        g_assert_null(r);
+        g_autofree char *message = bus_assert_error(error, CERTD_ERROR("Busy"));
+        g_assert_cmpstr(message, ==, "16 validations are running already; try again when one has finished.");
+        g_assert_cmpint(g_get_monotonic_time() - t0, <, 5 * G_USEC_PER_SEC);
+        /* Reading never waits. */
+        g_assert_cmpuint(bus_get_u64(f, "Generation"), ==, 1);
+
+        for (guint i = 0; i < stopped->len; i++)
+                (void) kill(g_array_index(stopped, int, i), SIGCONT);
+        for (unsigned i = 0; i < n; i++) {
+                while (!calls[i].done)
+                        g_main_context_iteration(NULL, TRUE);
+                g_assert_no_error(calls[i].error);
+                g_autoptr(GVariant) dict = g_variant_get_child_value(calls[i].reply, 0);
+                g_autoptr(GVariantDict) d = g_variant_dict_new(dict);
+                gboolean valid = FALSE;
+                g_assert_true(g_variant_dict_lookup(d, "valid", "b", &valid));
+                g_assert_true(valid);
+                g_variant_unref(calls[i].reply);
+        }
+        g_assert_true(bus_fixture_daemon_alive(f));
+}
+
 /* --------------------------------------------------------------- main */
 
 int main(int argc, char *argv[]) {
@@ -535,11 +838,16 @@ int main(int argc, char *argv[]) {
         g_test_add("/bus/first-boot/self-signed", BusFixture, NULL, setup, test_first_boot, teardown);
         g_test_add("/bus/install/valid", BusFixture, NULL, setup, test_install, teardown);
         for (size_t i = 0; i < G_N_ELEMENTS(error_cases); i++) {
-                g_autofree char *path = g_strdup_printf("/bus/install/error/%s", error_cases[i].name);
+                g_autofree char *path = g_strdup_printf("/bus/install/error/%s%s%s", error_cases[i].name,
+                                                        error_cases[i].variant ? "-" : "",
+                                                        error_cases[i].variant ?: "");
                 g_test_add(path, BusFixture, &error_cases[i], setup, test_install_error, teardown);
         }
         g_test_add("/bus/install-files/fds", BusFixture, NULL, setup, test_install_files, teardown);
+        g_test_add("/bus/install-files/bad-fds", BusFixture, NULL, setup, test_install_files_bad_fds, teardown);
         g_test_add("/bus/validate/report", BusFixture, NULL, setup, test_validate, teardown);
+        g_test_add("/bus/validate/in-child", BusFixture, NULL, setup, test_validate_in_child, teardown);
+        g_test_add("/bus/validate/bounded", BusFixture, NULL, setup, test_validate_bounded, teardown);
         g_test_add("/bus/rollback", BusFixture, NULL, setup, test_rollback, teardown);
         g_test_add("/bus/regenerate-self-signed", BusFixture, NULL, setup, test_regenerate, teardown);
         g_test_add("/bus/reload-endpoints", BusFixture, NULL, setup, test_reload_endpoints, teardown);

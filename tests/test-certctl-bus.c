@@ -6,6 +6,7 @@
  * exit status, what it printed, and what the daemon's properties say after.
  */
 
+#include <fcntl.h>
 #include <gio/gio.h>
 #include <glib.h>
 #include <grp.h>
@@ -472,6 +473,151 @@ static void test_pkcs12(Fixture *f, gconstpointer data) {
         g_assert_nonnull(strstr(piped.out, f->leaf_fingerprint));
 }
 
+/* ----------------------------------------------- the daemon dies mid-install */
+
+/* Units to reload, and a systemd (this test) that never answers: an install stays in "reloading". */
+static void fixture_setup_slow(Fixture *f, gconstpointer data) {
+        char fp[CERT_FINGERPRINT_MAX];
+
+        bus_fixture_setup(&f->bus, "Units=vertex-fake.service\nReloadTimeoutSec=30");
+        f->chain = pki_chain_new("console.example.com");
+        f->cert = write_public(f, "fullchain.pem", f->chain->fullchain_pem);
+        f->key = write_public(f, "key.pem", f->chain->key_pem);
+        f->ca = write_public(f, "ca.pem", f->chain->root_pem);
+        g_assert_cmpint(cert_fingerprint(f->chain->leaf, fp), ==, 0);
+        f->leaf_fingerprint = g_strdup(fp);
+}
+
+static GDBusMessage *swallow_systemd(GDBusConnection *conn, GDBusMessage *m, gboolean incoming, gpointer userdata) {
+        if (incoming && g_dbus_message_get_message_type(m) == G_DBUS_MESSAGE_TYPE_METHOD_CALL &&
+            streq0(g_dbus_message_get_destination(m), "org.freedesktop.systemd1")) {
+                g_object_unref(m);
+                return NULL;
+        }
+        return m;
+}
+
+static void own_name(BusFixture *f, const char *name, bool release) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) r = g_dbus_connection_call_sync(f->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                                            "org.freedesktop.DBus",
+                                                            release ? "ReleaseName" : "RequestName",
+                                                            release ? g_variant_new("(s)", name)
+                                                                    : g_variant_new("(su)", name, 4u),
+                                                            G_VARIANT_TYPE("(u)"), 0, 10000, NULL, &error);
+        g_assert_no_error(error);
+}
+
+static bool daemon_exited(BusFixture *f) {
+        while (g_main_context_iteration(NULL, FALSE))
+                ;
+        return GPOINTER_TO_INT(g_object_get_data(G_OBJECT(f->conn), "daemon-exited"));
+}
+
+/* The daemon's configuration with Units= emptied: restarted, it serves without reloading anything. */
+static void drop_units(BusFixture *f) {
+        g_autofree char *path = bus_fixture_path(f, "certd.conf"), *text = NULL;
+
+        g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+        g_autoptr(GString) s = g_string_new(text);
+        g_assert_cmpuint(g_string_replace(s, "Units=vertex-fake.service", "Units=", 0), ==, 1);
+        g_assert_true(g_file_set_contents(path, s->str, -1, NULL));
+}
+
+/*
+ * SIGKILL while an install is reloading: the caller gets NoReply. vertex-certctl install waits for
+ * the daemon to be back and says from Fingerprint whether its upload is served: yes when the commit
+ * had happened (data NULL); no when `current` still named the previous generation (data non-NULL:
+ * as if killed between staging and committing).
+ */
+/* data: NULL (PEM files, committed), "not committed", or "pkcs12" (a PKCS#12 file, committed). */
+static void test_install_no_reply(Fixture *f, gconstpointer data) {
+        bool pkcs12 = g_strcmp0(data, "pkcs12") == 0;
+        bool committed = data == NULL || pkcs12;
+        g_autofree char *binary = built_program("vertex-certctl");
+        g_autofree char *bus = g_strdup_printf("DBUS_SYSTEM_BUS_ADDRESS=%s", f->bus.bus_address);
+        g_autofree char *out_path = bus_fixture_path(&f->bus, "certctl.out");
+        g_autofree char *err_path = bus_fixture_path(&f->bus, "certctl.err");
+        g_autofree char *out = NULL, *err = NULL, *first = NULL;
+        g_autofree char *p12 = pkcs12 ? export_pkcs12(f, "s3cret") : NULL;
+        char *argv_pem[] = { binary, (char *) "install", (char *) "--no-ask-password", (char *) "--cert", f->cert,
+                             (char *) "--key", f->key, (char *) "--ca", f->ca, NULL };
+        char *argv_p12[] = { binary, (char *) "install", (char *) "--no-ask-password", (char *) "--pkcs12", p12, NULL };
+        char **argv = pkcs12 ? argv_p12 : argv_pem;
+        char *envp[] = { (char *) "LC_ALL=C", bus, (char *) "VERTEX_CERTCTL_PKCS12_PASSWORD=s3cret", NULL };
+        g_autoptr(GError) error = NULL;
+        GPid pid;
+        int status = 0;
+
+        /* First boot, with nobody to reload the unit: degraded, and not reloading any more. */
+        g_assert_true(bus_wait_property_string(&f->bus, "State", "degraded", 20000));
+        first = bus_get_string(&f->bus, "Fingerprint");
+        own_name(&f->bus, "org.freedesktop.systemd1", false);
+        guint filter = g_dbus_connection_add_filter(f->bus.conn, swallow_systemd, NULL, NULL);
+
+        int out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        int err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        g_assert_true(g_spawn_async_with_fds(NULL, argv, envp, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid,
+                                             -1, out_fd, err_fd, &error));
+        g_assert_no_error(error);
+        close(out_fd);
+        close(err_fd);
+
+        /* Committed and reloading: killed now, it never answers. */
+        g_assert_true(bus_wait_property_string(&f->bus, "State", "reloading", 20000));
+        g_assert_cmpint(kill(f->bus.daemon_pid, SIGKILL), ==, 0);
+        while (!daemon_exited(&f->bus))
+                g_usleep(10000);
+        f->bus.daemon_pid = 0;
+
+        if (!committed) {
+                g_autofree char *current = bus_fixture_path(&f->bus, "store/current");
+                g_autofree char *tmp = bus_fixture_path(&f->bus, "store/current.test");
+                g_assert_cmpint(symlink("generations/1", tmp), ==, 0);
+                g_assert_cmpint(rename(tmp, current), ==, 0);
+        }
+
+        /* Back a moment later (systemd would restart it), with nothing to reload this time. */
+        g_dbus_connection_remove_filter(f->bus.conn, filter);
+        own_name(&f->bus, "org.freedesktop.systemd1", true);
+        drop_units(&f->bus);
+        g_usleep(500 * 1000);
+        bus_fixture_start_daemon(&f->bus);
+
+        gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+        for (;;) {
+                pid_t p = waitpid(pid, &status, WNOHANG);
+                g_assert_cmpint(p, >=, 0);
+                if (p == pid)
+                        break;
+                g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+                g_main_context_iteration(NULL, FALSE);
+                g_usleep(20000);
+        }
+        g_spawn_close_pid(pid);
+        g_assert_true(g_file_get_contents(out_path, &out, NULL, NULL));
+        g_assert_true(g_file_get_contents(err_path, &err, NULL, NULL));
+        g_test_message("exit %d\nstdout:\n%sstderr:\n%s", WEXITSTATUS(status), out, err);
+
+        g_assert_true(WIFEXITED(status));
+        g_assert_true(g_str_has_prefix(err, "org.freedesktop.DBus.Error.NoReply: "));
+        g_assert_nonnull(strstr(err, "waiting for it to be back"));
+        g_assert_nonnull(strstr(err, f->leaf_fingerprint));
+        if (committed) {
+                g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+                g_assert_true(g_str_has_prefix(out, "Installed generation 2 (the daemon restarted before it could answer)."));
+                g_assert_nonnull(strstr(out, f->leaf_fingerprint));
+                g_autofree char *fp = bus_get_string(&f->bus, "Fingerprint");
+                g_assert_cmpstr(fp, ==, f->leaf_fingerprint);
+        } else {
+                g_assert_cmpint(WEXITSTATUS(status), ==, 1);
+                g_assert_cmpstr(out, ==, "");
+                g_autofree char *expected = g_strdup_printf("The upload was not installed: generation 1 (%s) is served.",
+                                                            first);
+                g_assert_nonnull(strstr(err, expected));
+        }
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 
@@ -489,6 +635,12 @@ int main(int argc, char *argv[]) {
         ADD("/certctl-bus/request-install", test_request_install);
         ADD("/certctl-bus/request-options-cancel", test_request_options_cancel);
         ADD("/certctl-bus/pkcs12", test_pkcs12);
+        g_test_add("/certctl-bus/install-no-reply/served", Fixture, NULL, fixture_setup_slow,
+                   test_install_no_reply, fixture_teardown);
+        g_test_add("/certctl-bus/install-no-reply/not-served", Fixture, "not committed", fixture_setup_slow,
+                   test_install_no_reply, fixture_teardown);
+        g_test_add("/certctl-bus/install-no-reply/pkcs12-served", Fixture, "pkcs12", fixture_setup_slow,
+                   test_install_no_reply, fixture_teardown);
 #undef ADD
 
         return g_test_run();

@@ -210,6 +210,7 @@ typedef enum Breakage {
         BREAK_UNRELATED_EXTRA,
         BREAK_WRONG_ROOT,
         BREAK_CA_KEY,
+        BREAK_MANY_NAMES,
 } Breakage;
 
 typedef struct RefusalCase {
@@ -240,6 +241,7 @@ static const RefusalCase refusal_cases[] = {
         { "/certctl/offline/unrelated-extra",     BREAK_UNRELATED_EXTRA,      "UntrustedChain",       "" },
         { "/certctl/offline/wrong-root",          BREAK_WRONG_ROOT,           "",                     "" },
         { "/certctl/offline/ca-key",              BREAK_CA_KEY,               "KeyMismatch",          "CA" },
+        { "/certctl/offline/many-names",          BREAK_MANY_NAMES,           "TooLarge",             "KiB; TLS clients refuse certificate lists over 100 KiB" },
 };
 
 static void test_refusal(Fixture *f, gconstpointer data) {
@@ -275,6 +277,10 @@ static void test_refusal(Fixture *f, gconstpointer data) {
                 break;
         case BREAK_NAME:
                 server_name = "other.example.org";
+                break;
+        case BREAK_MANY_NAMES:
+                /* Covers the name and passes every check but the pre-flight handshake. */
+                o.extra_names = 9999;
                 break;
         default:
                 break;

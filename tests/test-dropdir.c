@@ -43,6 +43,7 @@ typedef struct Fixture {
         GPtrArray *handed;        /* bundle names, in order */
         GPtrArray *installed;     /* bundle names that validated */
         GPtrArray *rejected;      /* "name|ErrorName|message" from on_rejected and validation */
+        GPtrArray *ignored;       /* "name|reason" from on_ignored */
         char *last_certificate;   /* of the last valid bundle */
         char *last_authority;
         bool last_had_key;
@@ -84,6 +85,11 @@ static void on_bundle(DropDir *d, const DropBundle *b, void *userdata) {
 static void on_rejected(DropDir *d, const char *name, CertErrorCode code, const char *message, void *userdata) {
         Fixture *f = userdata;
         g_ptr_array_add(f->rejected, g_strdup_printf("%s|%s|%s", name, cert_error_name(code), message));
+}
+
+static void on_ignored(DropDir *d, const char *name, const char *reason, void *userdata) {
+        Fixture *f = userdata;
+        g_ptr_array_add(f->ignored, g_strdup_printf("%s|%s", name, reason));
 }
 
 static char *path(Fixture *f, const char *name) {
@@ -157,12 +163,14 @@ static void fixture_setup(Fixture *f, gconstpointer data) {
                 .max_file_size = 1024 * 1024,
                 .on_bundle = on_bundle,
                 .on_rejected = on_rejected,
+                .on_ignored = on_ignored,
                 .userdata = f,
         };
         f->vopts = (ValidateOptions) { .server_name = SERVER_NAME, .trust_store_file = f->trust };
         f->handed = g_ptr_array_new_with_free_func(g_free);
         f->installed = g_ptr_array_new_with_free_func(g_free);
         f->rejected = g_ptr_array_new_with_free_func(g_free);
+        f->ignored = g_ptr_array_new_with_free_func(g_free);
 }
 
 static void fixture_teardown(Fixture *f, gconstpointer data) {
@@ -181,6 +189,7 @@ static void fixture_teardown(Fixture *f, gconstpointer data) {
         g_ptr_array_unref(f->handed);
         g_ptr_array_unref(f->installed);
         g_ptr_array_unref(f->rejected);
+        g_ptr_array_unref(f->ignored);
         safe_open_force_fallback = false;
 }
 
@@ -211,8 +220,9 @@ static void test_crt_key(Fixture *f, gconstpointer data) {
         g_assert_cmpuint(f->handed->len, ==, 1);
         g_assert_cmpuint(f->rejected->len, ==, 0);
 
-        g_assert_true(g_file_get_contents(f->state, &state, NULL, NULL));
-        g_assert_nonnull(strstr(state, "\ninstalled "));
+        /* The files are gone, so nothing needs remembering: a drop of the same content is a new request. */
+        if (g_file_get_contents(f->state, &state, NULL, NULL))
+                g_assert_null(strstr(state, "\ninstalled "));
 }
 
 static void test_ca_forms(Fixture *f, gconstpointer data) {
@@ -383,6 +393,14 @@ static void test_hard_link(Fixture *f, gconstpointer data) {
         g_assert_cmpint(link(ok, k), ==, 0);
         g_assert_true(run_until(f, one_installed, 5 * USEC_PER_SEC));
         g_assert_cmpuint(f->rejected->len, ==, 0);
+
+        /* Read like any file (the owner check applies to the file itself); removing it removes this name only. */
+        run_for(f, 50 * USEC_PER_MSEC);
+        g_assert_false(exists(f, "console.crt"));
+        g_assert_false(exists(f, "console.key"));
+        g_assert_true(g_file_test(oc, G_FILE_TEST_IS_REGULAR));
+        g_assert_true(g_file_test(ok, G_FILE_TEST_IS_REGULAR));
+        g_assert_cmpuint(f->ignored->len, ==, 0);
 }
 
 static void test_incomplete(Fixture *f, gconstpointer data) {
@@ -604,35 +622,185 @@ static void test_error_file(Fixture *f, gconstpointer data) {
         g_assert_true(exists(f, "rejected/console.1.key"));
 }
 
-static void test_dedup(Fixture *f, gconstpointer data) {
+/*
+ * Content dropped again after its files were removed is a new request, handed out again: the daemon
+ * decides (already serving it, or installing it again as a new generation). Before a restart and
+ * after it, under the same name or another.
+ */
+static void test_redrop(Fixture *f, gconstpointer data) {
         start(f);
         drop(f, "console.crt", chain->fullchain_pem);
         drop(f, "console.key", chain->key_pem);
         g_assert_true(run_until(f, one_installed, 5 * USEC_PER_SEC));
         run_for(f, 50 * USEC_PER_MSEC);
+        g_assert_false(exists(f, "console.crt"));
 
-        /* the same content under another name: not handed out, files cleared */
+        /* the same content under another name */
         drop(f, "api.crt", chain->fullchain_pem);
         drop(f, "api.key", chain->key_pem);
         run_for(f, 300 * USEC_PER_MSEC);
-        g_assert_cmpuint(f->handed->len, ==, 1);
+        g_assert_cmpuint(f->handed->len, ==, 2);
+        g_assert_cmpstr(f->handed->pdata[1], ==, "api");
         g_assert_false(exists(f, "api.crt"));
+        g_assert_false(exists(f, "api.key"));
 
-        /* and not after a restart either: the state file remembers */
+        /* and after a restart, under the first name */
         stop(f);
         start(f);
         drop(f, "console.crt", chain->fullchain_pem);
         drop(f, "console.key", chain->key_pem);
         run_for(f, 300 * USEC_PER_MSEC);
-        g_assert_cmpuint(f->handed->len, ==, 1);
+        g_assert_cmpuint(f->handed->len, ==, 3);
         g_assert_cmpuint(f->rejected->len, ==, 0);
+        g_assert_false(exists(f, "console.crt"));
 
-        /* new content is */
+        /* an older content again, too */
         drop(f, "console.crt", chain2->fullchain_pem);
         drop(f, "console.key", chain2->key_pem);
         g_assert_cmpint(pki_write_file(f->trust, chain2->root_pem), ==, 0);
         run_for(f, 300 * USEC_PER_MSEC);
-        g_assert_cmpuint(f->installed->len, ==, 2);
+        g_assert_cmpuint(f->installed->len, ==, 4);
+        g_assert_cmpuint(f->ignored->len, ==, 0);
+}
+
+/* A CA file that comes after its certificate and key (installed at once without it): refused, named. */
+static void test_ca_after(Fixture *f, gconstpointer data) {
+        g_autofree char *error = NULL;
+
+        start(f);
+        drop(f, "console.crt", chain->fullchain_pem);
+        drop(f, "console.key", chain->key_pem);
+        g_assert_true(run_until(f, one_installed, 5 * USEC_PER_SEC));
+        drop(f, "console.ca.crt", chain->root_pem);
+        g_assert_true(run_until(f, one_rejected, 5 * USEC_PER_SEC));
+        g_test_message("%s", (char *) f->rejected->pdata[0]);
+        g_assert_true(g_str_has_prefix(f->rejected->pdata[0],
+                                       "console|Malformed|the authority 'console.ca.crt' arrived without a certificate and a key"));
+        g_assert_null(strstr(f->rejected->pdata[0], "(null)"));
+        g_assert_false(exists(f, "console.ca.crt"));
+        g_assert_true(exists(f, "rejected/console.ca.crt"));
+        error = read_text(f, "rejected/console.error");
+        g_assert_true(g_str_has_prefix(error, "Malformed: the authority 'console.ca.crt' arrived without"));
+        g_assert_nonnull(strstr(error, "move the authority in first"));
+}
+
+static bool three_ignored(Fixture *f) { return f->ignored->len >= 3; }
+
+/*
+ * What is no part of a bundle is left alone and said once, when it has stayed SettleSec=: a hidden
+ * name, a directory (even one named like a key), a name we do not recognise. A temporary file
+ * renamed into place within SettleSec= is never mentioned; nor are rejected/ and our own names.
+ */
+static void test_ignored(Fixture *f, gconstpointer data) {
+        g_autofree char *dir = path(f, "grpc.key");
+
+        start(f);
+        run_for(f, 20 * USEC_PER_MSEC);
+        drop(f, ".hidden.crt", chain->fullchain_pem);
+        g_assert_cmpint(mkdir(dir, 0700), ==, 0);
+        drop(f, "README.txt", "notes\n");
+        /* written aside and renamed in: the usual way, never mentioned */
+        drop(f, ".console.crt.tmp", chain->fullchain_pem);
+        drop(f, "console.key", chain->key_pem);
+        g_autofree char *tmp = path(f, ".console.crt.tmp"), *final = path(f, "console.crt");
+        g_assert_cmpint(rename(tmp, final), ==, 0);
+
+        g_assert_true(run_until(f, three_ignored, 5 * USEC_PER_SEC));
+        g_assert_true(run_until(f, one_installed, 5 * USEC_PER_SEC));
+        run_for(f, 400 * USEC_PER_MSEC);
+        g_assert_cmpuint(f->ignored->len, ==, 3);
+        bool hidden = false, directory = false, unknown = false;
+        for (guint i = 0; i < f->ignored->len; i++) {
+                const char *e = f->ignored->pdata[i];
+                g_test_message("ignored: %s", e);
+                hidden |= g_str_has_prefix(e, ".hidden.crt|is hidden (its name starts with '.')");
+                directory |= streq(e, "grpc.key|is a directory");
+                unknown |= g_str_has_prefix(e, "README.txt|is not named as a part of a bundle");
+        }
+        g_assert_true(hidden && directory && unknown);
+        g_assert_true(exists(f, ".hidden.crt"));
+        g_assert_true(exists(f, "README.txt"));
+        g_assert_true(exists(f, "grpc.key"));
+
+        /* once per entry: more scans say nothing new */
+        drop(f, "api.crt", chain->fullchain_pem);
+        drop(f, "api.key", chain->key_pem);
+        run_for(f, 500 * USEC_PER_MSEC);
+        g_assert_cmpuint(f->ignored->len, ==, 3);
+
+        /* a new entry under an old name is a new entry */
+        g_autofree char *readme = path(f, "README.txt");
+        g_assert_cmpint(unlink(readme), ==, 0);
+        run_for(f, 50 * USEC_PER_MSEC);
+        drop(f, "README.txt", "more notes\n");
+        run_for(f, 500 * USEC_PER_MSEC);
+        g_assert_cmpuint(f->ignored->len, ==, 4);
+        g_assert_cmpuint(f->rejected->len, ==, 0);
+}
+
+/* A NAME of n bytes: "nnnn…" */
+static char *long_name(size_t n, char c) {
+        char *s = g_malloc(n + 1);
+        memset(s, c, n);
+        s[n] = 0;
+        return s;
+}
+
+/* The longest names there are: rejected/ names stay within 255 bytes, shortened as documented. */
+static void test_long_names(Fixture *f, gconstpointer data) {
+        g_autofree char *other = other_key_pem();
+        g_autofree char *name = long_name(251, 'n');             /* NAME.crt, NAME.key: 255 bytes */
+        g_autofree char *crt = g_strconcat(name, ".crt", NULL), *key = g_strconcat(name, ".key", NULL);
+        g_autofree char *rcrt = g_strconcat("rejected/", crt, NULL), *rkey = g_strconcat("rejected/", key, NULL);
+
+        start(f);
+        for (unsigned round = 0; round < 2; round++) {
+                drop(f, crt, chain->fullchain_pem);
+                drop(f, key, other);
+                for (unsigned i = 0; i < 100 && f->rejected->len < round + 1; i++)
+                        run_for(f, 20 * USEC_PER_MSEC);
+                run_for(f, 100 * USEC_PER_MSEC);
+                g_assert_cmpuint(f->rejected->len, ==, round + 1);
+                /* nothing left behind */
+                g_assert_false(exists(f, crt));
+                g_assert_false(exists(f, key));
+        }
+        g_assert_true(exists(f, rcrt));
+        g_assert_true(exists(f, rkey));
+
+        /* two .error files and the second pair, each name cut and marked: "nnn…n~XXXXXXXX.error" */
+        g_autofree char *rdir = path(f, "rejected");
+        g_autoptr(GDir) dir = g_dir_open(rdir, 0, NULL);
+        unsigned errors = 0, files = 0;
+        const char *e;
+        while ((e = g_dir_read_name(dir))) {
+                g_assert_cmpuint(strlen(e), <=, 255);
+                files++;
+                if (g_str_has_suffix(e, ".error")) {
+                        g_autofree char *rel = g_strconcat("rejected/", e, NULL);
+                        g_autofree char *text = read_text(f, rel);
+                        g_assert_true(g_str_has_prefix(text, "KeyMismatch: "));
+                        /* "nnn…n~XXXXXXXX.error" and "nnn…n~XXXXXXXX.1.error": 255 bytes each */
+                        g_assert_cmpuint(strlen(e), ==, 255);
+                        const char *tilde = strchr(e, '~');
+                        g_assert_nonnull(tilde);
+                        g_assert_cmpuint(strspn(e, "n"), ==, (size_t) (tilde - e));
+                        g_assert_cmpuint(strspn(tilde + 1, "0123456789abcdef"), ==, 8);
+                        g_assert_true(streq(tilde + 9, ".error") || streq(tilde + 9, ".1.error"));
+                        errors++;
+                }
+        }
+        g_assert_cmpuint(errors, ==, 2);
+        g_assert_cmpuint(files, ==, 6);
+
+        /* A combined NAME.pem of 255 bytes is installed, and its file removed. */
+        g_autofree char *pname = long_name(251, 'p');
+        g_autofree char *pem = g_strconcat(pname, ".pem", NULL);
+        drop(f, pem, chain->bundle_pem);
+        g_assert_true(run_until(f, one_installed, 5 * USEC_PER_SEC));
+        run_for(f, 100 * USEC_PER_MSEC);
+        g_assert_false(exists(f, pem));
+        g_assert_cmpuint(f->ignored->len, ==, 0);
 }
 
 static void test_state_file(Fixture *f, gconstpointer data) {
@@ -891,7 +1059,10 @@ int main(int argc, char *argv[]) {
         TEST("/dropdir/unsafe-directory", test_unsafe_directory);
         TEST("/dropdir/unsafe-later", test_unsafe_later);
         TEST("/dropdir/error-file", test_error_file);
-        TEST("/dropdir/dedup", test_dedup);
+        TEST("/dropdir/redrop", test_redrop);
+        TEST("/dropdir/ca-after", test_ca_after);
+        TEST("/dropdir/ignored", test_ignored);
+        TEST("/dropdir/long-names", test_long_names);
         TEST("/dropdir/state-file", test_state_file);
         TEST("/dropdir/recreated", test_recreated);
         TEST("/dropdir/overflow", test_overflow);

@@ -22,15 +22,21 @@ typedef struct Result {
         unsigned calls;
         int r;
         char *fingerprint;
+        char *reason;
 } Result;
 
-static void on_done(Probe *p, int r, const char *fingerprint, void *userdata) {
+static char *last_reason;   /* of the last probe_run() */
+
+static void on_done(Probe *p, int r, const char *fingerprint, const char *reason, void *userdata) {
         Result *res = userdata;
 
         res->calls++;
         res->done = true;
         res->r = r;
         res->fingerprint = g_strdup(fingerprint);
+        res->reason = g_strdup(reason);
+        /* A reason exactly when the handshake failed. */
+        g_assert_true((r == -EPROTO) == (reason != NULL));
         /* The documented way to finish: freeing from within the callback. */
         probe_free(p);
 }
@@ -74,6 +80,10 @@ static int probe_run(sd_event *e, const char *address, uint64_t timeout_usec, ch
                 *ret_fp = res.fingerprint;
         else
                 g_free(res.fingerprint);
+        g_free(last_reason);
+        last_reason = res.reason;
+        if (last_reason)
+                g_test_message("%s: handshake failed: %s", address, last_reason);
         return res.r;
 }
 
@@ -207,11 +217,83 @@ static void test_not_tls(Fixture *f, gconstpointer data) {
         g_assert_cmpint(sd_event_add_io(f->event, &s, fd, EPOLLIN, on_not_tls, &accepted), >=, 0);
         address = g_strdup_printf("127.0.0.1:%d", port);
 
+        /* It answers, but not TLS: a failed handshake, not an unreachable endpoint. */
         g_assert_cmpint(probe_run(f->event, address, 5 * USEC_PER_SEC, &fp), ==, -EPROTO);
         g_assert_null(fp);
+        g_assert_nonnull(last_reason);
+        g_assert_cmpstr(last_reason, !=, "");
         sd_event_source_disable_unref(s);
         if (accepted >= 0)
                 close(accepted);
+        close(fd);
+}
+
+
+/* An endpoint that answers, but whose every handshake fails (its test switch): -EPROTO, with the alert. */
+static void test_handshake_fails(Fixture *f, gconstpointer data) {
+        g_autoptr(PkiChain) chain = pki_chain_new("console.example.com");
+        g_autofree char *address = NULL, *fp = NULL, *sw = g_build_filename(f->tmp, "break", NULL);
+        const char *args[] = { "--break-serving-if-exists", sw, NULL };
+
+        g_assert_cmpint(pki_chain_write_dir(chain, f->tmp), ==, 0);
+        g_assert_cmpint(pki_write_file(sw, ""), ==, 0);
+        endpoint_spawn(&f->e, "console", f->tmp, f->tmp, false, args);
+        address = g_strdup_printf("127.0.0.1:%d", f->e.port);
+
+        g_assert_cmpint(probe_run(f->event, address, 5 * USEC_PER_SEC, &fp), ==, -EPROTO);
+        /* It failed before any certificate showed. */
+        g_assert_null(fp);
+        g_assert_nonnull(strstr(last_reason, "the endpoint sent the TLS alert"));
+        endpoint_stop(&f->e);
+}
+
+/*
+ * An endpoint serving a chain over what clients accept (vertex-endpoint does not validate): the probe
+ * sees the leaf, and fails the handshake as a client with OpenSSL's default limits would, saying why.
+ */
+static void test_chain_too_large(Fixture *f, gconstpointer data) {
+        PkiChainOptions o = { .server_name = "console.example.com", .extra_names = 9999 };
+        g_autoptr(PkiChain) chain = pki_chain_new_full(&o);
+        g_autofree char *address = NULL, *fp = NULL;
+        char expected[CERT_FINGERPRINT_MAX];
+
+        g_assert_cmpint(pki_chain_write_dir(chain, f->tmp), ==, 0);
+        g_assert_cmpint(cert_fingerprint(chain->leaf, expected), ==, 0);
+        endpoint_spawn(&f->e, "console", f->tmp, f->tmp, false, NULL);
+        address = g_strdup_printf("127.0.0.1:%d", f->e.port);
+
+        g_assert_cmpint(probe_run(f->event, address, 5 * USEC_PER_SEC, &fp), ==, -EPROTO);
+        g_assert_cmpstr(fp, ==, expected);
+        g_assert_true(g_str_has_prefix(last_reason, "the chain served is "));
+        g_assert_nonnull(strstr(last_reason, " KiB; TLS clients refuse certificate lists over 100 KiB"));
+        endpoint_stop(&f->e);
+}
+
+static int on_reset(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+
+        /* Closed with the ClientHello unread: a reset, as from a service that is going away. */
+        if (c >= 0)
+                close(c);
+        return 0;
+}
+
+/* Reset or closed before any TLS: unreachable (retried), not a failed handshake. */
+static void test_reset(Fixture *f, gconstpointer data) {
+        g_autofree char *address = NULL, *fp = NULL;
+        sd_event_source *s = NULL;
+        int port, fd, r;
+
+        fd = listen_loopback(false, &port);
+        g_assert_cmpint(sd_event_add_io(f->event, &s, fd, EPOLLIN, on_reset, NULL), >=, 0);
+        address = g_strdup_printf("127.0.0.1:%d", port);
+
+        r = probe_run(f->event, address, 5 * USEC_PER_SEC, &fp);
+        g_test_message("reset: %s", errno_name(r));
+        g_assert_true(r == -ECONNRESET || r == -EPIPE);
+        g_assert_null(fp);
+        g_assert_null(last_reason);
+        sd_event_source_disable_unref(s);
         close(fd);
 }
 
@@ -260,6 +342,9 @@ int main(int argc, char *argv[]) {
         g_test_add("/probe/refused", Fixture, NULL, fixture_setup, test_refused, fixture_teardown);
         g_test_add("/probe/timeout", Fixture, NULL, fixture_setup, test_timeout, fixture_teardown);
         g_test_add("/probe/not-tls", Fixture, NULL, fixture_setup, test_not_tls, fixture_teardown);
+        g_test_add("/probe/handshake-fails", Fixture, NULL, fixture_setup, test_handshake_fails, fixture_teardown);
+        g_test_add("/probe/chain-too-large", Fixture, NULL, fixture_setup, test_chain_too_large, fixture_teardown);
+        g_test_add("/probe/reset", Fixture, NULL, fixture_setup, test_reset, fixture_teardown);
         g_test_add("/probe/bad-address", Fixture, NULL, fixture_setup, test_bad_address, fixture_teardown);
         g_test_add("/probe/cancel", Fixture, NULL, fixture_setup, test_cancel, fixture_teardown);
 

@@ -570,6 +570,34 @@ static void test_unreachable(Fixture *f, gconstpointer data) {
         outcome_clear(&o);
 }
 
+
+static const char *const break_switch[] = { "--break-serving-if-exists", "/", NULL };
+
+/*
+ * The job says done, the endpoint answers, but no handshake completes (its test switch): not
+ * unreachable, and final: the request ends at once instead of retrying until its timeout.
+ */
+static void test_handshake_failed(Fixture *f, gconstpointer data) {
+        char *units[] = { (char *) CONSOLE, (char *) STOPPED, NULL };
+        g_autofree char *expected = NULL;
+        uint64_t start;
+        Outcome o = {};
+
+        f->mock.job_result = "done";
+        start = g_get_monotonic_time();
+        run_reload(f, units, 20 * USEC_PER_SEC, &o);
+        g_test_message("%s after %.0f ms", o.message, (g_get_monotonic_time() - start) / 1000.0);
+        g_assert_cmpuint(g_get_monotonic_time() - start, <, 2 * USEC_PER_SEC);
+        g_assert_cmpint(o.r, ==, -EPROTO);
+        expected = g_strdup_printf("%s answers on %s, but the TLS handshake failed: "
+                                   "the endpoint sent the TLS alert 'handshake failure'", CONSOLE, f->mock.listen);
+        g_assert_cmpstr(o.message, ==, expected);
+        g_assert_null(strstr(o.message, "unreachable"));
+        assert_row(&o, 0, CONSOLE, f->mock.listen, "handshake-failed", "");
+        assert_row(&o, 1, STOPPED, "", "inactive", "");
+        outcome_clear(&o);
+}
+
 static void test_empty(Fixture *f, gconstpointer data) {
         char *units[] = { NULL };
         ReloadRequest *req = NULL;
@@ -813,6 +841,8 @@ int main(int argc, char *argv[]) {
         g_test_add("/reload/job-failed", Fixture, fail_switch, fixture_setup, test_job_failed, fixture_teardown);
         g_test_add("/reload/mismatch", Fixture, fail_switch, fixture_setup, test_mismatch, fixture_teardown);
         g_test_add("/reload/unreachable", Fixture, NULL, fixture_setup, test_unreachable, fixture_teardown);
+        g_test_add("/reload/handshake-failed", Fixture, break_switch, fixture_setup, test_handshake_failed,
+                   fixture_teardown);
         g_test_add("/reload/empty", Fixture, NULL, fixture_setup, test_empty, fixture_teardown);
         g_test_add("/reload/cancel", Fixture, NULL, fixture_setup, test_cancel, fixture_teardown);
         g_test_add("/reload/through/success", Fixture, NULL, fixture_setup, test_through_success, fixture_teardown);

@@ -9,6 +9,7 @@
 
 #include "pki.h"
 #include "certinfo.h"
+#include "tls-preflight.h"
 #include "validate.h"
 
 #define SERVER "console.example.com"
@@ -640,6 +641,109 @@ static void test_validate_in_place(void) {
         g_assert_cmpint(cert_bundle_validate(b, &v, &p), ==, 0);
 }
 
+/*
+ * Pre-flight handshake. A leaf with 10,000 names that covers the server name passes every other
+ * check, but its chain is over 200 KiB and OpenSSL's clients refuse certificate lists over 100 KiB.
+ */
+static void test_too_many_names(void) {
+        PkiChainOptions o = { .extra_names = 9999 };
+        _cleanup_(pki_chain_freep) PkiChain *c = named_chain(&o);
+        CertBundle *b = NULL;
+        CertProblem p = {};
+
+        g_assert_cmpint(load(c->fullchain_pem, c->key_pem, c->root_pem, NULL, &b, &p), ==, -EBADMSG);
+        g_test_message("%s: %s", cert_error_name(p.code), p.message);
+        g_assert_cmpstr(cert_error_name(p.code), ==, "TooLarge");
+        g_assert_true(g_str_has_prefix(p.message, "the chain is "));
+        g_assert_nonnull(strstr(p.message, " KiB; TLS clients refuse certificate lists over 100 KiB"));
+        g_assert_nonnull(strstr(p.message, "the certificate for '" SERVER "' alone is "));
+        /* "the chain is 304 KiB": what a TLS 1.3 client is sent, leaf and intermediate. */
+        unsigned kib = 0;
+        g_assert_cmpint(sscanf(p.message, "the chain is %u KiB", &kib), ==, 1);
+        g_assert_cmpuint(kib, >, 200);
+        g_assert_cmpuint(kib, <, 400);
+
+        /* Every other check passes: only the handshake refuses it. */
+        CertBundle *parsed = NULL;
+        g_assert_cmpint(pem_read_bundle(c->fullchain_pem, strlen(c->fullchain_pem), c->key_pem, strlen(c->key_pem),
+                                        c->root_pem, strlen(c->root_pem), NULL, &parsed, &p), ==, 0);
+        g_assert_true(cert_matches_name(parsed->leaf, SERVER));
+        cert_bundle_free(parsed);
+
+        /* Under the limit the same kind of leaf is served. */
+        PkiChainOptions smaller = { .extra_names = 2500 };
+        _cleanup_(pki_chain_freep) PkiChain *c2 = named_chain(&smaller);
+        assert_valid_only(c2->fullchain_pem, c2->key_pem, c2->root_pem, NULL);
+}
+
+/* What the pre-flight reports for what a client refuses, below what validation catches first. */
+static void test_preflight(void) {
+        _cleanup_(pki_chain_freep) PkiChain *c = named_chain(NULL);
+        _cleanup_(pki_chain_freep) PkiChain *other = pki_chain_new("other.example.com");
+        _cleanup_(X509_STORE_freep) X509_STORE *trust = X509_STORE_new(), *wrong = X509_STORE_new();
+        STACK_OF(X509) *chain = sk_X509_new_null();
+        TlsPreflightFailure f = {};
+
+        g_assert_nonnull(trust);
+        g_assert_nonnull(wrong);
+        g_assert_cmpint(X509_STORE_add_cert(trust, c->root), ==, 1);
+        g_assert_cmpint(X509_STORE_add_cert(wrong, other->root), ==, 1);
+        g_assert_cmpint(sk_X509_push(chain, c->intermediate), >, 0);
+
+        TlsPreflightOptions o = { .trust = trust, .server_name = SERVER };
+        g_assert_cmpint(tls_preflight(c->leaf, chain, c->leaf_key, &o, &f), ==, 0);
+        /* An IP literal and a trailing dot are names a client checks as such. */
+        o.server_name = SERVER ".";
+        g_assert_cmpint(tls_preflight(c->leaf, chain, c->leaf_key, &o, &f), ==, 0);
+
+        /* The client checks the name, over TLS 1.3 first. */
+        o.server_name = "other.example.com";
+        g_assert_cmpint(tls_preflight(c->leaf, chain, c->leaf_key, &o, &f), ==, -EBADMSG);
+        g_assert_cmpint(f.version, ==, TLS1_3_VERSION);
+        g_assert_false(f.server);
+        g_assert_cmpint(f.verify_result, ==, X509_V_ERR_HOSTNAME_MISMATCH);
+        g_assert_cmpstr(f.reason, ==, "hostname mismatch");
+        o.server_name = "192.0.2.1";
+        g_assert_cmpint(tls_preflight(c->leaf, chain, c->leaf_key, &o, &f), ==, -EBADMSG);
+        g_assert_cmpint(f.verify_result, ==, X509_V_ERR_IP_ADDRESS_MISMATCH);
+
+        /* ... and the chain against its anchors. */
+        o = (TlsPreflightOptions) { .trust = wrong, .server_name = SERVER };
+        g_assert_cmpint(tls_preflight(c->leaf, chain, c->leaf_key, &o, &f), ==, -EBADMSG);
+        g_assert_cmpint(f.verify_result, ==, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
+
+        /* The intermediate as the anchor needs a partial chain, as validation allows. */
+        _cleanup_(X509_STORE_freep) X509_STORE *pinned = X509_STORE_new();
+        g_assert_cmpint(X509_STORE_add_cert(pinned, c->intermediate), ==, 1);
+        o = (TlsPreflightOptions) { .trust = pinned, .server_name = SERVER };
+        g_assert_cmpint(tls_preflight(c->leaf, chain, c->leaf_key, &o, &f), ==, -EBADMSG);
+        o.verify_flags = X509_V_FLAG_PARTIAL_CHAIN;
+        g_assert_cmpint(tls_preflight(c->leaf, chain, c->leaf_key, &o, &f), ==, 0);
+
+        /* The client's clock. */
+        o = (TlsPreflightOptions) { .trust = trust, .server_name = SERVER, .now = time(NULL) + 400 * PKI_DAY };
+        g_assert_cmpint(tls_preflight(c->leaf, chain, c->leaf_key, &o, &f), ==, -EBADMSG);
+        g_assert_cmpint(f.verify_result, ==, X509_V_ERR_CERT_HAS_EXPIRED);
+
+        /* A key that is not the certificate's: no server can be set up. */
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *other_key = pki_key_pooled(PKI_KEY_RSA2048, 5);
+        o = (TlsPreflightOptions) { .trust = trust, .server_name = SERVER };
+        g_assert_cmpint(tls_preflight(c->leaf, chain, other_key, &o, &f), ==, -EBADMSG);
+        g_assert_true(f.server);
+        g_assert_true(f.setup);
+        g_assert_cmpstr(f.reason, !=, "");
+
+        /* The size a client compares with its limit: TLS 1.3 adds a context byte and two per entry. */
+        int leaf_der = i2d_X509(c->leaf, NULL), inter_der = i2d_X509(c->intermediate, NULL);
+        g_assert_cmpuint(tls_certificate_list_size(c->leaf, chain, TLS1_2_VERSION), ==,
+                         3 + 3 + (size_t) leaf_der + 3 + (size_t) inter_der);
+        g_assert_cmpuint(tls_certificate_list_size(c->leaf, chain, TLS1_3_VERSION), ==,
+                         4 + 5 + (size_t) leaf_der + 5 + (size_t) inter_der);
+        g_assert_cmpstr(tls_version_name(TLS1_2_VERSION), ==, "TLS 1.2");
+
+        sk_X509_free(chain);
+}
+
 static void test_policy_strings(void) {
         g_assert_cmpstr(validate_policy_to_string(VALIDATE_POLICY_FIPS), ==, "fips");
         g_assert_cmpstr(validate_policy_to_string(VALIDATE_POLICY_STRICT), ==, "strict");
@@ -697,6 +801,8 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/validate/ca-key", test_ca_key);
         g_test_add_func("/validate/missing-key", test_missing_key);
         g_test_add_func("/validate/order", test_order);
+        g_test_add_func("/validate/too-many-names", test_too_many_names);
+        g_test_add_func("/validate/preflight", test_preflight);
 
         return g_test_run();
 }

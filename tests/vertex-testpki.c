@@ -6,6 +6,7 @@
  *
  *   vertex-testpki DIR --server-name NAME [--key-type rsa2048|rsa3072|ec256|ec384]
  *                  [--ca-key-type TYPE] [--expired] [--not-yet-valid] [--ip ADDR]... [--dns NAME]...
+ *                  [--extra-names N]
  *
  * Files: root.pem, intermediate.pem, leaf.pem, chain.pem, fullchain.pem,
  * key.pem, ca.pem, bundle.pem.
@@ -29,6 +30,7 @@ static void help(void) {
                "  --not-yet-valid      the leaf becomes valid tomorrow\n"
                "  --ip ADDR            add an IP SAN (repeatable)\n"
                "  --dns NAME           add a DNS SAN (repeatable)\n"
+               "  --extra-names N      add N more DNS SANs (name-1.NAME …): a leaf too large to serve\n"
                "Writes root.pem intermediate.pem leaf.pem chain.pem fullchain.pem key.pem ca.pem bundle.pem\n");
 }
 
@@ -42,6 +44,7 @@ int main(int argc, char *argv[]) {
                 { "not-yet-valid", no_argument,       NULL, 'n' },
                 { "ip",            required_argument, NULL, 'i' },
                 { "dns",           required_argument, NULL, 'd' },
+                { "extra-names",   required_argument, NULL, 'x' },
                 {}
         };
         PkiChainOptions o = {};
@@ -89,6 +92,9 @@ int main(int argc, char *argv[]) {
                         break;
                 case 'd':
                         alt[n_alt++] = optarg;
+                        break;
+                case 'x':
+                        o.extra_names = (unsigned) strtoul(optarg, NULL, 10);
                         break;
                 default:
                         return EXIT_FAILURE;

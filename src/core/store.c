@@ -850,6 +850,38 @@ static int check_generation(Store *s, uint64_t id, VerifiedGeneration **ret) {
         return 0;
 }
 
+int store_generation_has_files(Store *s, uint64_t id, const StoreFiles *files) {
+        _cleanup_close_ int dfd = -EBADF;
+        char name[32];
+        int r = 1;
+
+        assert(s);
+        assert(files);
+
+        (void) snprintf(name, sizeof(name), "%" PRIu64, id);
+        dfd = openat(s->generations_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd < 0)
+                return negative_errno();
+
+        for (CertBundlePart p = 0; r > 0 && p < _CERT_BUNDLE_PART_MAX; p++) {
+                char *data = NULL;
+                size_t size = 0;
+                int k;
+
+                /* One byte more than expected is enough to tell a longer file. */
+                k = read_file_at(dfd, cert_bundle_part_file(p), files->size[p] + 1, &data, &size);
+                if (k == -EFBIG)
+                        r = 0;
+                else if (k < 0)
+                        r = k;
+                else if (size != files->size[p] || (size > 0 && memcmp(data, files->pem[p], size) != 0))
+                        r = 0;
+                if (data)
+                        erase_and_free(data, size);
+        }
+        return r;
+}
+
 int store_load(Store *s, uint64_t id, CertBundle **ret) {
         assert(s);
         assert(ret);

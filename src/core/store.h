@@ -83,6 +83,9 @@ int store_current(Store *s, uint64_t *ret_id);
 /* The newest complete generation older than the current one; -ENOENT when none. */
 int store_previous(Store *s, uint64_t *ret_id);
 
+/* Does generation id hold exactly these files (byte for byte)? Returns 1, 0, or -errno. */
+int store_generation_has_files(Store *s, uint64_t id, const StoreFiles *files);
+
 /* Reads a generation back (certificates, authority, key). Returns 0 or -errno. */
 int store_load(Store *s, uint64_t id, CertBundle **ret);
 /* One generation's metadata. Returns 0 or -errno. */

@@ -24,6 +24,14 @@
  *   8. policy: key sizes and curves of every
  *      certificate, then signature digests (the
  *      self-signature of a trust anchor exempt)     WeakKey, WeakSignature
+ *   9. the pre-flight handshake (tls-preflight.c):
+ *      served as an endpoint serves it, a client
+ *      with OpenSSL's default limits completes
+ *      TLS 1.3 and TLS 1.2 handshakes, verifying
+ *      against the same anchors and the name        TooLarge (certificate list
+ *                                                   over 100 KiB), the check a
+ *                                                   client's refusal matches,
+ *                                                   else NotServerCertificate
  *
  * An unrelated extra certificate is UntrustedChain (not ChainIncomplete: no
  * link is missing, something that does not belong is there); its message
@@ -46,6 +54,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "certinfo.h"
+#include "tls-preflight.h"
 #include "validate.h"
 
 static const char *const policy_names[_VALIDATE_POLICY_MAX] = {
@@ -399,9 +408,10 @@ static int verify_error(X509_STORE_CTX *ctx, CertBundle *b, bool have_authority,
  * Orders b->chain from the leaf up, refuses missing links and unrelated
  * extra certificates, then lets OpenSSL verify signatures and CA
  * constraints. On success *ret_verified is the verified chain (leaf first,
- * anchor last).
+ * anchor last) and *ret_store what it was verified against.
  */
-static int check_chain(CertBundle *b, const ValidateOptions *o, STACK_OF(X509) **ret_verified, CertProblem *problem) {
+static int check_chain(CertBundle *b, const ValidateOptions *o, STACK_OF(X509) **ret_verified,
+                       X509_STORE **ret_store, CertProblem *problem) {
         bool leaf_is_anchor = o->allow_self_signed_leaf && self_signed(b->leaf);
         bool have_authority = sk_X509_num(b->authority) > 0;
         _cleanup_(X509_STORE_freep) X509_STORE *store = NULL;
@@ -500,6 +510,7 @@ static int check_chain(CertBundle *b, const ValidateOptions *o, STACK_OF(X509) *
                 }
 
         *ret_verified = verified;
+        *ret_store = TAKE_PTR(store);
         return 0;
 }
 
@@ -756,9 +767,89 @@ static int check_policy(STACK_OF(X509) *verified, ValidatePolicy policy, CertPro
         return 0;
 }
 
+/* KiB for people: 225,000 bytes are "220 KiB", and anything over the limit says more than the limit. */
+static size_t kib(size_t bytes) {
+        return (bytes + 1023) / 1024;
+}
+
+static int check_handshake(CertBundle *b, X509_STORE *store, const ValidateOptions *o, time_t now,
+                           CertProblem *problem) {
+        bool leaf_is_anchor = o->allow_self_signed_leaf && self_signed(b->leaf);
+        TlsPreflightOptions po = {
+                .trust = store,
+                /* As check_chain(): an operator may pin an intermediate as the authority. */
+                .verify_flags = !leaf_is_anchor && sk_X509_num(b->authority) > 0 ? X509_V_FLAG_PARTIAL_CHAIN : 0,
+                .server_name = o->server_name,
+                .now = now,
+        };
+        TlsPreflightFailure f = {};
+        const char *version;
+        char leaf[256];
+        int r;
+
+        r = tls_preflight(b->leaf, b->chain, b->key, &po, &f);
+        if (r != -EBADMSG)
+                return r;
+
+        version = tls_version_name(f.version);
+        leaf_label(b->leaf, leaf, sizeof(leaf));
+
+        if (f.certificate_list > TLS_CLIENT_MAX_CERT_LIST) {
+                int leaf_size = i2d_X509(b->leaf, NULL);
+                return cert_problem_set(problem, CERT_ERROR_TOO_LARGE,
+                                        "the chain is %zu KiB; TLS clients refuse certificate lists over %zu KiB "
+                                        "(the certificate for '%s' alone is %zu KiB)",
+                                        kib(f.certificate_list), TLS_CLIENT_MAX_CERT_LIST / 1024, leaf,
+                                        kib(leaf_size > 0 ? (size_t) leaf_size : 0));
+        }
+
+        if (!f.server && f.verify_result != X509_V_OK)
+                switch (f.verify_result) {
+                case X509_V_ERR_HOSTNAME_MISMATCH:
+                case X509_V_ERR_IP_ADDRESS_MISMATCH:
+                        return cert_problem_set(problem, CERT_ERROR_NAME_MISMATCH,
+                                                "a %s client connecting to '%s' refuses the certificate for '%s': %s",
+                                                version, o->server_name ?: "", leaf, f.reason);
+                case X509_V_ERR_CERT_HAS_EXPIRED:
+                        return cert_problem_set(problem, CERT_ERROR_EXPIRED,
+                                                "a %s client refuses the chain of the certificate for '%s': %s",
+                                                version, leaf, f.reason);
+                case X509_V_ERR_CERT_NOT_YET_VALID:
+                        return cert_problem_set(problem, CERT_ERROR_NOT_YET_VALID,
+                                                "a %s client refuses the chain of the certificate for '%s': %s",
+                                                version, leaf, f.reason);
+                case X509_V_ERR_INVALID_PURPOSE:
+                        return cert_problem_set(problem, CERT_ERROR_NOT_SERVER_CERTIFICATE,
+                                                "a %s client refuses the certificate for '%s' for a TLS server: %s",
+                                                version, leaf, f.reason);
+                case X509_V_ERR_EE_KEY_TOO_SMALL:
+                case X509_V_ERR_CA_KEY_TOO_SMALL:
+                        return cert_problem_set(problem, CERT_ERROR_WEAK_KEY,
+                                                "a %s client refuses the chain of the certificate for '%s': %s",
+                                                version, leaf, f.reason);
+                case X509_V_ERR_CA_MD_TOO_WEAK:
+                        return cert_problem_set(problem, CERT_ERROR_WEAK_SIGNATURE,
+                                                "a %s client refuses the chain of the certificate for '%s': %s",
+                                                version, leaf, f.reason);
+                default:
+                        return cert_problem_set(problem, CERT_ERROR_UNTRUSTED_CHAIN,
+                                                "a %s client does not trust the chain of the certificate for '%s': %s",
+                                                version, leaf, f.reason);
+                }
+
+        if (f.setup)
+                return cert_problem_set(problem, CERT_ERROR_NOT_SERVER_CERTIFICATE,
+                                        "a TLS server cannot be set up with the certificate for '%s' and its key: %s",
+                                        leaf, f.reason);
+        return cert_problem_set(problem, CERT_ERROR_NOT_SERVER_CERTIFICATE,
+                                "a %s %s cannot complete a handshake with the certificate for '%s' and its key: %s",
+                                version, f.server ? "server" : "client", leaf, f.reason);
+}
+
 int cert_bundle_validate(CertBundle *b, const ValidateOptions *options, CertProblem *problem) {
         static const ValidateOptions defaults = {};
         _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *verified = NULL;
+        _cleanup_(X509_STORE_freep) X509_STORE *store = NULL;
         const ValidateOptions *o = options ?: &defaults;
         char leaf[256];
         int r;
@@ -783,7 +874,7 @@ int cert_bundle_validate(CertBundle *b, const ValidateOptions *options, CertProb
         if (r < 0)
                 return r;
 
-        r = check_chain(b, o, &verified, problem);
+        r = check_chain(b, o, &verified, &store, problem);
         if (r < 0)
                 return r;
 
@@ -800,7 +891,11 @@ int cert_bundle_validate(CertBundle *b, const ValidateOptions *options, CertProb
         if (r < 0)
                 return r;
 
-        return check_policy(verified, o->policy, problem);
+        r = check_policy(verified, o->policy, problem);
+        if (r < 0)
+                return r;
+
+        return check_handshake(b, store, o, now, problem);
 }
 
 int cert_bundle_load(const void *certificate, size_t certificate_size,

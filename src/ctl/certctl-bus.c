@@ -15,10 +15,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <systemd/sd-bus.h>
 
@@ -26,7 +28,11 @@
 #include "certctl-bus.h"
 #include "certctl-output.h"
 #include "certctl.h"
+#include "certinfo.h"
+#include "io-util.h"
+#include "pem.h"
 #include "strv.h"
+#include "time-util.h"
 
 static const char *startswith(const char *s, const char *prefix) {
         size_t n = strlen(prefix);
@@ -39,7 +45,7 @@ static const char *error_short_name(const char *name) {
         return s && *s ? s : name;
 }
 
-static int report_bus_error(const CertctlArgs *a, const sd_bus_error *error, int r) {
+int report_bus_error(const CertctlArgs *a, const sd_bus_error *error, int r) {
         const char *name = error && error->name ? error->name : "org.freedesktop.DBus.Error.Failed";
         const char *message = error && error->message ? error->message : errno_name(r < 0 ? r : -EIO);
 
@@ -75,45 +81,72 @@ int bus_connect(const CertctlArgs *a, sd_bus **ret) {
         return CERTCTL_EXIT_OK;
 }
 
+int call_message_error(const CertctlArgs *a, sd_bus *bus, sd_bus_message *m, uint64_t timeout,
+                              sd_bus_message **ret_reply, sd_bus_error *error) {
+        int r;
+
+        /* Only privileged calls can make polkit ask; they are the ones with the long timeout. */
+        pid_t agent = timeout == MUTATING_CALL_TIMEOUT_USEC ? polkit_agent_open(a->ask_password) : 0;
+        r = sd_bus_call(bus, m, timeout, error, ret_reply);
+        polkit_agent_close(agent);
+        if (r < 0) {
+                if (!sd_bus_error_is_set(error))
+                        (void) sd_bus_error_set_errno(error, r);
+                return CERTCTL_EXIT_REFUSED;
+        }
+        return CERTCTL_EXIT_OK;
+}
+
 int call_message(const CertctlArgs *a, sd_bus *bus, sd_bus_message *m, uint64_t timeout,
                  sd_bus_message **ret_reply) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
-        /* Only privileged calls can make polkit ask; they are the ones with the long timeout. */
-        pid_t agent = timeout == MUTATING_CALL_TIMEOUT_USEC ? polkit_agent_open(a->ask_password) : 0;
-        r = sd_bus_call(bus, m, timeout, &error, ret_reply);
-        polkit_agent_close(agent);
-        if (r < 0)
-                return report_bus_error(a, &error, r);
-        return CERTCTL_EXIT_OK;
+        r = call_message_error(a, bus, m, timeout, ret_reply, &error);
+        if (r == CERTCTL_EXIT_REFUSED)
+                return report_bus_error(a, &error, -EIO);
+        return r;
 }
 
-/* One method call on the daemon's object; on an error reply prints it. Returns an exit code. */
-int call_method(const CertctlArgs *a, sd_bus *bus, const char *member, uint64_t timeout,
-                sd_bus_message **ret_reply, const char *types, ...) {
+static int call_methodv(const CertctlArgs *a, sd_bus *bus, const char *member, uint64_t timeout,
+                        sd_bus_message **ret_reply, sd_bus_error *error, const char *types, va_list ap) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
 
         r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, BUS_PATH, BUS_INTERFACE, member);
-        if (r < 0)
-                goto fail_local;
-
-        if (types) {
-                va_list ap;
-
-                va_start(ap, types);
+        if (r >= 0 && types)
                 r = sd_bus_message_appendv(m, types, ap);
-                va_end(ap);
-                if (r < 0)
-                        goto fail_local;
+        if (r < 0) {
+                fprintf(stderr, "Failed to build the %s call: %s\n", member, errno_name(r));
+                return CERTCTL_EXIT_USAGE;
         }
+        return call_message_error(a, bus, m, timeout, ret_reply, error);
+}
 
-        return call_message(a, bus, m, timeout, ret_reply);
+/* One method call on the daemon's object; an error reply is left in *error, not printed. Returns an exit code. */
+static int call_method_error(const CertctlArgs *a, sd_bus *bus, const char *member, uint64_t timeout,
+                             sd_bus_message **ret_reply, sd_bus_error *error, const char *types, ...) {
+        va_list ap;
+        int r;
 
-fail_local:
-        fprintf(stderr, "Failed to build the %s call: %s\n", member, errno_name(r));
-        return CERTCTL_EXIT_USAGE;
+        va_start(ap, types);
+        r = call_methodv(a, bus, member, timeout, ret_reply, error, types, ap);
+        va_end(ap);
+        return r;
+}
+
+int call_method(const CertctlArgs *a, sd_bus *bus, const char *member, uint64_t timeout,
+                sd_bus_message **ret_reply, const char *types, ...) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        va_list ap;
+        int r;
+
+        va_start(ap, types);
+        r = call_methodv(a, bus, member, timeout, ret_reply, &error, types, ap);
+        va_end(ap);
+        if (r == CERTCTL_EXIT_REFUSED)
+                return report_bus_error(a, &error, -EIO);
+        return r;
 }
 
 int bus_parse_error(int r) {
@@ -557,6 +590,134 @@ static int open_input(const char *path, int *ret) {
         return CERTCTL_EXIT_OK;
 }
 
+/* -------------------------------------------------- install, and after NoReply */
+
+/* How long install waits for a daemon that stopped mid-call to be back (systemd restarts it after 2 s). */
+#define DAEMON_BACK_TIMEOUT_USEC (90 * USEC_PER_SEC)
+#define DAEMON_BACK_POLL_USEC (200 * USEC_PER_MSEC)
+
+/* The fingerprint of the leaf of what we uploaded, found as the daemon finds it (pem.c). */
+static int upload_fingerprint(int cert_fd, int key_fd, int ca_fd, char ret[static CERT_FINGERPRINT_MAX]) {
+        _cleanup_free_ char *cert = NULL, *ca = NULL;
+        _cleanup_(cert_bundle_freep) CertBundle *b = NULL;
+        char *key = NULL;
+        size_t cert_size = 0, key_size = 0, ca_size = 0;
+        PemLimits limits = { .max_size = 64 * 1024 * 1024 };
+        CertProblem problem = {};
+        int r;
+
+        r = read_fd_bounded(cert_fd, limits.max_size, READ_FROM_START, &cert, &cert_size);
+        if (r >= 0)
+                r = read_fd_bounded(ca_fd, limits.max_size, READ_FROM_START, &ca, &ca_size);
+        if (r >= 0)
+                r = read_fd_bounded(key_fd, limits.max_size, READ_FROM_START, &key, &key_size);
+        if (r >= 0)
+                r = pem_read_bundle(cert, cert_size, key ?: "", key_size, ca ?: "", ca_size, &limits, &b, &problem);
+        if (key)
+                erase_and_free(key, key_size);
+        if (r < 0)
+                return r;
+        if (!b->leaf)
+                return -EBADMSG;
+        return cert_fingerprint(b->leaf, ret);
+}
+
+bool bus_error_is_no_answer(const sd_bus_error *error) {
+        return sd_bus_error_has_names(error, SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_TIMEOUT, SD_BUS_ERROR_DISCONNECTED);
+}
+
+/* A string property, asking for the daemon to be started if it is not running (bus activation). */
+static int get_string(sd_bus *bus, const char *property, char **ret, sd_bus_error *error) {
+        return sd_bus_get_property_string(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, property, error, ret);
+}
+
+int install_after_no_answer(const CertctlArgs *a, const sd_bus_error *call_error, int fingerprint_r,
+                            const char *uploaded) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_free_ char *state = NULL, *fingerprint = NULL, *last_error = NULL;
+        uint64_t generation = 0, deadline;
+        int r = fingerprint_r;
+
+        fprintf(stderr, "%s: %s\n", error_short_name(call_error->name), call_error->message ?: "no reply");
+        if (r < 0) {
+                fprintf(stderr, "The daemon did not answer, and what was uploaded cannot be read back (%s) "
+                        "to tell whether it was installed: see 'vertex-certctl status'.\n", errno_name(r));
+                return CERTCTL_EXIT_REFUSED;
+        }
+        fprintf(stderr, "The daemon stopped before it answered; waiting for it to be back to tell whether "
+                "the upload (%s) is served.\n", uploaded);
+
+        /* A connection of our own: the old one may have gone with the daemon's reply. */
+        r = bus_connect(a, &bus);
+        if (r != CERTCTL_EXIT_OK)
+                return r;
+
+        deadline = now_usec(CLOCK_MONOTONIC) + DAEMON_BACK_TIMEOUT_USEC;
+        for (;;) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+                state = mfree(state);
+                r = get_string(bus, "State", &state, &error);
+                /* Back, and past the reload a restart does first: what it serves now is settled. */
+                if (r >= 0 && !streq(state, "reloading"))
+                        break;
+                if (now_usec(CLOCK_MONOTONIC) >= deadline) {
+                        fprintf(stderr, "The daemon is not back after %" PRIu64 " s; once it is, "
+                                "'vertex-certctl status' shows whether Fingerprint is %s.\n",
+                                DAEMON_BACK_TIMEOUT_USEC / USEC_PER_SEC, uploaded);
+                        return CERTCTL_EXIT_REFUSED;
+                }
+                (void) nanosleep(&(struct timespec) { .tv_nsec = DAEMON_BACK_POLL_USEC * 1000 }, NULL);
+        }
+
+        r = get_string(bus, "Fingerprint", &fingerprint, NULL);
+        if (r >= 0)
+                r = sd_bus_get_property_trivial(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "Generation", NULL, 't',
+                                                &generation);
+        if (r >= 0)
+                r = get_string(bus, "LastError", &last_error, NULL);
+        if (r < 0) {
+                fprintf(stderr, "Failed to read what the daemon serves: %s\n", errno_name(r));
+                return CERTCTL_EXIT_USAGE;
+        }
+
+        bool current = strcasecmp(fingerprint, uploaded) == 0;
+        bool served = current && !streq(state, "degraded");
+
+        if (a->json) {
+                Json j;
+
+                json_open_object(&j, stdout);
+                json_field_string(&j, "error", call_error->name);
+                json_field_string(&j, "message", call_error->message ?: "");
+                json_field_bool(&j, "served", served);
+                json_field_bool(&j, "current", current);
+                json_field_uint(&j, "generation", generation);
+                json_field_string(&j, "fingerprint", fingerprint);
+                json_field_string(&j, "uploaded", uploaded);
+                json_field_string(&j, "state", state);
+                json_close_object(&j);
+        }
+
+        if (served) {
+                if (!a->json) {
+                        printf("Installed generation %" PRIu64 " (the daemon restarted before it could answer).\n",
+                               generation);
+                        kv("Generation", "%" PRIu64, generation);
+                        kv("Fingerprint", "%s", fingerprint);
+                        fflush(stdout);
+                }
+                return CERTCTL_EXIT_OK;
+        }
+        if (current)
+                fprintf(stderr, "The upload is the current generation %" PRIu64 ", but not every endpoint serves it "
+                        "(State: %s): %s\n", generation, state, isempty(last_error) ? "see 'vertex-certctl status'" : last_error);
+        else
+                fprintf(stderr, "The upload was not installed: generation %" PRIu64 " (%s) is served. "
+                        "Install it again.\n", generation, fingerprint);
+        return CERTCTL_EXIT_REFUSED;
+}
+
 int verb_install(const CertctlArgs *a) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -583,9 +744,16 @@ int verb_install(const CertctlArgs *a) {
         if (r != CERTCTL_EXIT_OK)
                 return r;
 
-        r = call_method(a, bus, "InstallFiles", MUTATING_CALL_TIMEOUT_USEC, &reply, "hhh", cert_fd, key_fd, ca_fd);
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        r = call_method_error(a, bus, "InstallFiles", MUTATING_CALL_TIMEOUT_USEC, &reply, &error,
+                              "hhh", cert_fd, key_fd, ca_fd);
+        if (r != CERTCTL_EXIT_OK && bus_error_is_no_answer(&error)) {
+                char uploaded[CERT_FINGERPRINT_MAX];
+                int k = upload_fingerprint(cert_fd, key_fd, ca_fd, uploaded);
+                return install_after_no_answer(a, &error, k, uploaded);
+        }
         if (r != CERTCTL_EXIT_OK)
-                return r;
+                return report_bus_error(a, &error, -EIO);
         return print_generation_reply(a, reply, "Installed");
 }
 

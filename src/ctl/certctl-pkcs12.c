@@ -18,6 +18,9 @@
 
 #include "certctl-bus.h"
 #include "certctl.h"
+#include "certinfo.h"
+#include "io-util.h"
+#include "pkcs12.h"
 
 #define PASSWORD_ENV "VERTEX_CERTCTL_PKCS12_PASSWORD"
 #define PASSWORD_MAX 4096
@@ -134,9 +137,56 @@ static int get_password(const CertctlArgs *a, char **ret) {
         return ask_password(ret);
 }
 
-int verb_install_pkcs12(const CertctlArgs *a) {
+/* The fingerprint of the file's certificate, read as the daemon reads it; for after a NoReply. */
+static int pkcs12_fingerprint(int fd, const char *password, char ret[static CERT_FINGERPRINT_MAX]) {
+        _cleanup_free_ char *data = NULL;
+        _cleanup_(cert_bundle_freep) CertBundle *b = NULL;
+        CertProblem problem = {};
+        size_t size = 0;
+        int r;
+
+        r = read_fd_bounded(fd, PKCS12_MAX, READ_FROM_START, &data, &size);
+        if (r >= 0)
+                r = pkcs12_read_bundle(data, size, password, &b, &problem);
+        if (r < 0)
+                return r;
+        return cert_fingerprint(b->leaf, ret);
+}
+
+/* InstallPkcs12 with the file and the password. Returns an exit code; the reply in *ret_reply. */
+static int call_install_pkcs12(const CertctlArgs *a, int fd, const char *password, sd_bus_message **ret_reply) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = bus_connect(a, &bus);
+        if (r != CERTCTL_EXIT_OK)
+                return r;
+        r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, BUS_PATH, BUS_INTERFACE, "InstallPkcs12");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "hs", fd, password);
+        /* Sensitive: the message is erased when freed. */
+        if (r >= 0)
+                r = sd_bus_message_sensitive(m);
+        if (r < 0) {
+                fprintf(stderr, "Failed to build the InstallPkcs12 call: %s\n", errno_name(r));
+                return CERTCTL_EXIT_USAGE;
+        }
+
+        r = call_message_error(a, bus, m, MUTATING_CALL_TIMEOUT_USEC, ret_reply, &error);
+        if (r == CERTCTL_EXIT_REFUSED && bus_error_is_no_answer(&error)) {
+                char uploaded[CERT_FINGERPRINT_MAX];
+                int k = pkcs12_fingerprint(fd, password, uploaded);
+                return install_after_no_answer(a, &error, k, uploaded);
+        }
+        if (r == CERTCTL_EXIT_REFUSED)
+                return report_bus_error(a, &error, -EIO);
+        return r;
+}
+
+int verb_install_pkcs12(const CertctlArgs *a) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_close_ int fd = -EBADF;
         char *password = NULL;
         int r;
@@ -152,21 +202,11 @@ int verb_install_pkcs12(const CertctlArgs *a) {
         if (r != CERTCTL_EXIT_OK)
                 return r;
 
-        r = bus_connect(a, &bus);
-        if (r == CERTCTL_EXIT_OK) {
-                r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, BUS_PATH, BUS_INTERFACE, "InstallPkcs12");
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "hs", fd, password);
-                /* Sensitive: the message is erased when freed. */
-                if (r >= 0)
-                        r = sd_bus_message_sensitive(m);
-                r = r < 0 ? (fprintf(stderr, "Failed to build the InstallPkcs12 call: %s\n", errno_name(r)),
-                             CERTCTL_EXIT_USAGE)
-                          : call_message(a, bus, m, MUTATING_CALL_TIMEOUT_USEC, &reply);
-        }
+        r = call_install_pkcs12(a, fd, password, &reply);
         explicit_bzero(password, strlen(password));
         free(password);
-        if (r != CERTCTL_EXIT_OK)
+        /* A reply only when the call was answered (not after a NoReply). */
+        if (r != CERTCTL_EXIT_OK || !reply)
                 return r;
         return print_generation_reply(a, reply, "Installed");
 }

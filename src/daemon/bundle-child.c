@@ -55,42 +55,47 @@ typedef int (*produce_t)(const void *userdata, CertBundle **ret, CertProblem *pr
 
 /* ------------------------------------------------------------------ child */
 
-static int child_write(int fd, const CertBundle *b, ChildHeader *header) {
+/*
+ * The answer: the header, then (accepted, when the store's files are wanted) the five PEM texts, then the
+ * flattened CertInfo (accepted; or refused with a leaf, when only a report is wanted).
+ */
+static int child_write(int fd, const CertBundle *b, bool report_only, ChildHeader *header) {
         StoreFiles files = {};
         _cleanup_(cert_info_freep) CertInfo *info = NULL;
         _cleanup_free_ char *flat = NULL;
         size_t flat_size = 0;
         int r;
 
-        if (header->r >= 0) {
+        if (header->r >= 0 || (report_only && header->r == -EBADMSG && b && b->leaf)) {
                 r = cert_info_from_bundle(b, &info);
                 if (r >= 0)
                         r = cert_info_serialize(info, &flat, &flat_size);
-                if (r >= 0)
+                if (r >= 0 && header->r >= 0 && !report_only)
                         r = store_files_from_bundle(b, &files);
-                header->r = r;
+                if (r < 0)
+                        header->r = r;
         }
-        if (header->r >= 0) {
+        if (header->r >= 0 || header->r == -EBADMSG) {
                 for (CertBundlePart p = 0; p < _CERT_BUNDLE_PART_MAX; p++)
                         header->size[p] = files.size[p];
                 header->info_size = flat_size;
         }
 
         r = write_all(fd, header, sizeof(*header));
-        for (CertBundlePart p = 0; r >= 0 && header->r >= 0 && p < _CERT_BUNDLE_PART_MAX; p++)
+        for (CertBundlePart p = 0; r >= 0 && p < _CERT_BUNDLE_PART_MAX; p++)
                 r = write_all(fd, files.pem[p] ?: "", files.size[p]);
-        if (r >= 0 && header->r >= 0)
-                r = write_all(fd, flat, flat_size);
+        if (r >= 0)
+                r = write_all(fd, flat ?: "", flat_size);
         store_files_done(&files);
         return r;
 }
 
-static _noreturn_ void child_run(int fd, produce_t produce, const void *userdata) {
+static _noreturn_ void child_run(int fd, produce_t produce, const void *userdata, bool report_only) {
         ChildHeader header = {};
         CertBundle *b = NULL;
 
         header.r = produce(userdata, &b, &header.problem, header.request_id);
-        (void) child_write(fd, b, &header);
+        (void) child_write(fd, b, report_only, &header);
 
         /* Freed although _exit() follows: valgrind and ASan follow the child too. */
         cert_bundle_free(b);
@@ -140,12 +145,13 @@ static int parse_reply(BundleWorker *w, BundleResult *result) {
         memcpy(&header, w->buf, sizeof(header));
         header.request_id[PENDING_ID_MAX - 1] = 0;
         memcpy(result->request_id, header.request_id, PENDING_ID_MAX);
-        if (header.r < 0) {
-                if (header.r == -EBADMSG) {
-                        header.problem.message[sizeof(header.problem.message) - 1] = 0;
-                        result->problem = header.problem;
-                }
-                return header.r;
+        if (header.r < 0 && header.r != -EBADMSG)
+                return header.r > -4096 ? header.r : -EPROTO;
+        if (header.r == -EBADMSG) {
+                header.problem.message[sizeof(header.problem.message) - 1] = 0;
+                if ((unsigned) header.problem.code >= _CERT_ERROR_MAX || header.problem.code == CERT_OK)
+                        return -EPROTO;
+                result->problem = header.problem;
         }
 
         for (CertBundlePart part = 0; part < _CERT_BUNDLE_PART_MAX; part++) {
@@ -163,8 +169,12 @@ static int parse_reply(BundleWorker *w, BundleResult *result) {
                         return r;
                 result->files.size[part] = (size_t) header.size[part];
         }
-        r = cert_info_deserialize(p, (size_t) header.info_size, &result->info);
-        return r == -EBADMSG ? -EPROTO : r;
+        if (header.info_size > 0 || header.r >= 0) {
+                r = cert_info_deserialize(p, (size_t) header.info_size, &result->info);
+                if (r < 0)
+                        return r == -EBADMSG ? -EPROTO : r;
+        }
+        return header.r;
 }
 
 /* Both the pipe's end and the child's exit were seen: answer. The worker may be freed by done(). */
@@ -175,10 +185,10 @@ static void maybe_finish(BundleWorker *w) {
                 return;
 
         result.r = parse_reply(w, &result);
-        if (result.r < 0) {
+        if (result.r < 0)
                 store_files_done(&result.files);
+        if (result.r < 0 && result.r != -EBADMSG)
                 result.info = cert_info_free(result.info);
-        }
         w->done(w, &result, w->userdata);
 }
 
@@ -253,7 +263,7 @@ static int on_child_exit(sd_event_source *s, int fd, uint32_t revents, void *use
         return 0;
 }
 
-static int worker_start(sd_event *event, produce_t produce, const void *args,
+static int worker_start(sd_event *event, produce_t produce, const void *args, bool report_only,
                         bundle_worker_done_t done, void *userdata, BundleWorker **ret) {
         _cleanup_(bundle_worker_freep) BundleWorker *w = NULL;
         int fd, r;
@@ -264,7 +274,7 @@ static int worker_start(sd_event *event, produce_t produce, const void *args,
         if (pid < 0)
                 return pid;
         if (pid == 0)
-                child_run(fd, produce, args);
+                child_run(fd, produce, args, report_only);
 
         w = calloc(1, sizeof(BundleWorker));
         if (!w) {
@@ -373,7 +383,55 @@ int bundle_worker_load(sd_event *event,
         };
 
         /* The child gets its copy of a at fork(); it may go out of scope here afterwards. */
-        return worker_start(event, produce_loaded, &a, done, userdata, ret);
+        return worker_start(event, produce_loaded, &a, false, done, userdata, ret);
+}
+
+/*
+ * pem_read_bundle() + cert_bundle_validate(), the parsed bundle handed back even when refused, for
+ * its CertInfo. Without a key, that of the pending signing request the certificate answers, named
+ * in request_id, as Install would take it.
+ */
+static int produce_validated(const void *userdata, CertBundle **ret, CertProblem *problem, char *request_id) {
+        const LoadArgs *a = userdata;
+        CertBundle *b = NULL;
+        int r;
+
+        r = pem_read_bundle(a->certificate, a->certificate_size, a->key, a->key_size, a->authority,
+                            a->authority_size, &a->options->limits, &b, problem);
+        if (r < 0)
+                return r;
+        *ret = b;
+        if (!b->leaf)
+                return cert_problem_set(problem, CERT_ERROR_MALFORMED, "no certificate was given");
+        if (!b->key && a->pending_directory) {
+                r = pending_find_key(a->pending_directory, b->leaf, &b->key, request_id);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return cert_problem_set(problem, CERT_ERROR_MISSING_KEY,
+                                                "no private key given, and no pending signing request has "
+                                                "this certificate's public key");
+        }
+        return cert_bundle_validate(b, a->options, problem);
+}
+
+int bundle_worker_validate(sd_event *event,
+                           const void *certificate, size_t certificate_size,
+                           const void *key, size_t key_size,
+                           const void *authority, size_t authority_size,
+                           const ValidateOptions *options,
+                           const char *pending_directory,
+                           bundle_worker_done_t done, void *userdata,
+                           BundleWorker **ret) {
+        LoadArgs a = {
+                .pending_directory = pending_directory,
+                .certificate = certificate, .certificate_size = certificate_size,
+                .key = key, .key_size = key_size,
+                .authority = authority, .authority_size = authority_size,
+                .options = options,
+        };
+
+        return worker_start(event, produce_validated, &a, true, done, userdata, ret);
 }
 
 /* ------------------------------------------------------------ self-signed */
@@ -395,5 +453,5 @@ int bundle_worker_selfsigned(sd_event *event, const char *server_name, char *con
                              BundleWorker **ret) {
         SelfSignedArgs a = { server_name, alternative_names, lifetime_days };
 
-        return worker_start(event, produce_selfsigned, &a, done, userdata, ret);
+        return worker_start(event, produce_selfsigned, &a, false, done, userdata, ret);
 }

@@ -9,7 +9,9 @@
  * (chain building and checking, key generation and signing), and OpenSSL
  * keeps what it fetched for them for the life of the process: under the real
  * unit 0.3-0.5 MiB of the idle RSS after the first install or the first boot.
- * A child also keeps the parsing of untrusted input out of the daemon.
+ * A child also keeps the parsing of untrusted input out of the daemon: every
+ * bundle handed in (Install, InstallFiles, Validate, the drop directory) is
+ * read here, never in the daemon.
  *
  * The child hands back exactly what the store writes (StoreFiles: the PEM
  * texts, the chain in its validated order) and the CertInfo describing the
@@ -31,8 +33,8 @@ typedef struct BundleWorker BundleWorker;
 typedef struct BundleResult {
         int r;                  /* 0; -EBADMSG with problem set (refused); -errno */
         CertProblem problem;
-        StoreFiles files;       /* r == 0: owned by the receiver (store_files_done()) */
-        CertInfo *info;         /* r == 0: owned by the receiver */
+        StoreFiles files;       /* r == 0 (not from bundle_worker_validate()): owned by the receiver (store_files_done()) */
+        CertInfo *info;         /* r == 0, or a refusal of bundle_worker_validate() with a leaf: owned by the receiver */
         char request_id[PENDING_ID_MAX];  /* the pending signing request whose key the bundle took; "" when none */
 } BundleResult;
 
@@ -58,6 +60,22 @@ int bundle_worker_load(sd_event *event,
                        const char *pending_directory, bool pkcs12,
                        bundle_worker_done_t done, void *userdata,
                        BundleWorker **ret);
+
+/*
+ * The checks of Validate in a child: cert_bundle_load() without the store's
+ * files; the CertInfo of the leaf comes back whenever one was read, refused
+ * or not. Without a key and with pending_directory set, the key of the
+ * matching pending signing request, named in the result's request_id.
+ * Returns 0 or -errno.
+ */
+int bundle_worker_validate(sd_event *event,
+                           const void *certificate, size_t certificate_size,
+                           const void *key, size_t key_size,
+                           const void *authority, size_t authority_size,
+                           const ValidateOptions *options,
+                           const char *pending_directory,
+                           bundle_worker_done_t done, void *userdata,
+                           BundleWorker **ret);
 
 /* selfsigned_generate() in a child. Returns 0 or -errno. */
 int bundle_worker_selfsigned(sd_event *event, const char *server_name, char *const *alternative_names,

@@ -19,6 +19,7 @@
 #include <sys/sysmacros.h>
 
 #include "announce.h"
+#include "bundle-child.h"
 #include "bus-api.h"
 #include "bus-names.h"
 #include "bus-request.h"
@@ -230,18 +231,40 @@ static int method_install(sd_bus_message *m, void *userdata, sd_bus_error *error
         return r;
 }
 
+static const char *fd_type_name(mode_t m) {
+        if (S_ISDIR(m))
+                return "a directory";
+        if (S_ISFIFO(m))
+                return "a pipe";
+        if (S_ISSOCK(m))
+                return "a socket";
+        if (S_ISCHR(m) || S_ISBLK(m))
+                return "a device";
+        return "not a regular file";
+}
+
 /*
  * Reads one passed file: a regular file (from offset 0, whatever the
  * caller's position) or /dev/null for "none". Anything else, or more than
  * max bytes, is refused rather than read: a FIFO could block the daemon.
+ * Every refusal is Malformed or TooLarge, with a message naming the part.
  */
 static int read_passed_fd(int fd, const char *what, uint64_t max, char **ret, size_t *ret_size, sd_bus_error *error) {
         struct stat st;
         char *buf;
-        int r;
+        int flags, r;
 
+        flags = fcntl(fd, F_GETFL);
+        if (flags < 0)
+                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "Malformed",
+                                         "The %s's file descriptor cannot be used: %s.", what, errno_name(-errno));
+        if ((flags & O_PATH) || (flags & O_ACCMODE) == O_WRONLY)
+                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "Malformed",
+                                         "The %s's file descriptor is not open for reading%s.", what,
+                                         (flags & O_PATH) ? " (O_PATH)" : " (write-only)");
         if (fstat(fd, &st) < 0)
-                return sd_bus_error_set_errnof(error, errno, "Cannot examine the %s file descriptor: %m", what);
+                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "Malformed",
+                                         "The %s's file descriptor cannot be examined: %s.", what, errno_name(-errno));
 
         if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3) {
                 /* /dev/null: this part is absent. */
@@ -254,7 +277,8 @@ static int read_passed_fd(int fd, const char *what, uint64_t max, char **ret, si
         }
         if (!S_ISREG(st.st_mode))
                 return sd_bus_error_setf(error, BUS_ERROR_PREFIX "Malformed",
-                                         "The %s must be passed as a regular file (or /dev/null for none).", what);
+                                         "The %s must be passed as a regular file (or /dev/null for none), not %s.",
+                                         what, fd_type_name(st.st_mode));
         if ((uint64_t) st.st_size > max)
                 return bus_error_too_large(error, what, max);
 
@@ -262,8 +286,11 @@ static int read_passed_fd(int fd, const char *what, uint64_t max, char **ret, si
         r = read_fd_bounded(fd, (size_t) max, READ_FROM_START, ret, ret_size);
         if (r == -EFBIG)
                 return bus_error_too_large(error, what, max);
+        if (r == -ENOMEM)
+                return r;
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to read the %s: %m", what);
+                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "Malformed", "The %s could not be read: %s.", what,
+                                         errno_name(r));
         return 0;
 }
 
@@ -356,56 +383,14 @@ static int append_report_string(sd_bus_message *m, const char *name, const char 
         return sd_bus_message_append(m, "{sv}", name, "s", value ?: "");
 }
 
-static int method_validate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+/*
+ * Validate's answer: the verdict, the signing request whose key the bundle would take (request_id,
+ * NULL or "" for none), and what the leaf is when one was read (info may be NULL).
+ */
+static int reply_report(sd_bus_message *m, bool valid, const CertProblem *problem, const char *request_id,
+                        const CertInfo *info) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(cert_bundle_freep) CertBundle *bundle = NULL;
-        _cleanup_(cert_info_freep) CertInfo *info = NULL;
-        Context *c = userdata;
-        const char *certificate, *key, *authority;
-        CertProblem problem = {};
-        ValidateOptions options;
         int r;
-
-        r = sd_bus_message_read(m, "sss", &certificate, &key, &authority);
-        if (r < 0)
-                return r;
-
-        pipeline_validate_options(c, &options);
-
-        /* Size is the first check, before anything is parsed. */
-        if (strlen(certificate) > options.limits.max_size || strlen(key) > options.limits.max_size ||
-            strlen(authority) > options.limits.max_size)
-                r = cert_problem_set(&problem, CERT_ERROR_TOO_LARGE,
-                                     "An input is larger than the limit of %zu bytes (MaxInputSize=).",
-                                     options.limits.max_size);
-        else
-                r = pem_read_bundle(certificate, strlen(certificate), key, strlen(key),
-                                    authority, strlen(authority), &options.limits, &bundle, &problem);
-        erase_string(key);
-        char request_id[PENDING_ID_MAX] = "";
-        if (r >= 0 && bundle->leaf && !bundle->key) {
-                /* Without a key, the one of the signing request this certificate answers, as Install would
-                 * use it; the report names the request so that the caller knows before installing. */
-                r = pending_find_key(store_directory(c->store), bundle->leaf, &bundle->key, request_id);
-                if (r < 0)
-                        return sd_bus_error_set_errnof(error, r, "Failed to look for a signing request: %m");
-                if (r == 0) {
-                        r = cert_problem_set(&problem, CERT_ERROR_MISSING_KEY,
-                                             "no private key given, and no pending signing request has "
-                                             "this certificate's public key");
-                        r = cert_info_from_bundle(bundle, &info) < 0 ? -ENOMEM : -EBADMSG;
-                }
-        }
-        if (r >= 0 && bundle->leaf) {
-                r = cert_info_from_bundle(bundle, &info);
-                if (r < 0)
-                        return r;
-                r = cert_bundle_validate(bundle, &options, &problem);
-        }
-        if (r < 0 && r != -EBADMSG)
-                return sd_bus_error_set_errnof(error, r, "Failed to validate: %m");
-
-        bool valid = r >= 0;
 
         r = sd_bus_message_new_method_return(m, &reply);
         if (r < 0)
@@ -416,10 +401,10 @@ static int method_validate(sd_bus_message *m, void *userdata, sd_bus_error *erro
 
         r = sd_bus_message_append(reply, "{sv}", "valid", "b", valid);
         if (r >= 0)
-                r = append_report_string(reply, "error", valid ? "" : cert_error_name(problem.code));
+                r = append_report_string(reply, "error", valid ? "" : cert_error_name(problem->code));
         if (r >= 0)
-                r = append_report_string(reply, "message", valid ? "" : problem.message);
-        if (r >= 0 && request_id[0])
+                r = append_report_string(reply, "message", valid ? "" : problem->message);
+        if (r >= 0 && !isempty(request_id))
                 r = append_report_string(reply, "signing-request", request_id);
         if (r >= 0 && info) {
                 r = append_report_string(reply, "subject", info->subject);
@@ -456,6 +441,122 @@ static int method_validate(sd_bus_message *m, void *userdata, sd_bus_error *erro
                 return r;
 
         return sd_bus_send(NULL, reply, NULL);
+}
+
+/*
+ * Validate reads untrusted input, so it runs in a child like Install does (bundle-child.c); the
+ * call waits for its answer on the loop, never blocking other callers. At most this many at once.
+ */
+#define VALIDATE_CALLS_MAX 16
+
+struct ValidateCall {
+        ValidateCall *next;
+        Context *context;
+        sd_bus_message *message;
+        BundleWorker *worker;
+};
+
+static ValidateCall *validate_call_free(ValidateCall *v) {
+        if (!v)
+                return NULL;
+        Context *c = v->context;
+        for (ValidateCall **p = &c->validate_calls; *p; p = &(*p)->next)
+                if (*p == v) {
+                        *p = v->next;
+                        c->n_validate_calls--;
+                        break;
+                }
+        bundle_worker_free(v->worker);
+        sd_bus_message_unref(v->message);
+        free(v);
+        return NULL;
+}
+
+static void on_validated(BundleWorker *w, BundleResult *result, void *userdata) {
+        ValidateCall *v = userdata;
+        CertProblem problem = result->problem;
+        int r;
+
+        v->worker = bundle_worker_free(v->worker);
+
+        if (result->r == -EPROTO)
+                /* The child died on it (or garbled its answer): whatever it was, it cannot be installed. */
+                r = reply_report(v->message, false,
+                                 &(CertProblem) { CERT_ERROR_MALFORMED,
+                                                  "the bundle could not be read: the process checking it ended "
+                                                  "without an answer" }, NULL, NULL);
+        else if (result->r < 0 && result->r != -EBADMSG)
+                r = sd_bus_reply_method_errnof(v->message, result->r, "Failed to validate: %m");
+        else
+                r = reply_report(v->message, result->r >= 0, &problem, result->request_id, result->info);
+        if (r < 0)
+                log_debug_errno(r, "Failed to answer Validate(), the caller may have gone: %m");
+
+        store_files_done(&result->files);
+        cert_info_free(result->info);
+        validate_call_free(v);
+}
+
+void bus_api_validate_calls_free(Context *c) {
+        while (c->validate_calls) {
+                ValidateCall *v = c->validate_calls;
+                (void) sd_bus_reply_method_errnof(v->message, ECANCELED, "The daemon is shutting down.");
+                validate_call_free(v);
+        }
+}
+
+static int method_validate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Context *c = userdata;
+        const char *certificate, *key, *authority;
+        ValidateOptions options;
+        ValidateCall *v;
+        int r;
+
+        r = sd_bus_message_read(m, "sss", &certificate, &key, &authority);
+        if (r < 0)
+                return r;
+
+        pipeline_validate_options(c, &options);
+
+        /* Size is the first check, before anything is parsed. */
+        if (strlen(certificate) > options.limits.max_size || strlen(key) > options.limits.max_size ||
+            strlen(authority) > options.limits.max_size) {
+                CertProblem problem = {};
+                erase_string(key);
+                (void) cert_problem_set(&problem, CERT_ERROR_TOO_LARGE,
+                                        "An input is larger than the limit of %zu bytes (MaxInputSize=).",
+                                        options.limits.max_size);
+                r = reply_report(m, false, &problem, NULL, NULL);
+                return r < 0 ? r : 1;
+        }
+
+        if (c->n_validate_calls >= VALIDATE_CALLS_MAX) {
+                erase_string(key);
+                return sd_bus_error_setf(error, BUS_ERROR("Busy"),
+                                         "%u validations are running already; try again when one has finished.",
+                                         c->n_validate_calls);
+        }
+
+        v = calloc(1, sizeof(ValidateCall));
+        if (!v) {
+                erase_string(key);
+                return -ENOMEM;
+        }
+        *v = (ValidateCall) { .context = c, .message = sd_bus_message_ref(m), .next = c->validate_calls };
+        c->validate_calls = v;
+        c->n_validate_calls++;
+
+        /* The child gets its copy at fork(); the key in the message is scrubbed right after. Without a
+         * key, the child looks for the signing request this certificate answers, as Install would. */
+        r = bundle_worker_validate(c->event, certificate, strlen(certificate), key, strlen(key),
+                                   authority, strlen(authority), &options, store_directory(c->store),
+                                   on_validated, v, &v->worker);
+        erase_string(key);
+        if (r < 0) {
+                validate_call_free(v);
+                return sd_bus_error_set_errnof(error, r, "Failed to validate: %m");
+        }
+        return 1;
 }
 
 /* The argument-less changes: authorize, then hand them over like any other. */

@@ -18,5 +18,8 @@
 /* Registers the object. Returns 0 or -errno. */
 int bus_api_add_object(Context *c);
 
+/* Answers Validate calls still waiting for their child with an error and stops those children (shutdown). */
+void bus_api_validate_calls_free(Context *c);
+
 /* Takes org.vertex.Certificates on the bus. Returns 0 or -errno (logged). */
 int bus_api_request_name(Context *c);

@@ -5,8 +5,8 @@
  * The daemon's one Context: the event loop, the bus, the configuration, the
  * store, what is being served right now, and every pending thing (pipeline
  * jobs, polkit queries, timers). It is data: context_free() frees what it
- * owns and calls into no other object. main.c stops the pipeline, the polkit
- * queries and the timers first (docs/design.md, "Objects and hooks").
+ * owns and calls into no other object. main.c stops the pipeline, the
+ * Validate calls, the polkit queries and the timers first (docs/design.md, "Objects and hooks").
  */
 
 #include <stdbool.h>
@@ -25,6 +25,7 @@
 typedef struct Pipeline Pipeline;
 typedef struct PolkitQuery PolkitQuery;
 typedef struct RequestWorker RequestWorker;
+typedef struct ValidateCall ValidateCall;
 
 typedef enum ExpiryPhase {
         EXPIRY_PHASE_VALID,      /* before NotAfter - ExpiryWarningDays */
@@ -68,6 +69,9 @@ typedef struct Context {
 
         PolkitQuery *polkit_queries;
         unsigned polkit_serial;
+
+        ValidateCall *validate_calls;  /* bus-api.c: Validate calls waiting for their child */
+        unsigned n_validate_calls;
 
         sd_event_source *expiry_warning_timer;
         sd_event_source *expiry_timer;

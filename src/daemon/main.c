@@ -142,11 +142,15 @@ static int reconcile_endpoints(Context *c) {
 }
 
 static void on_drop_done(Context *c, const PipelineResult *result, void *userdata) {
+        _cleanup_free_ char *name = userdata;
         int r;
 
         /* Shutting down mid-way: leave the files for the next start. */
         if (result->r == -ECANCELED || !c->dropdir)
                 return;
+        if (result->unchanged)
+                log_info("Bundle '%s' in the drop directory: already serving generation %" PRIu64 ", removing its files.",
+                         name ?: "?", result->generation);
         r = dropdir_bundle_done(c->dropdir, result->r >= 0 ? NULL : (result->short_error ?: "Failed"),
                                 result->r >= 0 ? NULL : result->message);
         if (r < 0)
@@ -170,12 +174,20 @@ static void on_drop_bundle(DropDir *d, const DropBundle *bundle, void *userdata)
                 .authority_size = bundle->authority_size,
                 .caller = LOG_CALLER_NONE,
                 .queue = true,
+                /* Content a generation already serves is not installed again; that of an older one is. */
+                .unless_serving = true,
         };
-        r = pipeline_submit(c, &request, on_drop_done, NULL);
+        char *name = strdup(bundle->name);
+        r = pipeline_submit(c, &request, on_drop_done, name);
         if (r < 0) {
+                free(name);
                 log_error_errno(r, "Failed to queue dropped bundle '%s': %m", bundle->name);
                 (void) dropdir_bundle_done(d, "Failed", "The daemon could not queue this bundle.");
         }
+}
+
+static void on_drop_ignored(DropDir *d, const char *name, const char *reason, void *userdata) {
+        log_notice("Ignoring '%s' in the drop directory: it %s.", name, reason);
 }
 
 static void on_drop_rejected(DropDir *d, const char *name, CertErrorCode code, const char *message, void *userdata) {
@@ -265,6 +277,7 @@ static Context *daemon_free(Context *c) {
         if (!c)
                 return NULL;
         pipeline_free(c);
+        bus_api_validate_calls_free(c);
         polkit_queries_free(c);
         expiry_disarm(c);
         metrics_stop(c);
@@ -291,6 +304,7 @@ static int start_drop_directory(Context *c) {
                 .max_file_size = c->config->max_input_size,
                 .on_bundle = on_drop_bundle,
                 .on_rejected = on_drop_rejected,
+                .on_ignored = on_drop_ignored,
                 .userdata = c,
         };
         r = dropdir_new(c->event, &options, &c->dropdir);

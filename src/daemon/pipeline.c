@@ -45,6 +45,7 @@ struct PipelineJob {
         size_t authority_size;
         LogCaller caller;
         bool pkcs12;                   /* certificate: a PKCS#12 file; key: its password */
+        bool unless_serving;
 
         pipeline_done_t done;
         void *userdata;
@@ -404,11 +405,22 @@ static void on_bundle_ready(BundleWorker *w, BundleResult *result, void *userdat
 
         if (result->r == -EBADMSG)
                 (void) job_refuse(j, &result->problem);
+        else if (result->r == -EPROTO && j->action == PIPELINE_INSTALL)
+                /* The child died on the input (or garbled its answer): whatever it was, it is refused. */
+                (void) job_refuse(j, &(CertProblem) { CERT_ERROR_MALFORMED,
+                                                      "the bundle could not be read: the process checking it "
+                                                      "ended without an answer" });
         else if (result->r < 0)
                 (void) job_fail_internal(j, result->r, j->action == PIPELINE_SELF_SIGNED ?
                                          "Failed to generate a self-signed certificate" :
                                          "Failed to read the certificate");
-        else {
+        else if (j->unless_serving && j->previous_id > 0 && !c->degraded &&
+                 store_generation_has_files(c->store, j->previous_id, &result->files) > 0) {
+                /* Exactly what is served already: nothing to write or reload. */
+                PipelineResult done = { .generation = j->previous_id, .fingerprint = j->previous_fingerprint,
+                                        .unchanged = true };
+                job_finish(j, &done);
+        } else {
                 r = store_stage_files(c->store, &result->files, result->info,
                                       j->action == PIPELINE_SELF_SIGNED ? "self-signed" : j->source, &id);
                 if (r < 0)
@@ -559,6 +571,7 @@ int pipeline_submit(Context *c, const PipelineRequest *request, pipeline_done_t 
                 .action = request->action,
                 .caller = request->caller,
                 .pkcs12 = request->pkcs12,
+                .unless_serving = request->unless_serving,
                 .done = done,
                 .userdata = userdata,
                 .source = strdup(request->source ?: ""),

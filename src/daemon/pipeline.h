@@ -49,6 +49,8 @@ typedef struct PipelineRequest {
         LogCaller caller;              /* bus changes: the audit trail */
         bool pkcs12;                   /* certificate is a PKCS#12 file, key its password */
         bool queue;                    /* wait behind a running change instead of -EBUSY */
+        bool unless_serving;           /* INSTALL: the very files of the generation served (and not degraded)
+                                          are not installed again; the result says `unchanged` */
 } PipelineRequest;
 
 typedef struct PipelineResult {
@@ -59,6 +61,7 @@ typedef struct PipelineResult {
         const char *message;           /* on failure: what went wrong, for people */
         uint64_t generation;           /* on success: the generation now served */
         const char *fingerprint;       /* on success */
+        bool unchanged;                /* on success: unless_serving, and it was served already (nothing done) */
 } PipelineResult;
 
 /* What happened, for the hooks below; strings valid during the call only. */

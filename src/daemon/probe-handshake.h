@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "certinfo.h"
+#include "probe.h"
 
 /*
  * Forks a child that makes a TLS handshake on the connected stream socket
@@ -30,9 +31,11 @@ int probe_handshake_fork(int fd, const char *server_name, uint64_t timeout_usec,
 
 /*
  * Reads the child's result once result_fd is readable: returns what
- * probe_done_t would get (fingerprint filled on r >= 0); -EPROTO when the
- * child ended without a result; -EAGAIN when nothing is there yet.
+ * probe_done_t would get: fingerprint the leaf served ("" when none was
+ * seen), reason why the handshake failed (r == -EPROTO); -EIO when the child
+ * ended without a result; -EAGAIN when nothing is there yet.
  */
-int probe_handshake_read(int result_fd, char fingerprint[static CERT_FINGERPRINT_MAX]);
+int probe_handshake_read(int result_fd, char fingerprint[static CERT_FINGERPRINT_MAX],
+                         char reason[static PROBE_REASON_MAX]);
 
 /* The child is reaped with worker_reap() (worker.h). */

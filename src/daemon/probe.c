@@ -10,7 +10,7 @@
  * Deliberately does not verify the certificate chain or the name: the caller
  * compares the fingerprint with the one it just installed, which is a
  * stronger statement than "some trusted certificate". It does not retry
- * either; retrying with back-off is the caller's policy (reload.c).
+ * either; retrying with back-off is the caller's policy (reload-verify.c).
  */
 
 #include <arpa/inet.h>
@@ -66,7 +66,7 @@ static void probe_close(Probe *p) {
 }
 
 /* Calls done at most once; the callback may free the probe, so nothing touches p afterwards. */
-static void probe_finish(Probe *p, int r, const char *fingerprint) {
+static void probe_finish(Probe *p, int r, const char *fingerprint, const char *reason) {
         probe_done_t done = p->done;
 
         p->done = NULL;
@@ -74,7 +74,7 @@ static void probe_finish(Probe *p, int r, const char *fingerprint) {
         probe_close(p);
 
         if (done)
-                done(p, r, fingerprint, p->userdata);
+                done(p, r, fingerprint, reason, p->userdata);
 }
 
 Probe *probe_free(Probe *p) {
@@ -137,16 +137,17 @@ static int probe_parse_address(Probe *p, const char *address) {
 
 static int probe_on_result(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Probe *p = userdata;
-        char fingerprint[CERT_FINGERPRINT_MAX];
+        char fingerprint[CERT_FINGERPRINT_MAX], reason[PROBE_REASON_MAX];
         int r;
 
-        r = probe_handshake_read(p->result_fd, fingerprint);
+        r = probe_handshake_read(p->result_fd, fingerprint, reason);
         if (r == -EAGAIN)
                 return 0;
         /* It has answered (or died): it exits at once, reaping does not wait. */
         worker_reap(p->child, false);
         p->child = 0;
-        probe_finish(p, r, r >= 0 ? fingerprint : NULL);
+        probe_finish(p, r, (r >= 0 || r == -EPROTO) && fingerprint[0] ? fingerprint : NULL,
+                     r == -EPROTO ? reason : NULL);
         return 0;
 }
 
@@ -186,13 +187,13 @@ static int probe_on_io(sd_event_source *s, int fd, uint32_t revents, void *userd
                         if (error == 0)
                                 return 0;
                 }
-                probe_finish(p, -error, NULL);
+                probe_finish(p, -error, NULL, NULL);
                 return 0;
         }
 
         error = probe_start_handshake(p);
         if (error < 0)
-                probe_finish(p, error, NULL);
+                probe_finish(p, error, NULL, NULL);
         return 0;
 }
 
@@ -219,7 +220,7 @@ static int probe_connect_next(Probe *p) {
 }
 
 static int probe_on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
-        probe_finish(userdata, -ETIMEDOUT, NULL);
+        probe_finish(userdata, -ETIMEDOUT, NULL, NULL);
         return 0;
 }
 

@@ -22,7 +22,7 @@ static inline uint64_t min_u64(uint64_t a, uint64_t b) {
 
 void address_check_init(AddressCheck *c) {
         c->backoff = PROBE_BACKOFF_MIN_USEC;
-        c->state = "unreachable";
+        c->state = "unknown";
 }
 
 static void finish(AddressCheck *c) {
@@ -46,7 +46,7 @@ static int address_check_on_retry(sd_event_source *s, uint64_t usec, void *userd
         return 0;
 }
 
-static void address_check_on_probe(Probe *p, int r, const char *fingerprint, void *userdata) {
+static void address_check_on_probe(Probe *p, int r, const char *fingerprint, const char *reason, void *userdata) {
         AddressCheck *c = userdata;
         uint64_t now;
 
@@ -59,6 +59,23 @@ static void address_check_on_probe(Probe *p, int r, const char *fingerprint, voi
                         c->state = "serving";
                         return finish(c);
                 }
+                c->state = "mismatch";
+        } else if (r == -EPROTO) {
+                free(c->fingerprint);
+                c->fingerprint = fingerprint ? strdup(fingerprint) : NULL;
+                free(c->reason);
+                c->reason = strdup(reason ?: "the TLS handshake did not complete");
+                c->error = r;
+                /*
+                 * It answers, and the handshake fails with the certificate it should serve (or before
+                 * any certificate showed: the previous one served, so it is not the previous one
+                 * failing). Waiting will not mend that: final.
+                 */
+                if (!fingerprint || strcasecmp(fingerprint, c->expected) == 0) {
+                        c->state = "handshake-failed";
+                        return finish(c);
+                }
+                /* Still another certificate, failing or not: its reload may not have happened yet. */
                 c->state = "mismatch";
         } else {
                 c->state = "unreachable";
@@ -85,8 +102,14 @@ int address_check_start(AddressCheck *c) {
         r = sd_event_now(c->event, CLOCK_MONOTONIC, &now);
         if (r < 0)
                 return r;
-        if (now >= c->deadline)
+        if (now >= c->deadline) {
+                /* A retry late past the deadline: what the last probe saw stays the answer. */
+                if (streq(c->state, "unknown")) {
+                        c->state = "unreachable";
+                        c->error = -ETIMEDOUT;
+                }
                 return -ETIMEDOUT;
+        }
         timeout = min_u64(c->deadline - now, PROBE_ATTEMPT_TIMEOUT_USEC);
 
         r = probe_start(c->event, c->address, NULL, timeout, address_check_on_probe, c, &c->probe);

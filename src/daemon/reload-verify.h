@@ -6,6 +6,12 @@
  * served leaf is the expected one, retried with a short back-off until a
  * deadline. It reports to its owner through on_finished; what the unit's
  * outcome is, the owner (reload.c) decides.
+ *
+ * Retried: unreachable (refused, reset, silent: a service restarting) and
+ * another certificate served (its reload has not swapped yet). Not retried:
+ * an endpoint that answers but whose handshake fails with the expected
+ * certificate, or before any certificate showed ("handshake-failed"), which
+ * time does not mend.
  */
 
 #include <stdbool.h>
@@ -30,8 +36,10 @@ struct AddressCheck {
         Probe *probe;
         sd_event_source *retry;
         uint64_t backoff;
-        const char *state;          /* "serving", "mismatch", "unreachable" (static strings) */
+        const char *state;          /* "unknown" (no answer yet), "serving", "mismatch", "unreachable",
+                                       "handshake-failed" (static strings) */
         char *fingerprint;          /* last one served, NULL when none */
+        char *reason;               /* "handshake-failed": why, in OpenSSL's or our words */
         int error;                  /* last probe error */
         bool finished;
 };

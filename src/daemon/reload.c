@@ -134,6 +134,7 @@ static void unit_release(UnitReload *u) {
                 address_check_done(&u->checks[i]);
                 free(u->checks[i].address);
                 free(u->checks[i].fingerprint);
+                free(u->checks[i].reason);
         }
         free(u->checks);
         free(u->name);
@@ -346,8 +347,22 @@ static void request_fail_all(ReloadRequest *req, int error, const char *format, 
 
 /* ---------------------------------------------------------------- verify */
 
+static void request_cut_short(ReloadRequest *req);
+
 static void unit_check_verified(UnitReload *u) {
         bool all_serving = true;
+
+        /* A handshake that failed for good decides at once: every other address and unit would only add waiting. */
+        for (size_t i = 0; i < u->n_checks; i++) {
+                AddressCheck *c = &u->checks[i];
+
+                if (!c->finished || !streq(c->state, "handshake-failed"))
+                        continue;
+                unit_fail(u, -EPROTO, "serving", "%s answers on %s, but the TLS handshake %sfailed: %s", u->name,
+                          c->address, c->fingerprint ? "with the new certificate " : "",
+                          c->reason ?: "the TLS handshake did not complete");
+                return request_cut_short(u->req);
+        }
 
         for (size_t i = 0; i < u->n_checks; i++) {
                 if (!u->checks[i].finished)
@@ -374,6 +389,28 @@ static void unit_check_verified(UnitReload *u) {
                                   "%s is unreachable on %s: %m", u->name, c->address);
                 }
         }
+}
+
+/*
+ * An endpoint failed for good: the request's outcome is known. The other units stop where they are,
+ * with what their checks saw so far ("unknown" when nothing yet), so that the pipeline can put the
+ * previous generation back without waiting for them. Their systemd jobs run on; a reload asked for
+ * afterwards is queued behind a running one, never merged into it.
+ */
+static void request_cut_short(ReloadRequest *req) {
+        for (size_t i = 0; i < req->n_units; i++) {
+                UnitReload *u = &req->units[i];
+
+                if (u->phase == UNIT_FINISHED)
+                        continue;
+                for (size_t j = 0; j < u->n_checks; j++) {
+                        address_check_done(&u->checks[j]);
+                        u->checks[j].finished = true;
+                }
+                unit_finish(u, u->phase == UNIT_VERIFY ? "serving" : "unknown");
+        }
+        request_stop_setup(req);
+        request_check_complete(req);
 }
 
 static void on_check_finished(AddressCheck *c, void *userdata) {
@@ -857,6 +894,11 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
                         for (size_t j = 0; j < u->n_checks; j++) {
                                 address_check_done(&u->checks[j]);
                                 u->checks[j].finished = true;
+                                if (streq(u->checks[j].state, "unknown")) {
+                                        /* Not one answer in all that time. */
+                                        u->checks[j].state = "unreachable";
+                                        u->checks[j].error = -ETIMEDOUT;
+                                }
                                 if (!u->checks[j].error && !streq(u->checks[j].state, "serving") &&
                                     !streq(u->checks[j].state, "mismatch"))
                                         u->checks[j].error = -ETIMEDOUT;

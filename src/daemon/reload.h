@@ -16,7 +16,8 @@
 typedef struct EndpointStatus {
         char *unit;         /* "vertex-console.service" */
         char *address;      /* listen address of its socket, "127.0.0.1:8443", "[::1]:9443"; "" when unknown */
-        char *state;        /* "serving", "inactive", "failed", "mismatch", "unreachable" */
+        char *state;        /* "serving", "inactive", "failed", "mismatch", "unreachable", "handshake-failed",
+                               "unknown" (not checked: another unit's failure ended the request) */
         char *fingerprint;  /* leaf fingerprint served, "" when unknown */
 } EndpointStatus;
 
@@ -26,7 +27,9 @@ typedef struct ReloadRequest ReloadRequest;
 
 /*
  * Called once. r >= 0: every running unit reloaded and (when verifying)
- * serves `fingerprint`. r < 0: error_message says which unit failed and how.
+ * serves `fingerprint`. r < 0: error_message says which unit failed and how
+ * (-EPROTO: an endpoint answers but its TLS handshake fails, which ends the
+ * request at once; other -errno: unreachable, another certificate, a job).
  * endpoints/n_endpoints describe every unit either way; they are owned by the
  * request and valid during the call only.
  */

@@ -21,6 +21,7 @@
 #include <openssl/ssl.h>
 
 #include "endpoint-tls.h"
+#include "tls-server.h"
 #include "trusted-pem.h"
 
 
@@ -64,8 +65,6 @@ static int set_error(char **ret_error, int r, const char *format, ...) {
         return r;
 }
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(SSL_CTX *, SSL_CTX_free);
-
 int serving_context_load(const char *directory, ServingContext **ret, char **ret_error) {
         _cleanup_close_ int dfd = -EBADF;
         _cleanup_free_ char *origin = NULL;
@@ -107,29 +106,22 @@ int serving_context_load(const char *directory, ServingContext **ret, char **ret
 
         leaf = sk_X509_shift(chain);
 
-        ctx = SSL_CTX_new(TLS_server_method());
-        if (!ctx)
-                return set_error(ret_error, -ENOMEM, "Failed to allocate TLS context");
-
-        if (SSL_CTX_use_certificate(ctx, leaf) != 1)
-                return set_error(ret_error, -EBADMSG, "Certificate in '%s/fullchain.pem' is not usable", directory);
-
-        for (X509 *x; (x = sk_X509_shift(chain)); )
-                /* add0 takes the reference on success only. */
-                if (SSL_CTX_add0_chain_cert(ctx, x) != 1) {
-                        X509_free(x);
-                        return set_error(ret_error, -EBADMSG,
-                                         "Intermediate certificate in '%s/fullchain.pem' is not usable", directory);
+        /* Set up as the pre-flight handshake of vertex-certd sets up its server (tls-server.c). */
+        TlsServerStep step;
+        r = tls_server_context_new(leaf, chain, pkey, &ctx, &step);
+        if (r == -ENOMEM)
+                return set_error(ret_error, r, "Failed to allocate TLS context");
+        if (r < 0)
+                switch (step) {
+                case TLS_SERVER_STEP_CHAIN:
+                        return set_error(ret_error, r, "Intermediate certificate in '%s/fullchain.pem' is not usable",
+                                         directory);
+                case TLS_SERVER_STEP_KEY:
+                        return set_error(ret_error, r,
+                                         "Private key in '%s/key.pem' does not match the certificate", directory);
+                default:
+                        return set_error(ret_error, r, "Certificate in '%s/fullchain.pem' is not usable", directory);
                 }
-
-        if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1 || SSL_CTX_check_private_key(ctx) != 1)
-                return set_error(ret_error, -EBADMSG, "Private key in '%s/key.pem' does not match the certificate",
-                                 directory);
-
-        (void) SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-        SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-        /* A partial SSL_write is retried later with the same buffer at another address after a realloc. */
-        SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 
         _cleanup_free_ ServingContext *sc = calloc(1, sizeof(ServingContext));
         if (!sc)

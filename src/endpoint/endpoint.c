@@ -54,6 +54,7 @@ typedef struct Context {
         const char *name;
         const char *directory;
         const char *fail_reload_if_exists;  /* test-only */
+        const char *break_serving_if_exists;  /* test-only */
 
         char *control_path;
         int control_fd;
@@ -63,6 +64,25 @@ typedef struct Context {
 static void notify_status(Context *c, const char *prefix) {
         (void) sd_notifyf(false, "STATUS=%s%s from %s", prefix, c->sc->fingerprint,
                           c->sc->origin ?: c->directory);
+}
+
+/*
+ * Test-only: a consumer that fails to load its certificate and serves anyway, as a broken consumer
+ * might: the pair read is replaced by a context without any certificate, so every handshake fails
+ * (the server aborts it with an alert), while the reload reports success.
+ */
+static void maybe_break_serving(Context *c, ServingContext *sc) {
+        SSL_CTX *broken;
+
+        if (!c->break_serving_if_exists || access(c->break_serving_if_exists, F_OK) < 0)
+                return;
+        broken = SSL_CTX_new(TLS_server_method());
+        if (!broken)
+                return;
+        SSL_CTX_free(sc->ctx);
+        sc->ctx = broken;
+        log_warning("Test switch '%s' exists: serving %s without its certificate, every handshake fails",
+                    c->break_serving_if_exists, sc->fingerprint);
 }
 
 /* Returns 0 when the new pair serves, or -errno with *ret_error saying why the old one still does. */
@@ -93,6 +113,7 @@ static int context_reload(Context *c, char **ret_error) {
                 return r;
         }
 
+        maybe_break_serving(c, sc);
         if (streq(sc->fingerprint, c->sc->fingerprint))
                 log_info("Reloaded, certificate unchanged: %s", sc->fingerprint);
         else
@@ -307,6 +328,10 @@ static void help(void) {
                "     --fail-reload-if-exists PATH\n"
                "                              TEST ONLY: reloads fail while PATH exists (also\n"
                "                              $VERTEX_ENDPOINT_FAIL_RELOAD_IF_EXISTS)\n"
+               "     --break-serving-if-exists PATH\n"
+               "                              TEST ONLY: while PATH exists, what is loaded is served\n"
+               "                              without its certificate, so handshakes fail (also\n"
+               "                              $VERTEX_ENDPOINT_BREAK_SERVING_IF_EXISTS)\n"
                "  -h --help                   Show this help\n"
                "     --version                Show the version\n");
 }
@@ -316,6 +341,7 @@ static int parse_argv(int argc, char *argv[], Context *c, char **listen_addresse
         enum {
                 ARG_FAIL_RELOAD = 0x100,
                 ARG_VERSION,
+                ARG_BREAK_SERVING,
         };
         static const struct option options[] = {
                 { "name",                  required_argument, NULL, 'n'             },
@@ -323,6 +349,7 @@ static int parse_argv(int argc, char *argv[], Context *c, char **listen_addresse
                 { "listen",                required_argument, NULL, 'l'             },
                 { "control",               required_argument, NULL, 'c'             },
                 { "fail-reload-if-exists", required_argument, NULL, ARG_FAIL_RELOAD },
+                { "break-serving-if-exists", required_argument, NULL, ARG_BREAK_SERVING },
                 { "help",                  no_argument,       NULL, 'h'             },
                 { "version",               no_argument,       NULL, ARG_VERSION     },
                 {}
@@ -347,6 +374,9 @@ static int parse_argv(int argc, char *argv[], Context *c, char **listen_addresse
                 case ARG_FAIL_RELOAD:
                         c->fail_reload_if_exists = optarg;
                         break;
+                case ARG_BREAK_SERVING:
+                        c->break_serving_if_exists = optarg;
+                        break;
                 case 'h':
                         help();
                         return 0;
@@ -363,6 +393,8 @@ static int parse_argv(int argc, char *argv[], Context *c, char **listen_addresse
         }
         if (isempty(c->fail_reload_if_exists))
                 c->fail_reload_if_exists = NULL;
+        if (isempty(c->break_serving_if_exists))
+                c->break_serving_if_exists = NULL;
 
         if (control)
                 c->control_path = strdup(control);
@@ -479,6 +511,7 @@ static int run(int argc, char *argv[], Context *c) {
                 return log_error_errno(r, "Failed to load the certificate: %s", error);
         if (r < 0)
                 return log_error_errno(r, "Failed to load the certificate: %m");
+        maybe_break_serving(c, c->sc);
 
         r = server_new(c->event, c->name, c->sc, &c->server);
         if (r < 0)
@@ -511,6 +544,7 @@ int main(int argc, char *argv[]) {
                 .directory = DEFAULT_DIRECTORY,
                 .control_fd = -EBADF,
                 .fail_reload_if_exists = getenv("VERTEX_ENDPOINT_FAIL_RELOAD_IF_EXISTS"),
+                .break_serving_if_exists = getenv("VERTEX_ENDPOINT_BREAK_SERVING_IF_EXISTS"),
         };
         int r;
 

@@ -11,7 +11,8 @@
  * Besides "no crash, no leak, no undefined behaviour" it checks the
  * contracts of pem.h and validate.h: a refusal is -EBADMSG with a named
  * problem and a message, an accepted bundle has a leaf and a key, covers the
- * server name and writes out PEM that reads back to the same certificates.
+ * server name, fits the certificate list TLS clients accept (the pre-flight
+ * handshake) and writes out PEM that reads back to the same certificates.
  */
 
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include <string.h>
 
 #include "fuzz-util.h"
+#include "tls-preflight.h"
 #include "validate.h"
 
 /* 2026-12-01 00:00:00 UTC: the seeds' certificates are valid on that day (gen-seeds.c). */
@@ -91,6 +93,8 @@ static void check_certificates(const FuzzPart *part, const PemLimits *limits) {
 static void check_accepted(const CertBundle *b) {
         fuzz_assert(b->leaf && b->key && b->chain && b->authority);
         fuzz_assert(cert_matches_name(b->leaf, FUZZ_SERVER_NAME));
+        /* The pre-flight handshake passed: what is served fits what clients accept. */
+        fuzz_assert(tls_certificate_list_size(b->leaf, b->chain, TLS1_3_VERSION) <= TLS_CLIENT_MAX_CERT_LIST);
 
         for (CertBundlePart part = 0; part < _CERT_BUNDLE_PART_MAX; part++) {
                 char *pem = NULL;

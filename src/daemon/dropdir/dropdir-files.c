@@ -113,16 +113,47 @@ int take_file(int dir_fd, const char *name, const struct stat *expected, int tar
         return 0;
 }
 
-/* Where files of bundle `name` go in rejected/: unchanged names, or NAME.N… on a clash. */
+/*
+ * head + tail as a name in rejected/, within NAME_MAX (255 bytes). When longer, head is cut (never
+ * inside a UTF-8 character) and "~" plus the first 8 hex digits of the SHA-256 of the whole name
+ * take its place before tail (".crt", ".1.key", ".error"), so that two long names stay apart:
+ * "console…~1a2b3c4d.error". The README documents this.
+ */
+static char *fit_name(const char *head, const char *tail) {
+        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *ctx = NULL;
+        size_t h = strlen(head), t = strlen(tail), keep;
+        char hash[65], *s;
+
+        if (h + t <= NAME_MAX)
+                return asprintf(&s, "%s%s", head, tail) < 0 ? NULL : s;
+        if (t + 9 >= NAME_MAX)
+                return NULL;
+
+        ctx = EVP_MD_CTX_new();
+        if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+            EVP_DigestUpdate(ctx, head, h) != 1 || EVP_DigestUpdate(ctx, tail, t) != 1 || sha256_hex(ctx, hash) < 0)
+                return NULL;
+        keep = NAME_MAX - t - 9;
+        while (keep > 0 && ((unsigned char) head[keep] & 0xC0) == 0x80)
+                keep--;
+        return asprintf(&s, "%.*s~%.8s%s", (int) keep, head, hash, tail) < 0 ? NULL : s;
+}
+
+/* Where files of bundle `name` go in rejected/: unchanged names, or NAME.N… on a clash; within NAME_MAX. */
 static char *rejected_name(const char *name, const char *file, unsigned n) {
-        char *s;
+        _cleanup_free_ char *tail = NULL;
         size_t l = strlen(name);
 
         if (n == 0)
-                return strdup(file);
-        if (strncmp(file, name, l) == 0 && (file[l] == '.' || file[l] == '-' || file[l] == 0))
-                return asprintf(&s, "%s.%u%s", name, n, file + l) < 0 ? NULL : s;
-        return asprintf(&s, "%s.%u", file, n) < 0 ? NULL : s;
+                return fit_name(file, "");
+        if (strncmp(file, name, l) == 0 && (file[l] == '.' || file[l] == '-' || file[l] == 0)) {
+                if (asprintf(&tail, ".%u%s", n, file + l) < 0)
+                        return NULL;
+                return fit_name(name, tail);
+        }
+        if (asprintf(&tail, ".%u", n) < 0)
+                return NULL;
+        return fit_name(file, tail);
 }
 
 /*
@@ -140,8 +171,11 @@ static int rejected_names(int rfd, const char *name, char *const *paths, unsigne
                           char *ret[static _DROP_PART_MAX], char **ret_error_file) {
         bool clash = false;
 
-        if (n == 0 ? asprintf(ret_error_file, "%s.error", name) < 0
-                   : asprintf(ret_error_file, "%s.%u.error", name, n) < 0)
+        char tail[32];
+
+        (void) snprintf(tail, sizeof(tail), n == 0 ? ".error" : ".%u.error", n);
+        *ret_error_file = fit_name(name, tail);
+        if (!*ret_error_file)
                 return -ENOMEM;
         if (faccessat(rfd, *ret_error_file, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
                 clash = true;
@@ -206,8 +240,9 @@ int remove_files(int dir_fd, char *const *paths, const struct stat *lst) {
 
                 if (!paths[p])
                         continue;
-                /* Hidden, so no scan takes it for a bundle in the instant it exists. */
-                if (asprintf(&tmp, ".#vertex-certd-removing.%s", paths[p]) < 0)
+                /* Hidden, so no scan takes it for a bundle in the instant it exists; short, so that
+                 * a 255-byte name has a temporary name too. */
+                if (asprintf(&tmp, DROP_REMOVING_PREFIX "%zu", p) < 0)
                         return -ENOMEM;
                 (void) unlinkat(dir_fd, tmp, 0);   /* left over from a crash */
                 r = take_file(dir_fd, paths[p], &lst[p], dir_fd, tmp);
@@ -411,13 +446,20 @@ int candidate_cmp(const void *a, const void *b) {
 }
 
 void incomplete_message(const Candidate *c, CertErrorCode *ret_code, char *buf, size_t size) {
-        if (!c->paths[DROP_PART_KEY]) {
+        if (c->paths[DROP_PART_CERT]) {
                 *ret_code = CERT_ERROR_MISSING_KEY;
                 (void) snprintf(buf, size, "no private key arrived for '%s'", c->paths[DROP_PART_CERT]);
-        } else {
+        } else if (c->paths[DROP_PART_KEY]) {
                 *ret_code = CERT_ERROR_MALFORMED;
-                (void) snprintf(buf, size, "no certificate arrived for '%s'",
-                                c->paths[DROP_PART_KEY] ? c->paths[DROP_PART_KEY] : c->paths[DROP_PART_CA]);
+                (void) snprintf(buf, size, "no certificate arrived for '%s'", c->paths[DROP_PART_KEY]);
+        } else {
+                /* The CA of a bundle already installed (it came last), or of one never dropped. */
+                *ret_code = CERT_ERROR_MALFORMED;
+                (void) snprintf(buf, size,
+                                "the authority '%s' arrived without a certificate and a key; a certificate "
+                                "and its key are installed as soon as both are there, so move the authority "
+                                "in first, or drop all three again",
+                                c->paths[DROP_PART_CA] ?: c->name);
         }
 }
 

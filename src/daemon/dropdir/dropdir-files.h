@@ -17,6 +17,8 @@
 #include "dropdir-safeopen.h"
 
 #define REJECTED_DIR "rejected"
+/* Files being removed are renamed to this (+ a digit) first: hidden, and ours. */
+#define DROP_REMOVING_PREFIX ".#vertex-certd-removing."
 
 typedef struct DropBundle {
         char *name;               /* what the operator dropped: "console", "tls", "..data" */

@@ -35,8 +35,12 @@
  * timer, no sleeping), then is rejected; one with a file still being written
  * waits for its close.
  *
- * Outcomes: installed content is remembered by SHA-256 in the state file
- * (dropdir-state.c) and never handed out again; its files are removed. The
+ * Outcomes: every entry ends in one of three ways. Installed (or served
+ * already, which the daemon decides): its files are removed. Refused: its
+ * files move to rejected/ beside NAME.error. Ignored, because it is no part
+ * of a bundle (a hidden name, a directory, a name we do not recognise): left
+ * alone, and said once (on_ignored) when it has stayed SettleSec=. Content
+ * dropped again after its files were removed is handed out again. The
  * daemon answers asynchronously, so an operator may already be renaming the
  * next bundle's files over the old ones: a file is first renamed away and
  * then compared with what was read (inode, size, mtime), and put back when
@@ -44,8 +48,11 @@
  * race and delete the new file.
  * Refused files move to rejected/ beside NAME.error ("ErrorName: message").
  * Where files cannot be removed or moved (read-only directory, Secret volume)
- * the content is remembered instead, so nothing is handed out or rejected in
- * a loop.
+ * the content is remembered by SHA-256 instead (in the state file,
+ * dropdir-state.c, across restarts), so nothing is handed out or rejected in
+ * a loop. Hard links are read like any file: only root and the daemon can
+ * create entries here, the owner check applies to the file itself, and
+ * removing one removes this name only.
  *
  * It does not validate certificates (the daemon's pipeline does), does not
  * log above debug, and never reads a file outside the directory
@@ -88,6 +95,7 @@ typedef struct Track {
         mode_t type;             /* S_IFREG, S_IFLNK, … as last listed */
         /* cached answer to "does this certificate file hold a key too?" */
         bool key_checked, has_key;
+        bool ignored_reported;   /* on_ignored said why it is left alone */
         dev_t dev;
         ino_t ino;
         off_t size;
@@ -101,6 +109,7 @@ struct DropDir {
         uint64_t max_file_size;
         dropdir_bundle_t on_bundle;
         dropdir_rejected_t on_rejected;
+        dropdir_ignored_t on_ignored;
         void *userdata;
 
         int dir_fd;             /* open only during a scan or dropdir_bundle_done(): see dir_pin() */
@@ -112,7 +121,8 @@ struct DropDir {
         sd_event_source *scan_source;
         sd_event_source *settle_source;
 
-        DropSeen *seen;
+        DropSeen *seen;            /* content whose files could not go, across restarts (the state file) */
+        DropSeen *kept;            /* the same, handled by this process: never handed out twice */
         Track *tracks[TRACK_BUCKETS];
         uint64_t seq;
         bool busy;
@@ -207,8 +217,10 @@ static void reject_candidate(DropDir *d, const Candidate *c, CertErrorCode code,
 
         if (!c->kubelet)
                 r = move_to_rejected(d->dir_fd, c->name, c->paths, NULL, cert_error_name(code), message);
-        if (r < 0 && have_hash)
+        if (r < 0 && have_hash) {
                 (void) remember(d, DROP_SEEN_REJECTED, hash);
+                (void) drop_seen_add(d->kept, DROP_SEEN_REJECTED, hash);
+        }
 
         if (d->on_rejected)
                 d->on_rejected(d, c->name, code, message, d->userdata);
@@ -376,7 +388,54 @@ static bool is_hard_link(DropDir *d, Track *t) {
         return true;
 }
 
-static int collect_candidates(DropDir *d, uint64_t now, Candidate **ret, size_t *ret_n) {
+static const char *startswith(const char *s, const char *prefix) {
+        size_t n = strlen(prefix);
+        return strncmp(s, prefix, n) == 0 ? s + n : NULL;
+}
+
+/*
+ * Why an entry of the directory is no part of any bundle, completing "it …"; NULL when it is one
+ * (or one of ours, or the kubelet's machinery, which are nobody's business).
+ */
+static const char *ignore_reason(DropDir *d, const char *name, mode_t type, bool kubelet) {
+        _cleanup_free_ char *bundle = NULL;
+
+        if (S_ISDIR(type) && streq(name, REJECTED_DIR))
+                return NULL;
+        if (startswith(name, DROP_REMOVING_PREFIX))
+                return NULL;
+        if (kubelet && startswith(name, ".."))
+                return NULL;
+        if (name[0] == '.')
+                return "is hidden (its name starts with '.'): files are read under their final names only, "
+                       "so write one aside and rename it in";
+        if (S_ISDIR(type))
+                return "is a directory";
+        if (kubelet && S_ISLNK(type) && is_kubelet_link(d, name))
+                return NULL;
+        if (drop_name_classify(name, &bundle) < 0)
+                return "is not named as a part of a bundle (NAME.crt, .cert, .pem, .key, .ca.crt, .ca.pem, "
+                       "-ca.pem or -ca.crt)";
+        return NULL;
+}
+
+/* Says once why an entry is left alone, when it has been there SettleSec=; else when to look again. */
+static void report_ignored(DropDir *d, const char *name, const char *reason, uint64_t now, uint64_t *deadline) {
+        Track *t = track_get(d, name);
+
+        if (!t || t->ignored_reported)
+                return;
+        if (now < t->ready_usec + d->settle_usec) {
+                if (t->ready_usec + d->settle_usec < *deadline)
+                        *deadline = t->ready_usec + d->settle_usec;
+                return;
+        }
+        t->ignored_reported = true;
+        if (d->on_ignored)
+                d->on_ignored(d, name, reason, d->userdata);
+}
+
+static int collect_candidates(DropDir *d, uint64_t now, Candidate **ret, size_t *ret_n, uint64_t *deadline) {
         _cleanup_(listing_done) Listing l = {}, usable = {};
         Candidate *list = NULL;
         DropGroup *groups = NULL;
@@ -396,6 +455,10 @@ static int collect_candidates(DropDir *d, uint64_t now, Candidate **ret, size_t 
                         kubelet = true;
 
         for (size_t i = 0; i < l.n; i++) {
+                const char *why = ignore_reason(d, l.names[i], l.types[i], kubelet);
+
+                if (why)
+                        report_ignored(d, l.names[i], why, now, deadline);
                 if (S_ISDIR(l.types[i]) || drop_name_ignored(l.names[i]))
                         continue;
                 if (kubelet && S_ISLNK(l.types[i]) && is_kubelet_link(d, l.names[i]))
@@ -479,12 +542,17 @@ static int offer(DropDir *d, Candidate *c) {
         if (r < 0)
                 return r;
 
-        if (drop_seen_contains(d->seen, cur.bundle.content_hash, &kind)) {
-                /* Same content as before: installed already, or rejected where it could not be moved. */
-                if (kind == DROP_SEEN_INSTALLED && !cur.kubelet)
-                        (void) remove_files(d->dir_fd, cur.paths, cur.lst);
+        /* Handled by us already, and its files could not go: said then, not again at every scan. */
+        if (drop_seen_contains(d->kept, cur.bundle.content_hash, NULL))
                 return 0;
-        }
+        /*
+         * Remembered from before a restart, for the same reason: still so where files cannot go.
+         * Anywhere else the files are here again because someone dropped them again: the daemon
+         * decides (served already, or installed again as a new generation).
+         */
+        if (drop_seen_contains(d->seen, cur.bundle.content_hash, &kind) &&
+            (kind == DROP_SEEN_REJECTED || cur.kubelet || faccessat(d->dir_fd, ".", W_OK, AT_EACCESS) < 0))
+                return 0;
 
         d->busy = true;
         d->current = cur;
@@ -523,7 +591,7 @@ static int scan(DropDir *d) {
         d->unsafe = false;
         d->n_scans++;
 
-        r = collect_candidates(d, now, &list, &n);
+        r = collect_candidates(d, now, &list, &n, &deadline);
         if (r < 0) {
                 dir_unpin(d, pinned);
                 return r;
@@ -787,6 +855,7 @@ DropDir *dropdir_free(DropDir *d) {
         current_done(&d->current);
         tracks_clear(d);
         drop_seen_free(d->seen);
+        drop_seen_free(d->kept);
         sd_event_unref(d->event);
         free(d->path);
         free(d);
@@ -812,9 +881,13 @@ int dropdir_new(sd_event *event, const DropDirOptions *options, DropDir **ret) {
         d->max_file_size = options->max_file_size > 0 ? options->max_file_size : 1024 * 1024;
         d->on_bundle = options->on_bundle;
         d->on_rejected = options->on_rejected;
+        d->on_ignored = options->on_ignored;
         d->userdata = options->userdata;
 
         r = drop_seen_load(options->state_file, &d->seen);
+        if (r < 0)
+                return r;
+        r = drop_seen_load(NULL, &d->kept);
         if (r < 0)
                 return r;
 
@@ -864,20 +937,26 @@ int dropdir_bundle_done(DropDir *d, const char *error_name, const char *message)
         c = &d->current;
         pinned = dir_pin(d);
         if (pinned < 0) {
-                /* The directory is gone: nothing to remove, but never hand this content out again. */
-                r = remember(d, error_name ? DROP_SEEN_REJECTED : DROP_SEEN_INSTALLED, c->bundle.content_hash);
+                /* The directory is gone (or unsafe now): nothing to remove; not handed out again by us. */
+                (void) drop_seen_add(d->kept, error_name ? DROP_SEEN_REJECTED : DROP_SEEN_INSTALLED,
+                                     c->bundle.content_hash);
                 goto finish;
         }
 
         if (!error_name) {
-                r = remember(d, DROP_SEEN_INSTALLED, c->bundle.content_hash);
-                if (!c->kubelet)
-                        (void) remove_files(d->dir_fd, c->paths, c->lst);
+                /* Removed: a drop of the same content later is a new request. Kept: remembered. */
+                int k = c->kubelet ? -EROFS : remove_files(d->dir_fd, c->paths, c->lst);
+                if (k < 0) {
+                        r = remember(d, DROP_SEEN_INSTALLED, c->bundle.content_hash);
+                        (void) drop_seen_add(d->kept, DROP_SEEN_INSTALLED, c->bundle.content_hash);
+                }
         } else {
                 int k = c->kubelet ? -EROFS : move_to_rejected(d->dir_fd, c->bundle.name, c->paths, c->lst,
                                                                error_name, message ?: "");
-                if (k < 0)
+                if (k < 0) {
                         r = remember(d, DROP_SEEN_REJECTED, c->bundle.content_hash);
+                        (void) drop_seen_add(d->kept, DROP_SEEN_REJECTED, c->bundle.content_hash);
+                }
         }
         dir_unpin(d, pinned);
 

@@ -34,6 +34,14 @@ typedef void (*dropdir_bundle_t)(DropDir *d, const DropBundle *bundle, void *use
 typedef void (*dropdir_rejected_t)(DropDir *d, const char *name, CertErrorCode code,
                                    const char *message, void *userdata);
 
+/*
+ * An entry that is no part of a bundle and is left alone: a hidden name, a
+ * directory, a name we do not recognise. Said once per entry, once it has
+ * been there SettleSec= (so that a temporary file renamed into place is never
+ * mentioned); reason completes "it …" ("is a directory").
+ */
+typedef void (*dropdir_ignored_t)(DropDir *d, const char *name, const char *reason, void *userdata);
+
 typedef struct DropDirOptions {
         const char *path;          /* created 0700 when missing; refused when group/world-writable */
         const char *state_file;    /* where installed content hashes are remembered; NULL: memory only */
@@ -41,6 +49,7 @@ typedef struct DropDirOptions {
         uint64_t max_file_size;    /* per file; 0: 1 MiB. Larger files are refused (TooLarge) unread */
         dropdir_bundle_t on_bundle;
         dropdir_rejected_t on_rejected;
+        dropdir_ignored_t on_ignored;
         void *userdata;
 } DropDirOptions;
 
@@ -55,8 +64,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(DropDir *, dropdir_free);
 
 /*
  * Outcome of the bundle last handed out. error_name (a short name such as
- * "KeyMismatch" or "ReloadFailed", never a D-Bus name) NULL: installed, the
- * files are removed (or remembered by hash on a read-only directory).
+ * "KeyMismatch" or "ReloadFailed", never a D-Bus name) NULL: installed (or
+ * served already), the files are removed (or remembered by hash where they
+ * cannot be: a read-only directory, a Secret volume). Content dropped again
+ * after its files were removed is handed out again: the daemon decides.
  * Otherwise the files move to rejected/ beside NAME.error holding
  * "error_name: message\n" (or are remembered by hash where they cannot
  * move). Returns 0, -ESTALE when no bundle is out, or -errno (the outcome
