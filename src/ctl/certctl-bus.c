@@ -594,7 +594,6 @@ static int open_input(const char *path, int *ret) {
 
 /* How long install waits for a daemon that stopped mid-call to be back (systemd restarts it after 2 s). */
 #define DAEMON_BACK_TIMEOUT_USEC (90 * USEC_PER_SEC)
-#define DAEMON_BACK_POLL_USEC (200 * USEC_PER_MSEC)
 
 /* The fingerprint of the leaf of what we uploaded, found as the daemon finds it (pem.c). */
 static int upload_fingerprint(int cert_fd, int key_fd, int ca_fd, char ret[static CERT_FINGERPRINT_MAX]) {
@@ -631,6 +630,18 @@ static int get_string(sd_bus *bus, const char *property, char **ret, sd_bus_erro
         return sd_bus_get_property_string(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, property, error, ret);
 }
 
+/* Wakes sd_bus_wait() when the daemon's name changes owner and when its properties change. */
+static int watch_daemon(sd_bus *bus) {
+        int r;
+
+        r = sd_bus_match_signal(bus, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                "NameOwnerChanged", NULL, NULL);
+        if (r < 0)
+                return r;
+        return sd_bus_match_signal(bus, NULL, NULL, BUS_PATH, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                   NULL, NULL);
+}
+
 int install_after_no_answer(const CertctlArgs *a, const sd_bus_error *call_error, int fingerprint_r,
                             const char *uploaded) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -652,22 +663,38 @@ int install_after_no_answer(const CertctlArgs *a, const sd_bus_error *call_error
         if (r != CERTCTL_EXIT_OK)
                 return r;
 
+        r = watch_daemon(bus);
+        if (r < 0) {
+                fprintf(stderr, "Failed to watch the daemon: %s\n", errno_name(r));
+                return CERTCTL_EXIT_USAGE;
+        }
         deadline = now_usec(CLOCK_MONOTONIC) + DAEMON_BACK_TIMEOUT_USEC;
         for (;;) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                uint64_t now;
 
+                /* Signals seen so far are spent: whatever they said, State is read afresh below. */
+                while (sd_bus_process(bus, NULL) > 0)
+                        ;
                 state = mfree(state);
                 r = get_string(bus, "State", &state, &error);
                 /* Back, and past the reload a restart does first: what it serves now is settled. */
                 if (r >= 0 && !streq(state, "reloading"))
                         break;
-                if (now_usec(CLOCK_MONOTONIC) >= deadline) {
+                now = now_usec(CLOCK_MONOTONIC);
+                if (now >= deadline) {
                         fprintf(stderr, "The daemon is not back after %" PRIu64 " s; once it is, "
                                 "'vertex-certctl status' shows whether Fingerprint is %s.\n",
                                 DAEMON_BACK_TIMEOUT_USEC / USEC_PER_SEC, uploaded);
                         return CERTCTL_EXIT_REFUSED;
                 }
-                (void) nanosleep(&(struct timespec) { .tv_nsec = DAEMON_BACK_POLL_USEC * 1000 }, NULL);
+                /* Until its name gets an owner or its State changes; a signal that came while State
+                 * was read is queued already, and ends the wait at once. */
+                r = sd_bus_wait(bus, deadline - now);
+                if (r < 0) {
+                        fprintf(stderr, "Failed to wait for the daemon: %s\n", errno_name(r));
+                        return CERTCTL_EXIT_USAGE;
+                }
         }
 
         r = get_string(bus, "Fingerprint", &fingerprint, NULL);
