@@ -330,26 +330,21 @@ static int produce_pkcs12(const LoadArgs *a, CertBundle **ret, CertProblem *prob
 }
 
 /*
- * Without a key, the key of a pending signing request whose public key is the
- * certificate's: the request is named in request_id, and consumed by the
- * daemon only once the certificate serves.
+ * pem_read_bundle() + cert_bundle_validate(). Without a key, the key of a
+ * pending signing request whose public key is the certificate's: the request
+ * is named in request_id, and consumed by the daemon only once the
+ * certificate serves. *ret is set whenever the bundle was read, refused or not.
  */
-static int produce_loaded(const void *userdata, CertBundle **ret, CertProblem *problem, char *request_id) {
-        const LoadArgs *a = userdata;
-        _cleanup_(cert_bundle_freep) CertBundle *b = NULL;
+static int read_and_validate(const LoadArgs *a, CertBundle **ret, CertProblem *problem, char *request_id) {
+        CertBundle *b;
         int r;
 
-        if (a->pkcs12)
-                return produce_pkcs12(a, ret, problem);
-        if (a->key_size > 0 || !a->pending_directory)
-                return cert_bundle_load(a->certificate, a->certificate_size, a->key, a->key_size, a->authority,
-                                        a->authority_size, a->options, ret, problem);
-
-        r = pem_read_bundle(a->certificate, a->certificate_size, "", 0, a->authority, a->authority_size,
-                            &a->options->limits, &b, problem);
+        r = pem_read_bundle(a->certificate, a->certificate_size, a->key, a->key_size, a->authority,
+                            a->authority_size, &a->options->limits, ret, problem);
         if (r < 0)
                 return r;
-        if (b->leaf && !b->key) {
+        b = *ret;
+        if (b->leaf && !b->key && a->pending_directory) {
                 r = pending_find_key(a->pending_directory, b->leaf, &b->key, request_id);
                 if (r < 0)
                         return r;
@@ -358,7 +353,17 @@ static int produce_loaded(const void *userdata, CertBundle **ret, CertProblem *p
                                                 "no private key given, and no pending signing request has "
                                                 "this certificate's public key");
         }
-        r = cert_bundle_validate(b, a->options, problem);
+        return cert_bundle_validate(b, a->options, problem);
+}
+
+static int produce_loaded(const void *userdata, CertBundle **ret, CertProblem *problem, char *request_id) {
+        const LoadArgs *a = userdata;
+        _cleanup_(cert_bundle_freep) CertBundle *b = NULL;
+        int r;
+
+        if (a->pkcs12)
+                return produce_pkcs12(a, ret, problem);
+        r = read_and_validate(a, &b, problem, request_id);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(b);
@@ -386,33 +391,9 @@ int bundle_worker_load(sd_event *event,
         return worker_start(event, produce_loaded, &a, false, done, userdata, ret);
 }
 
-/*
- * pem_read_bundle() + cert_bundle_validate(), the parsed bundle handed back even when refused, for
- * its CertInfo. Without a key, that of the pending signing request the certificate answers, named
- * in request_id, as Install would take it.
- */
+/* The same checks, the parsed bundle handed back even when refused, for its CertInfo. */
 static int produce_validated(const void *userdata, CertBundle **ret, CertProblem *problem, char *request_id) {
-        const LoadArgs *a = userdata;
-        CertBundle *b = NULL;
-        int r;
-
-        r = pem_read_bundle(a->certificate, a->certificate_size, a->key, a->key_size, a->authority,
-                            a->authority_size, &a->options->limits, &b, problem);
-        if (r < 0)
-                return r;
-        *ret = b;
-        if (!b->leaf)
-                return cert_problem_set(problem, CERT_ERROR_MALFORMED, "no certificate was given");
-        if (!b->key && a->pending_directory) {
-                r = pending_find_key(a->pending_directory, b->leaf, &b->key, request_id);
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        return cert_problem_set(problem, CERT_ERROR_MISSING_KEY,
-                                                "no private key given, and no pending signing request has "
-                                                "this certificate's public key");
-        }
-        return cert_bundle_validate(b, a->options, problem);
+        return read_and_validate(userdata, ret, problem, request_id);
 }
 
 int bundle_worker_validate(sd_event *event,
