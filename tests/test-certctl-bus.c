@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bus-assert.h"
 #include "bus-fixture.h"
 #include "certinfo.h"
 #include "pki.h"
@@ -59,16 +60,21 @@ static char *write_public(Fixture *f, const char *name, const char *content) {
         return p;
 }
 
-static void fixture_setup(Fixture *f, gconstpointer data) {
+/* A daemon with config (NULL: the defaults), and a bundle for console.example.com in files. */
+static void fixture_setup_with(Fixture *f, const char *config) {
         char fp[CERT_FINGERPRINT_MAX];
 
-        bus_fixture_setup(&f->bus, NULL);
+        bus_fixture_setup(&f->bus, config);
         f->chain = pki_chain_new("console.example.com");
         f->cert = write_public(f, "fullchain.pem", f->chain->fullchain_pem);
         f->key = write_public(f, "key.pem", f->chain->key_pem);
         f->ca = write_public(f, "ca.pem", f->chain->root_pem);
         g_assert_cmpint(cert_fingerprint(f->chain->leaf, fp), ==, 0);
         f->leaf_fingerprint = g_strdup(fp);
+}
+
+static void fixture_setup(Fixture *f, gconstpointer data) {
+        fixture_setup_with(f, NULL);
 }
 
 static void fixture_teardown(Fixture *f, gconstpointer data) {
@@ -477,15 +483,7 @@ static void test_pkcs12(Fixture *f, gconstpointer data) {
 
 /* Units to reload, and a systemd (this test) that never answers: an install stays in "reloading". */
 static void fixture_setup_slow(Fixture *f, gconstpointer data) {
-        char fp[CERT_FINGERPRINT_MAX];
-
-        bus_fixture_setup(&f->bus, "Units=vertex-fake.service\nReloadTimeoutSec=30");
-        f->chain = pki_chain_new("console.example.com");
-        f->cert = write_public(f, "fullchain.pem", f->chain->fullchain_pem);
-        f->key = write_public(f, "key.pem", f->chain->key_pem);
-        f->ca = write_public(f, "ca.pem", f->chain->root_pem);
-        g_assert_cmpint(cert_fingerprint(f->chain->leaf, fp), ==, 0);
-        f->leaf_fingerprint = g_strdup(fp);
+        fixture_setup_with(f, "Units=vertex-fake.service\nReloadTimeoutSec=30");
 }
 
 static GDBusMessage *swallow_systemd(GDBusConnection *conn, GDBusMessage *m, gboolean incoming, gpointer userdata) {
@@ -495,17 +493,6 @@ static GDBusMessage *swallow_systemd(GDBusConnection *conn, GDBusMessage *m, gbo
                 return NULL;
         }
         return m;
-}
-
-static void own_name(BusFixture *f, const char *name, bool release) {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) r = g_dbus_connection_call_sync(f->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                                            "org.freedesktop.DBus",
-                                                            release ? "ReleaseName" : "RequestName",
-                                                            release ? g_variant_new("(s)", name)
-                                                                    : g_variant_new("(su)", name, 4u),
-                                                            G_VARIANT_TYPE("(u)"), 0, 10000, NULL, &error);
-        g_assert_no_error(error);
 }
 
 static bool daemon_exited(BusFixture *f) {
@@ -552,7 +539,7 @@ static void test_install_no_reply(Fixture *f, gconstpointer data) {
         /* First boot, with nobody to reload the unit: degraded, and not reloading any more. */
         g_assert_true(bus_wait_property_string(&f->bus, "State", "degraded", 20000));
         first = bus_get_string(&f->bus, "Fingerprint");
-        own_name(&f->bus, "org.freedesktop.systemd1", false);
+        request_name(&f->bus, "org.freedesktop.systemd1", false);
         guint filter = g_dbus_connection_add_filter(f->bus.conn, swallow_systemd, NULL, NULL);
 
         int out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -579,7 +566,7 @@ static void test_install_no_reply(Fixture *f, gconstpointer data) {
 
         /* Back a moment later (systemd would restart it), with nothing to reload this time. */
         g_dbus_connection_remove_filter(f->bus.conn, filter);
-        own_name(&f->bus, "org.freedesktop.systemd1", true);
+        request_name(&f->bus, "org.freedesktop.systemd1", true);
         drop_units(&f->bus);
         g_usleep(500 * 1000);
         bus_fixture_start_daemon(&f->bus);
