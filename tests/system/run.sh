@@ -364,26 +364,36 @@ t_connection_survives() {
                 { tail -n 20 "$out" | diag; fail "the held connection did not answer after the rotation"; }
 }
 
+# Arms one of vertex-endpoint's test switches in vertex-grpc.service for a
+# single reload: a drop-in $1 sets environment variable $2 to
+# /run/vertex-test/$4, and an ExecReload=+ step before the real one turns the
+# file $3 (touched by the scenario) into $4 for one reload, then clears it.
+grpc_switch_for_one_reload() {
+        local dropin=$1 variable=$2 armed=$3 active=$4 reload_line
+        reload_line=$(grep '^ExecReload=' "$VX_UPPER/lib/systemd/system/vertex-grpc.service" | head -n 1)
+        [ -n "$reload_line" ] || fail "no ExecReload= in vertex-grpc.service" || return 1
+        vx_exec mkdir -p /run/vertex-test /run/systemd/system/vertex-grpc.service.d || return 1
+        vx_exec sh -c "cat >/run/systemd/system/vertex-grpc.service.d/$dropin.conf" <<EOF || return 1
+[Service]
+Environment=$variable=/run/vertex-test/$active
+ExecReload=
+ExecReload=+/bin/sh -c 'cd /run/vertex-test && if [ -e $active ]; then rm $active; elif [ -e $armed ]; then mv $armed $active; fi'
+$reload_line
+EOF
+        vx_exec systemctl daemon-reload || return 1
+        vx_exec systemctl restart vertex-grpc.service
+}
+
 # vertex-grpc refuses its next reload (the endpoint's own test switch, set
 # for one reload by an ExecReload=+ step): vertex-certd puts the previous
 # generation back, reloads again, answers ReloadFailed, and all three
 # serve the old certificate.
 t_reload_failure_rollback() {
-        local fp_old gen_old fp_new out reload_line
-        reload_line=$(grep '^ExecReload=' "$VX_UPPER/lib/systemd/system/vertex-grpc.service" | head -n 1)
-        [ -n "$reload_line" ] || fail "no ExecReload= in vertex-grpc.service" || return 1
-        vx_exec mkdir -p /run/vertex-test /run/systemd/system/vertex-grpc.service.d || return 1
+        local fp_old gen_old fp_new out
         # fail-once becomes failing for one reload (the endpoint refuses it),
         # and the reload after that clears it.
-        vx_exec sh -c 'cat >/run/systemd/system/vertex-grpc.service.d/50-fail-once.conf' <<EOF || return 1
-[Service]
-Environment=VERTEX_ENDPOINT_FAIL_RELOAD_IF_EXISTS=/run/vertex-test/grpc-failing
-ExecReload=
-ExecReload=+/bin/sh -c 'cd /run/vertex-test && if [ -e grpc-failing ]; then rm grpc-failing; elif [ -e grpc-fail-once ]; then mv grpc-fail-once grpc-failing; fi'
-$reload_line
-EOF
-        vx_exec systemctl daemon-reload || return 1
-        vx_exec systemctl restart vertex-grpc.service || return 1
+        grpc_switch_for_one_reload 50-fail-once VERTEX_ENDPOINT_FAIL_RELOAD_IF_EXISTS grpc-fail-once grpc-failing ||
+                return 1
 
         fp_old=$(prop Fingerprint)
         gen_old=$(prop Generation)
@@ -438,22 +448,12 @@ while not os.path.exists(stop):
 # start of the first failed handshake to the end of the last one; the target
 # is 1 s or less.
 t_broken_serve_rollback() {
-        local fp_old gen_old out rc=0 reload_line log t0 t1 last took cursor
+        local fp_old gen_old out rc=0 log t0 t1 last took cursor
         local window_ms n_failed n_total
-        reload_line=$(grep '^ExecReload=' "$VX_UPPER/lib/systemd/system/vertex-grpc.service" | head -n 1)
-        [ -n "$reload_line" ] || fail "no ExecReload= in vertex-grpc.service" || return 1
-        vx_exec mkdir -p /run/vertex-test /run/systemd/system/vertex-grpc.service.d || return 1
         # break-once becomes broken for one reload (the endpoint serves without its
         # certificate), and the reload after that clears it.
-        vx_exec sh -c 'cat >/run/systemd/system/vertex-grpc.service.d/50-break-once.conf' <<EOF || return 1
-[Service]
-Environment=VERTEX_ENDPOINT_BREAK_SERVING_IF_EXISTS=/run/vertex-test/grpc-broken
-ExecReload=
-ExecReload=+/bin/sh -c 'cd /run/vertex-test && if [ -e grpc-broken ]; then rm grpc-broken; elif [ -e grpc-break-once ]; then mv grpc-break-once grpc-broken; fi'
-$reload_line
-EOF
-        vx_exec systemctl daemon-reload || return 1
-        vx_exec systemctl restart vertex-grpc.service || return 1
+        grpc_switch_for_one_reload 50-break-once VERTEX_ENDPOINT_BREAK_SERVING_IF_EXISTS grpc-break-once grpc-broken ||
+                return 1
 
         fp_old=$(prop Fingerprint)
         gen_old=$(prop Generation)
