@@ -571,6 +571,19 @@ static void test_several_names(Fixture *f, gconstpointer data) {
         g_auto(Run) ok = certctl("validate", "--offline", "--server-name", "console.example.com",
                                  "--server-name", "192.0.2.10", "--cert", cert2, "--key", key2, "--ca", ca2, NULL);
         g_assert_cmpint(ok.status, ==, 0);
+        g_assert_nonnull(strstr(ok.out, "yes, for 'console.example.com', '192.0.2.10'"));
+
+        /* JSON names every required name, as the refusal does. */
+        g_auto(Run) j = certctl("validate", "--offline", "--json", "--server-name", "console.example.com",
+                                "--server-name", "192.0.2.10", "--cert", cert2, "--key", key2, "--ca", ca2, NULL);
+        g_assert_cmpint(j.status, ==, 0);
+        g_assert_nonnull(strstr(j.out, "\"server_name\":\"console.example.com\","
+                                       "\"required_names\":[\"console.example.com\",\"192.0.2.10\"]"));
+        g_auto(Run) jr = certctl("validate", "--offline", "--json", "--server-name", "console.example.com",
+                                 "--server-name", "192.0.2.10", "--cert", cert, "--key", key, "--ca", ca, NULL);
+        g_assert_cmpint(jr.status, ==, 1);
+        g_assert_nonnull(strstr(jr.out, "\"error\":\"NameMismatch\""));
+        g_assert_nonnull(strstr(jr.out, "\"required_names\":[\"console.example.com\",\"192.0.2.10\"]"));
 
         /* Without --server-name: the names of the daemon's configuration, its keys named. */
         g_autofree char *conf = write_file(f, "certd.conf", "[Certificates]\nServerName=console.example.com\n"

@@ -26,6 +26,16 @@ static void print_problem(const CertProblem *p) {
         fprintf(stderr, "%s: %s\n", cert_error_name(p->code) ?: "Invalid", p->message);
 }
 
+/* "required_names": every name the certificate must cover, the primary name first. */
+static void json_field_required_names(Json *j, const CertctlArgs *a) {
+        json_key(j, "required_names");
+        json_array_begin(j);
+        json_string(j, a->server_name);
+        STRV_FOREACH(n, a->access_names)
+                json_string(j, *n);
+        json_array_end(j);
+}
+
 /* A refusal found before the bundle could be read at all. */
 static int report_refusal(const CertctlArgs *a, const CertProblem *p) {
         if (a->json) {
@@ -36,6 +46,7 @@ static int report_refusal(const CertctlArgs *a, const CertProblem *p) {
                 json_field_string(&j, "error", cert_error_name(p->code));
                 json_field_string(&j, "message", p->message);
                 json_field_string(&j, "server_name", a->server_name);
+                json_field_required_names(&j, a);
                 json_field_string(&j, "policy", validate_policy_to_string(a->policy));
                 json_key(&j, "certificate");
                 json_null(&j);
@@ -245,6 +256,7 @@ int verb_validate_offline(const CertctlArgs *args) {
                 json_field_string(&j, "error", valid ? NULL : cert_error_name(problem.code));
                 json_field_string(&j, "message", valid ? NULL : problem.message);
                 json_field_string(&j, "server_name", a->server_name);
+                json_field_required_names(&j, a);
                 json_field_string(&j, "policy", validate_policy_to_string(a->policy));
                 json_key(&j, "certificate");
                 if (info) {
