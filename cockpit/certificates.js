@@ -122,13 +122,49 @@ function alertBox(variant, title, body) {
     return box;
 }
 
+// The eight 16-bit groups of an IPv6 address ("::" and a trailing IPv4 part
+// allowed), or null: OpenSSL prints "2001:DB8:0:0:0:0:0:10" for what the
+// configuration may spell "2001:db8::10".
+function ipv6Groups(text) {
+    let head = text;
+    const v4 = /^(.*:)(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+    if (v4) {
+        const bytes = v4.slice(2).map(Number);
+        if (bytes.some(b => b > 255))
+            return null;
+        head = v4[1] + ((bytes[0] << 8) | bytes[1]).toString(16) + ":" + ((bytes[2] << 8) | bytes[3]).toString(16);
+    }
+    const halves = head.split("::");
+    if (halves.length > 2)
+        return null;
+    const parse = part => part === "" ? [] : part.split(":");
+    const left = parse(halves[0]);
+    const right = halves.length === 2 ? parse(halves[1]) : [];
+    const missing = 8 - left.length - right.length;
+    if (halves.length === 2 ? missing < 1 : missing !== 0)
+        return null;
+    const groups = [...left, ...Array(missing).fill("0"), ...right];
+    if (!groups.every(g => /^[0-9a-f]{1,4}$/i.test(g)))
+        return null;
+    return groups.map(g => parseInt(g, 16));
+}
+
+// Two spellings of one IP address (IPv4 as written; IPv6 in any form).
+function sameAddress(a, b) {
+    if (a.toLowerCase() === b.toLowerCase())
+        return true;
+    const x = ipv6Groups(a);
+    const y = ipv6Groups(b);
+    return x !== null && y !== null && x.every((g, i) => g === y[i]);
+}
+
 // Whether a subject alternative name covers a host name, with a wildcard only
 // as the whole left-most label (RFC 6125). For display only: the daemon's
 // Validate verdict is what counts.
 function nameCovers(san, name) {
     const lower = name.toLowerCase();
     if (san.startsWith("IP:"))
-        return san.slice(3).toLowerCase() === lower;
+        return sameAddress(san.slice(3), lower);
     if (!san.startsWith("DNS:"))
         return false;
     const pattern = san.slice(4).toLowerCase();

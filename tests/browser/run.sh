@@ -65,6 +65,7 @@ setup() {
         make_pki good-b --server-name "$SERVER_NAME" --key-type ec256 || return 1
         make_pki good-c --server-name "$SERVER_NAME" --key-type ec384 || return 1
         make_pki wrong-name --server-name other.example.com || return 1
+        make_pki with-ipv6 --server-name "$SERVER_NAME" --ip 2001:db8::10 || return 1
         make_pki expired --server-name "$SERVER_NAME" --expired || return 1
 
         vx_container_create "$WORK" || return 1
