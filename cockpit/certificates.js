@@ -123,8 +123,8 @@ function alertBox(variant, title, body) {
 }
 
 // The eight 16-bit groups of an IPv6 address ("::" and a trailing IPv4 part
-// allowed), or null: OpenSSL prints "2001:DB8:0:0:0:0:0:10" for what the
-// configuration may spell "2001:db8::10".
+// allowed), or null: the certificate's "2001:db8::10" is what the
+// configuration may spell "2001:DB8:0::10".
 function ipv6Groups(text) {
     let head = text;
     const v4 = /^(.*:)(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
