@@ -705,7 +705,7 @@ static int check_key_policy(STACK_OF(X509) *verified, int i, EVP_PKEY *k, Valida
                                         "%s has an %s key; policy '%s' allows only EC P-256, P-384 and P-521",
                                         what, desc, pname);
         return cert_problem_set(problem, CERT_ERROR_WEAK_KEY,
-                                "%s has a %s key; policy '%s' allows only RSA (%d or more) and EC P-256, P-384, P-521",
+                                "%s has a key of type %s; policy '%s' allows only RSA (%d or more) and EC P-256, P-384, P-521",
                                 what, desc, pname, min_rsa);
 }
 
