@@ -13,13 +13,10 @@
  */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include <systemd/sd-bus.h>
@@ -28,9 +25,6 @@
 #include "certctl-bus.h"
 #include "certctl-output.h"
 #include "certctl.h"
-#include "certinfo.h"
-#include "io-util.h"
-#include "pem.h"
 #include "strv.h"
 #include "time-util.h"
 
@@ -40,7 +34,7 @@ static const char *startswith(const char *s, const char *prefix) {
 }
 
 /* org.vertex.Certificates.Error.KeyMismatch → KeyMismatch; other names stay whole. */
-static const char *error_short_name(const char *name) {
+const char *bus_error_short_name(const char *name) {
         const char *s = name ? startswith(name, BUS_ERROR_PREFIX) : NULL;
         return s && *s ? s : name;
 }
@@ -58,7 +52,7 @@ int report_bus_error(const CertctlArgs *a, const sd_bus_error *error, int r) {
                 json_close_object(&j);
                 fprintf(stderr, "%s: %s\n", name, message);
         } else
-                fprintf(stderr, "%s: %s\n", error_short_name(name), message);
+                fprintf(stderr, "%s: %s\n", bus_error_short_name(name), message);
         return CERTCTL_EXIT_REFUSED;
 }
 
@@ -123,8 +117,7 @@ static int call_methodv(const CertctlArgs *a, sd_bus *bus, const char *member, u
         return call_message_error(a, bus, m, timeout, ret_reply, error);
 }
 
-/* One method call on the daemon's object; an error reply is left in *error, not printed. Returns an exit code. */
-static int call_method_error(const CertctlArgs *a, sd_bus *bus, const char *member, uint64_t timeout,
+int call_method_error(const CertctlArgs *a, sd_bus *bus, const char *member, uint64_t timeout,
                              sd_bus_message **ret_reply, sd_bus_error *error, const char *types, ...) {
         va_list ap;
         int r;
@@ -572,218 +565,6 @@ int print_generation_reply(const CertctlArgs *a, sd_bus_message *reply, const ch
         return CERTCTL_EXIT_OK;
 }
 
-static int open_input(const char *path, int *ret) {
-        struct stat st;
-        int fd;
-
-        fd = open(path ?: "/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0) {
-                fprintf(stderr, "Failed to open '%s': %m\n", path);
-                return CERTCTL_EXIT_USAGE;
-        }
-        if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
-                fprintf(stderr, "Failed to use '%s': %s\n", path, S_ISDIR(st.st_mode) ? "is a directory" : errno_name(-errno));
-                safe_close(fd);
-                return CERTCTL_EXIT_USAGE;
-        }
-        *ret = fd;
-        return CERTCTL_EXIT_OK;
-}
-
-/* -------------------------------------------------- install, and after NoReply */
-
-/* How long install waits for a daemon that stopped mid-call to be back (systemd restarts it after 2 s). */
-#define DAEMON_BACK_TIMEOUT_USEC (90 * USEC_PER_SEC)
-
-/* The fingerprint of the leaf of what we uploaded, found as the daemon finds it (pem.c). */
-static int upload_fingerprint(int cert_fd, int key_fd, int ca_fd, char ret[static CERT_FINGERPRINT_MAX]) {
-        _cleanup_free_ char *cert = NULL, *ca = NULL;
-        _cleanup_(cert_bundle_freep) CertBundle *b = NULL;
-        char *key = NULL;
-        size_t cert_size = 0, key_size = 0, ca_size = 0;
-        PemLimits limits = { .max_size = 64 * 1024 * 1024 };
-        CertProblem problem = {};
-        int r;
-
-        r = read_fd_bounded(cert_fd, limits.max_size, READ_FROM_START, &cert, &cert_size);
-        if (r >= 0)
-                r = read_fd_bounded(ca_fd, limits.max_size, READ_FROM_START, &ca, &ca_size);
-        if (r >= 0)
-                r = read_fd_bounded(key_fd, limits.max_size, READ_FROM_START, &key, &key_size);
-        if (r >= 0)
-                r = pem_read_bundle(cert, cert_size, key ?: "", key_size, ca ?: "", ca_size, &limits, &b, &problem);
-        if (key)
-                erase_and_free(key, key_size);
-        if (r < 0)
-                return r;
-        if (!b->leaf)
-                return -EBADMSG;
-        return cert_fingerprint(b->leaf, ret);
-}
-
-bool bus_error_is_no_answer(const sd_bus_error *error) {
-        return sd_bus_error_has_names(error, SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_TIMEOUT, SD_BUS_ERROR_DISCONNECTED);
-}
-
-/* A string property, asking for the daemon to be started if it is not running (bus activation). */
-static int get_string(sd_bus *bus, const char *property, char **ret, sd_bus_error *error) {
-        return sd_bus_get_property_string(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, property, error, ret);
-}
-
-/* Wakes sd_bus_wait() when the daemon's name changes owner and when its properties change. */
-static int watch_daemon(sd_bus *bus) {
-        int r;
-
-        r = sd_bus_match_signal(bus, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                "NameOwnerChanged", NULL, NULL);
-        if (r < 0)
-                return r;
-        return sd_bus_match_signal(bus, NULL, NULL, BUS_PATH, "org.freedesktop.DBus.Properties", "PropertiesChanged",
-                                   NULL, NULL);
-}
-
-int install_after_no_answer(const CertctlArgs *a, const sd_bus_error *call_error, int fingerprint_r,
-                            const char *uploaded) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_free_ char *state = NULL, *fingerprint = NULL, *last_error = NULL;
-        uint64_t generation = 0, deadline;
-        int r = fingerprint_r;
-
-        fprintf(stderr, "%s: %s\n", error_short_name(call_error->name), call_error->message ?: "no reply");
-        if (r < 0) {
-                fprintf(stderr, "The daemon did not answer, and what was uploaded cannot be read back (%s) "
-                        "to tell whether it was installed: see 'vertex-certctl status'.\n", errno_name(r));
-                return CERTCTL_EXIT_REFUSED;
-        }
-        fprintf(stderr, "The daemon stopped before it answered; waiting for it to be back to tell whether "
-                "the upload (%s) is served.\n", uploaded);
-
-        /* A connection of our own: the old one may have gone with the daemon's reply. */
-        r = bus_connect(a, &bus);
-        if (r != CERTCTL_EXIT_OK)
-                return r;
-
-        r = watch_daemon(bus);
-        if (r < 0) {
-                fprintf(stderr, "Failed to watch the daemon: %s\n", errno_name(r));
-                return CERTCTL_EXIT_USAGE;
-        }
-        deadline = now_usec(CLOCK_MONOTONIC) + DAEMON_BACK_TIMEOUT_USEC;
-        for (;;) {
-                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-                uint64_t now;
-
-                /* Signals seen so far are spent: whatever they said, State is read afresh below. */
-                while (sd_bus_process(bus, NULL) > 0)
-                        ;
-                state = mfree(state);
-                r = get_string(bus, "State", &state, &error);
-                /* Back, and past the reload a restart does first: what it serves now is settled. */
-                if (r >= 0 && !streq(state, "reloading"))
-                        break;
-                now = now_usec(CLOCK_MONOTONIC);
-                if (now >= deadline) {
-                        fprintf(stderr, "The daemon is not back after %" PRIu64 " s; once it is, "
-                                "'vertex-certctl status' shows whether Fingerprint is %s.\n",
-                                DAEMON_BACK_TIMEOUT_USEC / USEC_PER_SEC, uploaded);
-                        return CERTCTL_EXIT_REFUSED;
-                }
-                /* Until its name gets an owner or its State changes; a signal that came while State
-                 * was read is queued already, and ends the wait at once. */
-                r = sd_bus_wait(bus, deadline - now);
-                if (r < 0) {
-                        fprintf(stderr, "Failed to wait for the daemon: %s\n", errno_name(r));
-                        return CERTCTL_EXIT_USAGE;
-                }
-        }
-
-        r = get_string(bus, "Fingerprint", &fingerprint, NULL);
-        if (r >= 0)
-                r = sd_bus_get_property_trivial(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "Generation", NULL, 't',
-                                                &generation);
-        if (r >= 0)
-                r = get_string(bus, "LastError", &last_error, NULL);
-        if (r < 0) {
-                fprintf(stderr, "Failed to read what the daemon serves: %s\n", errno_name(r));
-                return CERTCTL_EXIT_USAGE;
-        }
-
-        bool current = strcasecmp(fingerprint, uploaded) == 0;
-        bool served = current && !streq(state, "degraded");
-
-        if (a->json) {
-                Json j;
-
-                json_open_object(&j, stdout);
-                json_field_string(&j, "error", call_error->name);
-                json_field_string(&j, "message", call_error->message ?: "");
-                json_field_bool(&j, "served", served);
-                json_field_bool(&j, "current", current);
-                json_field_uint(&j, "generation", generation);
-                json_field_string(&j, "fingerprint", fingerprint);
-                json_field_string(&j, "uploaded", uploaded);
-                json_field_string(&j, "state", state);
-                json_close_object(&j);
-        }
-
-        if (served) {
-                if (!a->json) {
-                        printf("Installed generation %" PRIu64 " (the daemon restarted before it could answer).\n",
-                               generation);
-                        kv("Generation", "%" PRIu64, generation);
-                        kv("Fingerprint", "%s", fingerprint);
-                        fflush(stdout);
-                }
-                return CERTCTL_EXIT_OK;
-        }
-        if (current)
-                fprintf(stderr, "The upload is the current generation %" PRIu64 ", but not every endpoint serves it "
-                        "(State: %s): %s\n", generation, state, isempty(last_error) ? "see 'vertex-certctl status'" : last_error);
-        else
-                fprintf(stderr, "The upload was not installed: generation %" PRIu64 " (%s) is served. "
-                        "Install it again.\n", generation, fingerprint);
-        return CERTCTL_EXIT_REFUSED;
-}
-
-int verb_install(const CertctlArgs *a) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_close_ int cert_fd = -EBADF, key_fd = -EBADF, ca_fd = -EBADF;
-        int r;
-
-        if (a->pkcs12)
-                return verb_install_pkcs12(a);
-        if (!a->cert) {
-                fprintf(stderr, "install needs --cert FILE or --pkcs12 FILE (see --help).\n");
-                return CERTCTL_EXIT_USAGE;
-        }
-
-        /* File descriptors rather than strings: the daemon reads them with its own bound. */
-        r = open_input(a->cert, &cert_fd);
-        if (r == CERTCTL_EXIT_OK)
-                r = open_input(a->key, &key_fd);
-        if (r == CERTCTL_EXIT_OK)
-                r = open_input(a->ca, &ca_fd);
-        if (r != CERTCTL_EXIT_OK)
-                return r;
-
-        r = bus_connect(a, &bus);
-        if (r != CERTCTL_EXIT_OK)
-                return r;
-
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        r = call_method_error(a, bus, "InstallFiles", MUTATING_CALL_TIMEOUT_USEC, &reply, &error,
-                              "hhh", cert_fd, key_fd, ca_fd);
-        if (r != CERTCTL_EXIT_OK && bus_error_is_no_answer(&error)) {
-                char uploaded[CERT_FINGERPRINT_MAX];
-                int k = upload_fingerprint(cert_fd, key_fd, ca_fd, uploaded);
-                return install_after_no_answer(a, &error, k, uploaded);
-        }
-        if (r != CERTCTL_EXIT_OK)
-                return report_bus_error(a, &error, -EIO);
-        return print_generation_reply(a, reply, "Installed");
-}
-
 static int simple_generation_verb(const CertctlArgs *a, const char *member, const char *what) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -1175,7 +956,7 @@ int verb_validate_bus(const CertctlArgs *a) {
 
         if (!valid) {
                 const char *name = v.error ?: "Invalid";
-                fprintf(stderr, "%s: %s\n", a->json ? name : error_short_name(name), v.message ?: "");
+                fprintf(stderr, "%s: %s\n", a->json ? name : bus_error_short_name(name), v.message ?: "");
                 return CERTCTL_EXIT_REFUSED;
         }
         return CERTCTL_EXIT_OK;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The bus client's plumbing, shared by certctl-bus.c and certctl-request.c. */
+/* The bus client's plumbing, shared by every verb that talks to the daemon. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,9 +29,16 @@ int bus_connect(const CertctlArgs *a, sd_bus **ret);
 int call_method(const CertctlArgs *a, sd_bus *bus, const char *member, uint64_t timeout,
                 sd_bus_message **ret_reply, const char *types, ...);
 
+/* Like call_method(), but an error reply is left in *error, not printed. Returns an exit code. */
+int call_method_error(const CertctlArgs *a, sd_bus *bus, const char *member, uint64_t timeout,
+                      sd_bus_message **ret_reply, sd_bus_error *error, const char *types, ...);
+
 /* Sends a built call; like call_method(). Returns an exit code. */
 int call_message(const CertctlArgs *a, sd_bus *bus, sd_bus_message *m, uint64_t timeout,
                  sd_bus_message **ret_reply);
+
+/* org.vertex.Certificates.Error.KeyMismatch → KeyMismatch; other names stay whole. */
+const char *bus_error_short_name(const char *name);
 
 /* Prints an error reply (or r when there is none), as JSON too with --json. Returns CERTCTL_EXIT_REFUSED. */
 int report_bus_error(const CertctlArgs *a, const sd_bus_error *error, int r);
@@ -39,19 +46,6 @@ int report_bus_error(const CertctlArgs *a, const sd_bus_error *error, int r);
 /* Sends a built call; an error reply is left in *error, not printed. Returns an exit code. */
 int call_message_error(const CertctlArgs *a, sd_bus *bus, sd_bus_message *m, uint64_t timeout,
                        sd_bus_message **ret_reply, sd_bus_error *error);
-
-/* The daemon went away (or stayed silent) instead of answering a call. */
-bool bus_error_is_no_answer(const sd_bus_error *error);
-
-/*
- * An install whose call got no answer (call_error): the daemon may or may not
- * have committed the upload (in most such cases it had). Waits until it is
- * back and done reloading, then tells from Fingerprint whether the upload,
- * whose leaf has the fingerprint uploaded, is served. fingerprint_r < 0: the
- * upload could not be read back (uploaded is then unused). Returns an exit code.
- */
-int install_after_no_answer(const CertctlArgs *a, const sd_bus_error *call_error, int fingerprint_r,
-                            const char *uploaded);
 
 /* Says that the reply was not understood. Returns CERTCTL_EXIT_USAGE. */
 int bus_parse_error(int r);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "certctl-bus.h"
+#include "certctl-noreply.h"
 #include "certctl.h"
 #include "certinfo.h"
 #include "io-util.h"

@@ -32,6 +32,10 @@ typedef struct Verb {
         const char *help;
 } Verb;
 
+static int verb_install_any(const CertctlArgs *a) {
+        return a->pkcs12 ? verb_install_pkcs12(a) : verb_install(a);
+}
+
 static int verb_validate(const CertctlArgs *a) {
         return a->offline ? verb_validate_offline(a) : verb_validate_bus(a);
 }
@@ -41,7 +45,7 @@ static const Verb verbs[] = {
           "status",
           "Show the certificate vertex-certd serves, where it came from, when it\n"
           "expires and what each endpoint serves.\n" },
-        { "install", verb_install, 0, 0, OPT_FILES | OPT_PKCS12,
+        { "install", verb_install_any, 0, 0, OPT_FILES | OPT_PKCS12,
           "install --cert FILE [--key FILE] [--ca FILE]\n"
           "        install --pkcs12 FILE [--password-file FILE]",
           "Hand a bundle to vertex-certd: it is validated, stored as a new generation,\n"
