@@ -22,8 +22,13 @@
 /* How long install waits for a daemon that stopped mid-call to be back (systemd restarts it after 2 s). */
 #define DAEMON_BACK_TIMEOUT_USEC (90 * USEC_PER_SEC)
 
+/*
+ * Not SD_BUS_ERROR_TIMEOUT: a call that outlived its timeout went to a daemon
+ * that may still be working on it (polkit still asking, a long ReloadTimeoutSec=);
+ * that error is reported as it is, and 'status' shows the outcome later.
+ */
 bool bus_error_is_no_answer(const sd_bus_error *error) {
-        return sd_bus_error_has_names(error, SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_TIMEOUT, SD_BUS_ERROR_DISCONNECTED);
+        return sd_bus_error_has_names(error, SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_DISCONNECTED);
 }
 
 /* A string property, asking for the daemon to be started if it is not running (bus activation). */

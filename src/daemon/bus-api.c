@@ -240,16 +240,18 @@ static const char *fd_type_name(mode_t m) {
                 return "a socket";
         if (S_ISCHR(m) || S_ISBLK(m))
                 return "a device";
-        return "not a regular file";
+        return "a special file";
 }
 
 /*
  * Reads one passed file: a regular file (from offset 0, whatever the
- * caller's position) or /dev/null for "none". Anything else, or more than
- * max bytes, is refused rather than read: a FIFO could block the daemon.
- * Every refusal is Malformed or TooLarge, with a message naming the part.
+ * caller's position), or, for an optional part, /dev/null for "none".
+ * Anything else, or more than max bytes, is refused rather than read: a FIFO
+ * could block the daemon. Every refusal is Malformed or TooLarge, with a
+ * message naming the part.
  */
-static int read_passed_fd(int fd, const char *what, uint64_t max, char **ret, size_t *ret_size, sd_bus_error *error) {
+static int read_passed_fd(int fd, const char *what, bool optional, uint64_t max, char **ret, size_t *ret_size,
+                          sd_bus_error *error) {
         struct stat st;
         char *buf;
         int flags, r;
@@ -277,8 +279,8 @@ static int read_passed_fd(int fd, const char *what, uint64_t max, char **ret, si
         }
         if (!S_ISREG(st.st_mode))
                 return sd_bus_error_setf(error, BUS_ERROR_PREFIX "Malformed",
-                                         "The %s must be passed as a regular file (or /dev/null for none), not %s.",
-                                         what, fd_type_name(st.st_mode));
+                                         "The %s must be passed as a regular file%s, not %s.",
+                                         what, optional ? " (or /dev/null for none)" : "", fd_type_name(st.st_mode));
         if ((uint64_t) st.st_size > max)
                 return bus_error_too_large(error, what, max);
 
@@ -310,13 +312,13 @@ static int method_install_files(sd_bus_message *m, void *userdata, sd_bus_error 
         if (r <= 0)
                 return r < 0 ? r : 1;
 
-        r = read_passed_fd(certificate_fd, "certificate", max, &certificate, &certificate_size, error);
+        r = read_passed_fd(certificate_fd, "certificate", false, max, &certificate, &certificate_size, error);
         if (r < 0)
                 return r;
-        r = read_passed_fd(key_fd, "key", max, &key, &key_size, error);
+        r = read_passed_fd(key_fd, "key", true, max, &key, &key_size, error);
         if (r < 0)
                 return r;
-        r = read_passed_fd(authority_fd, "authority", max, &authority, &authority_size, error);
+        r = read_passed_fd(authority_fd, "authority", true, max, &authority, &authority_size, error);
         if (r < 0) {
                 erase_and_free(key, key_size);
                 return r;
@@ -357,7 +359,7 @@ static int method_install_pkcs12(sd_bus_message *m, void *userdata, sd_bus_error
         if (r == 0)
                 return 1;   /* the same message is dispatched again once polkit answered: keep it whole */
 
-        r = read_passed_fd(fd, "PKCS#12 file", max, &file, &file_size, error);
+        r = read_passed_fd(fd, "PKCS#12 file", false, max, &file, &file_size, error);
         if (r >= 0 && file_size == 0)
                 r = sd_bus_error_set(error, BUS_ERROR("Malformed"), "The PKCS#12 file is empty.");
         if (r < 0) {
