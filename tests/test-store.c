@@ -113,6 +113,8 @@ static uint64_t assert_current_sound(Store *s, const char *store) {
         g_autofree char *cert_path = g_build_filename(store, "current", "fullchain.pem", NULL);
         g_assert_true(g_file_test(key_path, G_FILE_TEST_IS_REGULAR));
         g_assert_true(g_file_test(cert_path, G_FILE_TEST_IS_REGULAR));
+        g_autofree char *combined_path = g_build_filename(store, "current", "combined.pem", NULL);
+        g_assert_true(g_file_test(combined_path, G_FILE_TEST_IS_REGULAR));
         return id;
 }
 
@@ -221,6 +223,13 @@ static void test_install(Fixture *f, gconstpointer data) {
         g_assert_cmpuint(g->id, ==, 1);  /* untouched on failure */
 }
 
+static char *read_current(const char *store, const char *file) {
+        g_autofree char *p = g_build_filename(store, "current", file, NULL);
+        char *text = NULL;
+        g_assert_true(g_file_get_contents(p, &text, NULL, NULL));
+        return text;
+}
+
 static void test_chain(Fixture *f, gconstpointer data) {
         _cleanup_(store_freep) Store *s = NULL;
         _cleanup_(pki_chain_freep) PkiChain *pki = pki_chain_new("chain.example.com");
@@ -253,6 +262,13 @@ static void test_chain(Fixture *f, gconstpointer data) {
                 g_assert_true(g_file_get_contents(p, &text, NULL, NULL));
                 g_assert_cmpstr(text, ==, expect[i].content);
         }
+
+        /* HAProxy's form: the full chain, then the very key of key.pem. */
+        g_autofree char *key_pem = read_current(f->store, "key.pem");
+        g_autofree char *combined = read_current(f->store, "combined.pem");
+        g_autofree char *full_and_key = g_strconcat(full_pem, key_pem, NULL);
+        g_assert_true(g_str_has_prefix(key_pem, "-----BEGIN PRIVATE KEY-----"));
+        g_assert_cmpstr(combined, ==, full_and_key);
 
         g_assert_cmpint(store_load(s, id, &back), ==, 0);
         g_assert_cmpint(X509_cmp(back->leaf, pki->leaf), ==, 0);
@@ -307,6 +323,7 @@ static void test_permissions(Fixture *f, gconstpointer data) {
                 { "generations", 0750 },
                 { "generations/1", 0750 },
                 { "generations/1/key.pem", 0640 },
+                { "generations/1/combined.pem", 0640 },
                 { "generations/1/cert.pem", 0644 },
                 { "generations/1/fullchain.pem", 0644 },
                 { "generations/1/chain.pem", 0644 },
@@ -538,6 +555,75 @@ static void test_recover_truncated_fullchain(Fixture *f, gconstpointer data) {
         g_assert_cmpuint(assert_current_sound(s, f->store), ==, 1);
 }
 
+/* A combined.pem that is not this generation's chain and key makes the generation torn. */
+static void test_recover_torn_combined(Fixture *f, gconstpointer data) {
+        _cleanup_(store_freep) Store *s = NULL;
+
+        g_assert_cmpint(store_open(f->store, 3, &s), ==, 0);
+        install(s, "one.example.com", "bus", NULL);
+        install(s, "two.example.com", "bus", NULL);
+        install(s, "three.example.com", "bus", NULL);
+        s = store_free(s);
+
+        g_autofree char *p3 = g_build_filename(f->store, "generations", "3", "combined.pem", NULL);
+        truncate_file(p3);
+        /* Generation 2's combined file holds generation 1's key: the pair disagrees. */
+        g_autofree char *p2 = g_build_filename(f->store, "generations", "2", "combined.pem", NULL);
+        g_autofree char *k1 = g_build_filename(f->store, "generations", "1", "key.pem", NULL);
+        g_autofree char *f2 = g_build_filename(f->store, "generations", "2", "fullchain.pem", NULL);
+        g_autofree char *key1 = NULL, *full2 = NULL;
+        g_assert_true(g_file_get_contents(k1, &key1, NULL, NULL));
+        g_assert_true(g_file_get_contents(f2, &full2, NULL, NULL));
+        g_autofree char *mixed = g_strconcat(full2, key1, NULL);
+        g_assert_true(g_file_set_contents(p2, mixed, -1, NULL));
+
+        g_assert_cmpint(store_open(f->store, 3, &s), ==, 0);
+        g_assert_cmpuint(assert_current_sound(s, f->store), ==, 1);
+        g_assert_cmpint(store_commit(s, 2), ==, -ENOENT);
+        g_assert_cmpint(store_commit(s, 3), ==, -ENOENT);
+}
+
+/* Generations written before combined.pem existed get it at open, whole and 0640. */
+static void test_upgrade_adds_combined(Fixture *f, gconstpointer data) {
+        _cleanup_(store_freep) Store *s = NULL;
+        struct stat st;
+
+        g_assert_cmpint(store_open(f->store, 3, &s), ==, 0);
+        install(s, "one.example.com", "bus", NULL);
+        install(s, "two.example.com", "bus", NULL);
+        s = store_free(s);
+        for (unsigned i = 1; i <= 2; i++) {
+                g_autofree char *name = g_strdup_printf("%u", i);
+                g_autofree char *p = g_build_filename(f->store, "generations", name, "combined.pem", NULL);
+                g_assert_cmpint(unlink(p), ==, 0);
+        }
+        /* A temporary left by a crash while adding one is not in the way. */
+        g_autofree char *tmp = g_build_filename(f->store, "generations", "1", ".tmp-combined.pem", NULL);
+        g_assert_true(g_file_set_contents(tmp, "torn", -1, NULL));
+
+        g_assert_cmpint(store_open(f->store, 3, &s), ==, 0);
+        g_assert_cmpuint(assert_current_sound(s, f->store), ==, 2);
+        for (unsigned i = 1; i <= 2; i++) {
+                g_autofree char *name = g_strdup_printf("%u", i);
+                g_autofree char *dir = g_build_filename(f->store, "generations", name, NULL);
+                g_autofree char *p = g_build_filename(dir, "combined.pem", NULL);
+                g_autofree char *fp = g_build_filename(dir, "fullchain.pem", NULL);
+                g_autofree char *kp = g_build_filename(dir, "key.pem", NULL);
+                g_autofree char *combined = NULL, *full = NULL, *key = NULL;
+                g_assert_true(g_file_get_contents(p, &combined, NULL, NULL));
+                g_assert_true(g_file_get_contents(fp, &full, NULL, NULL));
+                g_assert_true(g_file_get_contents(kp, &key, NULL, NULL));
+                g_autofree char *expected = g_strconcat(full, key, NULL);
+                g_assert_cmpstr(combined, ==, expected);
+                g_assert_cmpint(lstat(p, &st), ==, 0);
+                g_assert_cmpuint(st.st_mode & 07777, ==, 0640);
+        }
+        g_assert_false(g_file_test(tmp, G_FILE_TEST_EXISTS));
+        /* Going back to the older one serves its combined file too. */
+        g_assert_cmpint(store_commit(s, 1), ==, 0);
+        g_assert_cmpuint(assert_current_sound(s, f->store), ==, 1);
+}
+
 static void test_recover_dangling(Fixture *f, gconstpointer data) {
         _cleanup_(store_freep) Store *s = NULL;
         g_autofree char *current = g_build_filename(f->store, "current", NULL);
@@ -702,6 +788,8 @@ int main(int argc, char *argv[]) {
         ADD("/store/recover/truncated-fullchain", test_recover_truncated_fullchain);
         ADD("/store/recover/key-mismatch", test_recover_mismatch);
         ADD("/store/recover/dangling", test_recover_dangling);
+        ADD("/store/recover/torn-combined", test_recover_torn_combined);
+        ADD("/store/upgrade-adds-combined", test_upgrade_adds_combined);
 
         for (StoreStep k = 0; k < _STORE_STEP_MAX; k++) {
                 g_autofree char *path = g_strdup_printf("/store/crash/%s", step_names[k]);

@@ -2,7 +2,7 @@
 /*
  * Reading one generation directory of the store back: its files and meta,
  * checked whole (every file parses, fullchain = leaf + chain, the key
- * matches). It knows directories and files only, not the Store (store.c),
+ * matches, combined.pem = fullchain.pem + key.pem when there is one). It knows directories and files only, not the Store (store.c),
  * and writes nothing.
  */
 
@@ -17,6 +17,7 @@
 #include <openssl/err.h>
 
 #include "io-util.h"
+#include "store-forms.h"
 #include "store-generation.h"
 #include "trusted-pem.h"
 
@@ -152,6 +153,12 @@ int load_generation(int generations_fd, uint64_t id, CertBundle **ret_bundle, Me
                 ERR_clear_error();
                 return -EBADMSG;
         }
+
+        /* The combined form must be this very chain and key, or the generation is torn. */
+        bool no_combined;
+        r = store_form_check(fd, &no_combined);
+        if (r < 0)
+                return r == -ENOMEM ? r : -EBADMSG;
 
         r = read_file_at(fd, META_FILE, STORE_FILE_MAX, &data, &size);
         if (r < 0)

@@ -3,7 +3,7 @@
  * Store: the generations of installed certificates on disk and the `current`
  * symlink that consumers read.
  *
- *   DIR/generations/N/{fullchain.pem,cert.pem,chain.pem,ca.pem,key.pem,meta}
+ *   DIR/generations/N/{fullchain.pem,cert.pem,chain.pem,ca.pem,key.pem,combined.pem,meta}
  *   DIR/current -> generations/N        (relative symlink)
  *   DIR/next-id                         (next generation id, decimal)
  *
@@ -36,6 +36,7 @@
 #include <openssl/pem.h>
 
 #include "io-util.h"
+#include "store-forms.h"
 #include "store-generation.h"
 #include "store.h"
 #include "time-util.h"
@@ -96,13 +97,8 @@ static void random_suffix(char buf[static 7]) {
         buf[6] = 0;
 }
 
-/* Group and mode of something we created: group first, so it is never readable by the wrong group. */
 static int fix_owner_mode(Store *s, int fd, mode_t mode) {
-        if (s->gid != (gid_t) -1 && fchown(fd, (uid_t) -1, s->gid) < 0)
-                return negative_errno();
-        if (fchmod(fd, mode) < 0)
-                return negative_errno();
-        return 0;
+        return store_fix_owner_mode(fd, s->gid, mode);
 }
 
 /* Creates name (never an existing one) and writes it, unsynced: store_stage() syncs the whole
@@ -359,6 +355,42 @@ static int recover(Store *s) {
         return 0;
 }
 
+/*
+ * Generations written before the combined form existed get it now, so that a
+ * consumer reading current/combined.pem finds it after an upgrade, and after a
+ * rollback to such a generation too. A generation that already has one is
+ * left alone: a torn one makes it incomplete (store_form_check()).
+ */
+static int add_missing_forms(Store *s) {
+        _cleanup_free_ uint64_t *ids = NULL;
+        size_t n;
+        int r;
+
+        r = scan_ids(s, &ids, &n, NULL);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_close_ int fd = -EBADF;
+                char name[21];
+
+                generation_name(ids[i], name);
+                fd = open_dir_at(s->generations_fd, name);
+                if (fd < 0)
+                        continue;  /* not a generation: nothing a consumer could read */
+                if (faccessat(fd, STORE_FORM_COMBINED, F_OK, AT_SYMLINK_NOFOLLOW) >= 0 || errno != ENOENT)
+                        continue;
+                r = check_generation(s, ids[i], NULL);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        continue;  /* incomplete: prune's business */
+                r = store_form_add(fd, s->gid);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /* follow: the store directory itself may be a symlink an administrator set up; nothing beneath it may. */
 static int make_dir_at(Store *s, int dfd, const char *name, bool follow, bool *ret_created) {
         _cleanup_close_ int fd = -EBADF;
@@ -452,6 +484,9 @@ int store_open(const char *directory, unsigned keep_generations, Store **ret) {
                 return negative_errno();
 
         r = recover(s);
+        if (r < 0)
+                return r;
+        r = add_missing_forms(s);
         if (r < 0)
                 return r;
 
@@ -593,6 +628,21 @@ int store_stage(Store *s, const CertBundle *b, const char *source, uint64_t *ret
         return r;
 }
 
+/* The combined form (store-forms.h), from the very texts of fullchain.pem and key.pem. */
+static int stage_combined(Store *s, int tmp_fd, const StoreFiles *files) {
+        char *combined;
+        size_t size;
+        int r;
+
+        r = store_form_combined(files->pem[CERT_BUNDLE_FULLCHAIN] ?: "", files->size[CERT_BUNDLE_FULLCHAIN],
+                                files->pem[CERT_BUNDLE_KEY], files->size[CERT_BUNDLE_KEY], &combined, &size);
+        if (r < 0)
+                return r;
+        r = create_file_at(s, tmp_fd, STORE_FORM_COMBINED, combined, size, MODE_KEY);
+        erase_and_free(combined, size);
+        return r;
+}
+
 int store_stage_files(Store *s, const StoreFiles *files, const CertInfo *info, const char *source, uint64_t *ret_id) {
         char tmp[sizeof(TMP_PREFIX) + 21 + 8], final[21];
         _cleanup_close_ int tmp_fd = -EBADF;
@@ -639,6 +689,10 @@ int store_stage_files(Store *s, const StoreFiles *files, const CertInfo *info, c
                         goto fail;
         }
 
+        r = stage_combined(s, tmp_fd, files);
+        if (r < 0)
+                goto fail;
+
         uint64_t installed_usec = now_usec(CLOCK_REALTIME);
         if (asprintf(&meta, "source=%s\ninstalled-at=%" PRIu64 "\n", source, installed_usec) < 0) {
                 meta = NULL;
@@ -651,7 +705,7 @@ int store_stage_files(Store *s, const StoreFiles *files, const CertInfo *info, c
         step(s, STORE_STEP_STAGE_WRITTEN);
 
         /* One syncfs() instead of an fsync() per file and one for the directory: each of those is a
-         * journal commit plus a disk cache flush (about 4 ms here), the one call does all six files,
+         * journal commit plus a disk cache flush (about 4 ms here), the one call does all seven files,
          * the temporary directory and next-id in a single commit. Durability is the same: nothing is
          * renamed into place before this returns. */
         if (syncfs(tmp_fd) < 0) {

@@ -3,7 +3,7 @@
 
 /*
  * The certificate store on disk:
- *   DIR/generations/N/{fullchain.pem,cert.pem,chain.pem,ca.pem,key.pem,meta}
+ *   DIR/generations/N/{fullchain.pem,cert.pem,chain.pem,ca.pem,key.pem,combined.pem,meta}
  *   DIR/current -> generations/N
  * Installing is stage (a complete, fsynced generation directory) then commit
  * (atomic swap of `current`). A crash at any instant leaves `current` at a
