@@ -99,6 +99,7 @@ static void assert_defaults(Config *c) {
         assert_strv(c->units, (const char *[]) { "vertex-console.service", "vertex-grpc.service", "vertex-api.service", NULL });
         g_assert_cmpstr(c->reload_through, ==, "vertex-tls.target");
         g_assert_true(c->verify_serving);
+        assert_strv(c->verify_addresses, (const char *[]) { NULL });
         g_assert_cmpuint(c->reload_timeout_usec, ==, 30 * USEC_PER_SEC);
         g_assert_cmpuint(c->keep_generations, ==, 5);
         g_assert_cmpuint(c->expiry_warning_days, ==, 30);
@@ -156,7 +157,7 @@ static void test_shipped(Fixture *f, gconstpointer data) {
                 } else
                         g_string_append_printf(out, "%s\n", *l);
         }
-        g_assert_cmpuint(uncommented, ==, 15);
+        g_assert_cmpuint(uncommented, ==, 16);
         g_assert_nonnull(strstr(text, "\n#ServerName=\n"));
         g_assert_nonnull(strstr(text, "\n#StoreDirectory=/var/lib/vertex-certd\n"));
         g_assert_nonnull(strstr(text, "\n#DropDirectory=/var/lib/vertex-certd/drop\n"));
@@ -176,6 +177,7 @@ static void test_every_key(Fixture *f, gconstpointer data) {
                    "Units=a.service b@x.service\n"
                    "ReloadThrough=consumers@x.service\n"
                    "VerifyServing=no\n"
+                   "VerifyAddresses=a.service=127.0.0.1:443 b@x.service=[::1]:8443\n"
                    "ReloadTimeoutSec=2min\n"
                    "KeepGenerations=9\n"
                    "ExpiryWarningDays=14\n"
@@ -194,6 +196,7 @@ static void test_every_key(Fixture *f, gconstpointer data) {
         assert_strv(c->units, (const char *[]) { "a.service", "b@x.service", NULL });
         g_assert_cmpstr(c->reload_through, ==, "consumers@x.service");
         g_assert_false(c->verify_serving);
+        assert_strv(c->verify_addresses, (const char *[]) { "a.service=127.0.0.1:443", "b@x.service=[::1]:8443", NULL });
         g_assert_cmpuint(c->reload_timeout_usec, ==, 120 * USEC_PER_SEC);
         g_assert_cmpuint(c->keep_generations, ==, 9);
         g_assert_cmpuint(c->expiry_warning_days, ==, 14);
@@ -278,6 +281,32 @@ static void test_bad_values(Fixture *f, gconstpointer data) {
                 { "ReloadThrough=vertex.socket", "not a target or service unit name (NAME.target)" },
                 { "ReloadThrough=a.target b.target", "not a target or service unit name (NAME.target)" },
                 { "VerifyServing=maybe", "not a boolean (yes/no, true/false, on/off, 1/0)" },
+                { "VerifyAddresses=nginx.service", "'nginx.service' is not UNIT=ADDRESS (e.g. nginx.service=127.0.0.1:443)" },
+                { "VerifyAddresses=127.0.0.1:443", "'127.0.0.1:443' is not UNIT=ADDRESS (e.g. nginx.service=127.0.0.1:443)" },
+                { "VerifyAddresses=nginx=127.0.0.1:443",
+                  "'nginx=127.0.0.1:443' is not UNIT=ADDRESS: UNIT is not a service unit name (NAME.service)" },
+                { "VerifyAddresses=nginx.socket=127.0.0.1:443",
+                  "'nginx.socket=127.0.0.1:443' is not UNIT=ADDRESS: UNIT is not a service unit name (NAME.service)" },
+                { "VerifyAddresses==127.0.0.1:443",
+                  "'=127.0.0.1:443' is not UNIT=ADDRESS: UNIT is not a service unit name (NAME.service)" },
+                { "VerifyAddresses=nginx.service=443",
+                  "'nginx.service=443' is not UNIT=ADDRESS: ADDRESS needs a host and a port (127.0.0.1:443, [::1]:443)" },
+                { "VerifyAddresses=nginx.service=",
+                  "'nginx.service=' is not UNIT=ADDRESS: ADDRESS needs a host and a port (127.0.0.1:443, [::1]:443)" },
+                { "VerifyAddresses=nginx.service=localhost:443", "'nginx.service=localhost:443' is not UNIT=ADDRESS: "
+                  "ADDRESS is not a numeric IPv4 HOST:PORT or [IPv6]:PORT, port 1 to 65535" },
+                { "VerifyAddresses=nginx.service=::1:443", "'nginx.service=::1:443' is not UNIT=ADDRESS: "
+                  "ADDRESS is not a numeric IPv4 HOST:PORT or [IPv6]:PORT, port 1 to 65535" },
+                { "VerifyAddresses=nginx.service=[127.0.0.1]:443", "'nginx.service=[127.0.0.1]:443' is not UNIT=ADDRESS: "
+                  "ADDRESS is not a numeric IPv4 HOST:PORT or [IPv6]:PORT, port 1 to 65535" },
+                { "VerifyAddresses=nginx.service=127.0.0.1:65536", "'nginx.service=127.0.0.1:65536' is not UNIT=ADDRESS: "
+                  "ADDRESS is not a numeric IPv4 HOST:PORT or [IPv6]:PORT, port 1 to 65535" },
+                { "VerifyAddresses=nginx.service=127.0.0.1:https", "'nginx.service=127.0.0.1:https' is not UNIT=ADDRESS: "
+                  "ADDRESS is not a numeric IPv4 HOST:PORT or [IPv6]:PORT, port 1 to 65535" },
+                { "VerifyAddresses=nginx.service=127.0.0.1:0",
+                  "'nginx.service=127.0.0.1:0' is not UNIT=ADDRESS: port 0 is no listener's port" },
+                { "VerifyAddresses=vertex-console.service=127.0.0.1:8443 haproxy.service",
+                  "'haproxy.service' is not UNIT=ADDRESS (e.g. nginx.service=127.0.0.1:443)" },
                 { "ReloadTimeoutSec=soon", "not a time span (e.g. 30, 30s, 2min, 500ms)" },
                 { "ReloadTimeoutSec=5 fortnights", "not a time span (e.g. 30, 30s, 2min, 500ms)" },
                 { "ReloadTimeoutSec=-5", "not a time span (e.g. 30, 30s, 2min, 500ms)" },
@@ -319,6 +348,37 @@ static void test_carrier_in_units(Fixture *f, gconstpointer data) {
         /* Each line is fine alone; together they are not, even from different files. */
         write_file(f->conf, "[Certificates]\nUnits=a.service b.service\n");
         g_free(write_dropin(f, "50-carrier.conf", "[Certificates]\nReloadThrough=b.service\n"));
+        g_assert_cmpint(load_fails(f->conf, expected), ==, -EINVAL);
+}
+
+static void test_verify_addresses(Fixture *f, gconstpointer data) {
+        /* Units= may come after, from another file: the check is on the whole configuration. */
+        write_file(f->conf, "[Certificates]\nVerifyAddresses=nginx.service=127.0.0.1:8443\n"
+                            "VerifyAddresses=nginx.service=[::1]:8443, haproxy.service=127.0.0.1:8445\n"
+                            "VerifyAddresses=nginx.service=127.0.0.1:8443\n");
+        g_autofree char *dropin = write_dropin(f, "50-units.conf", "[Certificates]\nUnits=nginx.service haproxy.service\n");
+        _cleanup_(config_freep) Config *c = load_ok(f->conf);
+        assert_strv(c->verify_addresses, (const char *[]) { "nginx.service=127.0.0.1:8443", "nginx.service=[::1]:8443",
+                                                            "haproxy.service=127.0.0.1:8445", NULL });
+        _cleanup_strv_free_ char **nginx = NULL, **haproxy = NULL, **none = NULL;
+        g_assert_cmpint(config_verify_addresses_of(c->verify_addresses, "nginx.service", &nginx), ==, 0);
+        assert_strv(nginx, (const char *[]) { "127.0.0.1:8443", "[::1]:8443", NULL });
+        g_assert_cmpint(config_verify_addresses_of(c->verify_addresses, "haproxy.service", &haproxy), ==, 0);
+        assert_strv(haproxy, (const char *[]) { "127.0.0.1:8445", NULL });
+        /* A prefix of another unit's name is not that unit. */
+        g_assert_cmpint(config_verify_addresses_of(c->verify_addresses, "nginx.servic", &none), ==, 0);
+        assert_strv(none, (const char *[]) { NULL });
+
+        /* An empty assignment empties the list. */
+        write_file(dropin, "[Certificates]\nUnits=nginx.service haproxy.service\nVerifyAddresses=\n");
+        _cleanup_(config_freep) Config *d = load_ok(f->conf);
+        assert_strv(d->verify_addresses, (const char *[]) { NULL });
+
+        /* A unit that is not reloaded is never checked: a mistake worth saying. */
+        write_file(dropin, "[Certificates]\nUnits=nginx.service\n");
+        g_autofree char *expected = g_strdup_printf("%s: VerifyAddresses=haproxy.service=127.0.0.1:8445: haproxy.service "
+                                                    "is not in Units=: only the units in Units= are reloaded and checked",
+                                                    f->conf);
         g_assert_cmpint(load_fails(f->conf, expected), ==, -EINVAL);
 }
 
@@ -525,6 +585,7 @@ int main(int argc, char *argv[]) {
         ADD("/config/values", test_values);
         ADD("/config/bad-values", test_bad_values);
         ADD("/config/carrier-in-units", test_carrier_in_units);
+        ADD("/config/verify-addresses", test_verify_addresses);
         ADD("/config/access-names", test_access_names);
         ADD("/config/unknown-key", test_unknown_key);
         ADD("/config/unknown-section", test_unknown_section);

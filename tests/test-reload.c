@@ -56,6 +56,7 @@ typedef struct Mock {
         const char *console_state;    /* its ActiveState; NULL: "active" */
         const char *const *console_propagated_from;  /* its ReloadPropagatedFrom=; NULL: empty, as every other unit's */
         bool console_cannot_reload;   /* its CanReload is false (no ExecReload=) */
+        bool console_no_socket;       /* it opens its own listener (nginx, HAProxy): TriggeredBy is empty */
         char *control;
         char *listen;
         unsigned job_id;
@@ -325,7 +326,7 @@ static int unit_handler(sd_bus_message *msg, void *userdata, sd_bus_error *error
         } else if (streq(interface, "org.freedesktop.systemd1.Unit") && streq(property, "CanReload"))
                 g_assert_cmpint(sd_bus_message_append(reply, "v", "b", !(streq(unit, CONSOLE) && m->console_cannot_reload)), >=, 0);
         else if (streq(interface, "org.freedesktop.systemd1.Unit") && streq(property, "TriggeredBy")) {
-                if (streq(unit, CONSOLE))
+                if (streq(unit, CONSOLE) && !m->console_no_socket)
                         g_assert_cmpint(sd_bus_message_append(reply, "v", "as", 2, "vertex-console.path", CONSOLE_SOCKET), >=, 0);
                 else
                         g_assert_cmpint(sd_bus_message_append(reply, "v", "as", 0), >=, 0);
@@ -437,15 +438,21 @@ static void on_done(ReloadRequest *req, int r, const char *error_message,
         reload_request_free(req);
 }
 
-static void run_reload_through(Fixture *f, char **units, const char *through, uint64_t timeout_usec, Outcome *o) {
+static void run_reload_checking(Fixture *f, char **units, const char *through, char **verify_addresses,
+                                uint64_t timeout_usec, Outcome *o) {
         ReloadRequest *req = NULL;
 
-        g_assert_cmpint(reload_request_start(f->client, f->event, units, through, f->fp2, timeout_usec, true,
+        g_assert_cmpint(reload_request_start(f->client, f->event, units, through, verify_addresses, f->fp2,
+                                             timeout_usec, true,
                                              on_done, o, &req), ==, 0);
         g_assert_nonnull(req);
         while (!o->done)
                 g_assert_cmpint(sd_event_run(f->event, UINT64_MAX), >=, 0);
         g_assert_cmpuint(o->calls, ==, 1);
+}
+
+static void run_reload_through(Fixture *f, char **units, const char *through, uint64_t timeout_usec, Outcome *o) {
+        run_reload_checking(f, units, through, NULL, timeout_usec, o);
 }
 
 static void run_reload(Fixture *f, char **units, uint64_t timeout_usec, Outcome *o) {
@@ -598,12 +605,83 @@ static void test_handshake_failed(Fixture *f, gconstpointer data) {
         outcome_clear(&o);
 }
 
+/* A unit without a socket (nginx, HAProxy): VerifyAddresses= says where its listener is. */
+static void test_verify_address(Fixture *f, gconstpointer data) {
+        char *units[] = { (char *) CONSOLE, NULL };
+        g_autofree char *word = g_strdup_printf("%s=%s", CONSOLE, f->mock.listen);
+        g_autofree char *other = g_strdup_printf("%s=127.0.0.1:1", STOPPED);
+        char *verify[] = { other, word, NULL };
+        Outcome o = {};
+
+        f->mock.console_no_socket = true;
+        run_reload_checking(f, units, NULL, verify, 10 * USEC_PER_SEC, &o);
+        g_assert_cmpint(o.r, ==, 0);
+        g_assert_cmpuint(o.rows->len, ==, 1);
+        assert_row(&o, 0, CONSOLE, f->mock.listen, "serving", f->fp2);
+        outcome_clear(&o);
+}
+
+/* Its job says done but it kept the old certificate: without an address nobody can tell, with one the handshake does. */
+static void test_verify_address_mismatch(Fixture *f, gconstpointer data) {
+        char *units[] = { (char *) CONSOLE, NULL };
+        g_autofree char *word = g_strdup_printf("%s=%s", CONSOLE, f->mock.listen);
+        char *verify[] = { word, NULL };
+        g_autofree char *expected = NULL;
+        Outcome o = {}, blind = {};
+
+        f->mock.console_no_socket = true;
+        f->mock.job_result = "done";
+        run_reload(f, units, 700 * USEC_PER_MSEC, &blind);
+        g_assert_cmpint(blind.r, ==, 0);
+        assert_row(&blind, 0, CONSOLE, "", "serving", "");
+        outcome_clear(&blind);
+
+        run_reload_checking(f, units, NULL, verify, 700 * USEC_PER_MSEC, &o);
+        g_assert_cmpint(o.r, ==, -ESTALE);
+        expected = g_strdup_printf("%s serves %s on %s instead of %s", CONSOLE, f->fp1, f->mock.listen, f->fp2);
+        g_assert_cmpstr(o.message, ==, expected);
+        assert_row(&o, 0, CONSOLE, f->mock.listen, "mismatch", f->fp1);
+        outcome_clear(&o);
+}
+
+/* Every address of the unit is checked: one where nothing listens fails it, naming that address. */
+static void test_verify_address_unreachable(Fixture *f, gconstpointer data) {
+        char *units[] = { (char *) CONSOLE, NULL };
+        g_autofree char *word = g_strdup_printf("%s=%s", CONSOLE, f->mock.listen);
+        g_autofree char *dead = g_strdup_printf("%s=127.0.0.1:1", CONSOLE);
+        char *verify[] = { word, dead, NULL };
+        Outcome o = {};
+
+        f->mock.console_no_socket = true;
+        run_reload_checking(f, units, NULL, verify, 700 * USEC_PER_MSEC, &o);
+        g_assert_cmpint(o.r, ==, -ECONNREFUSED);
+        g_assert_nonnull(strstr(o.message, CONSOLE " is unreachable on 127.0.0.1:1"));
+        g_assert_cmpuint(o.rows->len, ==, 2);
+        assert_row(&o, 0, CONSOLE, f->mock.listen, "serving", f->fp2);
+        assert_row(&o, 1, CONSOLE, "127.0.0.1:1", "unreachable", "");
+        outcome_clear(&o);
+}
+
+/* With a socket too, the configured address joins the socket's, each checked once. */
+static void test_verify_address_and_socket(Fixture *f, gconstpointer data) {
+        char *units[] = { (char *) CONSOLE, NULL };
+        g_autofree char *word = g_strdup_printf("%s=%s", CONSOLE, f->mock.listen);
+        char *verify[] = { word, word, NULL };
+        Outcome o = {};
+
+        run_reload_checking(f, units, NULL, verify, 10 * USEC_PER_SEC, &o);
+        g_assert_cmpint(o.r, ==, 0);
+        g_assert_cmpuint(o.rows->len, ==, 1);
+        assert_row(&o, 0, CONSOLE, f->mock.listen, "serving", f->fp2);
+        outcome_clear(&o);
+}
+
 static void test_empty(Fixture *f, gconstpointer data) {
         char *units[] = { NULL };
         ReloadRequest *req = NULL;
         Outcome o = {};
 
-        g_assert_cmpint(reload_request_start(f->client, f->event, units, NULL, f->fp2, USEC_PER_SEC, true,
+        g_assert_cmpint(reload_request_start(f->client, f->event, units, NULL, NULL, f->fp2, USEC_PER_SEC, true,
                                              on_done, &o, &req), ==, 0);
         /* Completes from the loop, not from inside start. */
         g_assert_cmpuint(o.calls, ==, 0);
@@ -620,7 +698,7 @@ static void test_cancel(Fixture *f, gconstpointer data) {
         ReloadRequest *req = NULL;
         Outcome o = {};
 
-        g_assert_cmpint(reload_request_start(f->client, f->event, units, NULL, f->fp2, USEC_PER_SEC, true,
+        g_assert_cmpint(reload_request_start(f->client, f->event, units, NULL, NULL, f->fp2, USEC_PER_SEC, true,
                                              on_done, &o, &req), ==, 0);
         g_assert_cmpint(sd_event_run(f->event, 10 * USEC_PER_MSEC), >=, 0);
         reload_request_free(req);
@@ -844,6 +922,13 @@ int main(int argc, char *argv[]) {
         g_test_add("/reload/handshake-failed", Fixture, break_switch, fixture_setup, test_handshake_failed,
                    fixture_teardown);
         g_test_add("/reload/empty", Fixture, NULL, fixture_setup, test_empty, fixture_teardown);
+        g_test_add("/reload/verify-address", Fixture, NULL, fixture_setup, test_verify_address, fixture_teardown);
+        g_test_add("/reload/verify-address-mismatch", Fixture, fail_switch, fixture_setup, test_verify_address_mismatch,
+                   fixture_teardown);
+        g_test_add("/reload/verify-address-unreachable", Fixture, NULL, fixture_setup, test_verify_address_unreachable,
+                   fixture_teardown);
+        g_test_add("/reload/verify-address-and-socket", Fixture, NULL, fixture_setup, test_verify_address_and_socket,
+                   fixture_teardown);
         g_test_add("/reload/cancel", Fixture, NULL, fixture_setup, test_cancel, fixture_teardown);
         g_test_add("/reload/through/success", Fixture, NULL, fixture_setup, test_through_success, fixture_teardown);
         g_test_add("/reload/through/signal-before-lookups", Fixture, NULL, fixture_setup,

@@ -37,6 +37,7 @@
 #include "build-config.h"
 #include "config.h"
 #include "selfsigned.h"
+#include "socket-address.h"
 #include "strv.h"
 
 #define SECTION "Certificates"
@@ -55,6 +56,7 @@
 
 static const char *const default_alternative_names[] = { "localhost", "127.0.0.1", "::1", NULL };
 static const char *const default_access_names[] = { NULL };
+static const char *const default_verify_addresses[] = { NULL };
 static const char *const default_units[] = {
         "vertex-console.service", "vertex-grpc.service", "vertex-api.service", NULL,
 };
@@ -87,6 +89,7 @@ Config *config_free(Config *c) {
         free(c->store_directory);
         strv_free(c->units);
         free(c->reload_through);
+        strv_free(c->verify_addresses);
         free(c->trust_store_file);
         free(c->metrics_file);
         free(c);
@@ -501,6 +504,69 @@ static int parse_access_names(Parser *p, const ConfigKey *k, const char *value, 
         return 0;
 }
 
+/*
+ * One VerifyAddresses= word: UNIT=ADDRESS, a service and a numeric listen
+ * address with its port (as in its server's configuration, not a host
+ * name: the check must not wait for a resolver). NULL when fine, else why not.
+ */
+static const char *verify_address_problem(const char *word) {
+        _cleanup_free_ char *unit = NULL;
+        const char *eq = strchr(word, '='), *address;
+        SocketAddress a;
+
+        if (!eq)
+                return "not UNIT=ADDRESS (e.g. nginx.service=127.0.0.1:443)";
+        unit = strndup(word, (size_t) (eq - word));
+        if (!unit)
+                return "out of memory";
+        if (!unit_name_valid(unit))
+                return "not UNIT=ADDRESS: UNIT is not a service unit name (NAME.service)";
+        address = eq + 1;
+        if (!strchr(address, ':'))
+                return "not UNIT=ADDRESS: ADDRESS needs a host and a port (127.0.0.1:443, [::1]:443)";
+        if (socket_address_parse(address, "127.0.0.1", &a) < 0)
+                return "not UNIT=ADDRESS: ADDRESS is not a numeric IPv4 HOST:PORT or [IPv6]:PORT, port 1 to 65535";
+        if (socket_address_port(&a) == 0)
+                return "not UNIT=ADDRESS: port 0 is no listener's port";
+        return NULL;
+}
+
+/* VerifyAddresses=: a list like Units=, each word checked with a reason of its own. */
+static int parse_verify_addresses(Parser *p, const ConfigKey *k, const char *value, void *field) {
+        _cleanup_strv_free_ char **words = NULL;
+        int r;
+
+        if (value && !isempty(value)) {
+                r = strv_split_words(value, &words);
+                if (r < 0)
+                        return r;
+                STRV_FOREACH(w, words) {
+                        const char *problem = verify_address_problem(*w);
+                        if (problem)
+                                return parser_error(p, -EINVAL, "%s=%s: '%s' is %s", k->name, value, *w, problem);
+                }
+        }
+        return parse_list(p, k, value, field);
+}
+
+int config_verify_addresses_of(char *const *list, const char *unit, char ***ret) {
+        _cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
+        size_t n = strlen(unit);
+
+        if (!l)
+                return -ENOMEM;
+        STRV_FOREACH(w, list)
+                if (strncmp(*w, unit, n) == 0 && (*w)[n] == '=' && !strv_contains(l, *w + n + 1) &&
+                    strv_extend(&l, *w + n + 1) < 0)
+                        return -ENOMEM;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static bool verify_address_valid(const char *w) {
+        return !verify_address_problem(w);
+}
+
 static bool san_name_valid(const char *n) {
         return selfsigned_check_name(n) >= 0;
 }
@@ -533,6 +599,9 @@ static const ConfigKey config_keys[] = {
           .empty = EMPTY_IS_NONE, .none = NULL, .valid = path_valid, .invalid = "not an absolute path" },
         { "VerifyServing", parse_bool_field, FIELD(verify_serving), .def_number = true,
           .invalid = "not a boolean (yes/no, true/false, on/off, 1/0)" },
+        /* Where to check a unit that has no socket unit to tell its listen addresses. */
+        { "VerifyAddresses", parse_verify_addresses, FIELD(verify_addresses), .def_list = default_verify_addresses,
+          .valid = verify_address_valid, .invalid = "UNIT=ADDRESS" },
         { "ReloadTimeoutSec", parse_timespan_field, FIELD(reload_timeout_usec), .def_number = RELOAD_TIMEOUT_DEFAULT,
           .min = 1, .max = TIMESPAN_MAX, .invalid = "not a time span (e.g. 30, 30s, 2min, 500ms)",
           .range = "longer than 24 hours", .below = "must be longer than 0" },
@@ -809,6 +878,19 @@ finish:
                              path, c->reload_through);
                 r = -EINVAL;
         }
+        if (r >= 0)
+                STRV_FOREACH(w, c->verify_addresses) {
+                        _cleanup_free_ char *unit = strndup(*w, strcspn(*w, "="));
+                        if (!unit)
+                                r = -ENOMEM;
+                        else if (!strv_contains(c->units, unit)) {
+                                format_error(ret_error, "%s: VerifyAddresses=%s: %s is not in Units=: only the "
+                                             "units in Units= are reloaded and checked", path, *w, unit);
+                                r = -EINVAL;
+                        }
+                        if (r < 0)
+                                break;
+                }
         if (r >= 0) {
                 const char *same = names_find(c->access_names, c->server_name);
                 if (same) {

@@ -20,6 +20,7 @@ typedef struct Config {
         char **units;                 /* Units=, default vertex-console.service vertex-grpc.service vertex-api.service */
         char *reload_through;         /* ReloadThrough=, default vertex-tls.target; "" reloads each unit itself */
         bool verify_serving;          /* VerifyServing=, default yes */
+        char **verify_addresses;      /* VerifyAddresses=, "UNIT=ADDRESS" each, default none: listeners of units without a socket */
         uint64_t reload_timeout_usec; /* ReloadTimeoutSec=, default 30 s */
         unsigned keep_generations;    /* KeepGenerations=, default 5, at least 2 */
         unsigned expiry_warning_days; /* ExpiryWarningDays=, default 30 */
@@ -50,6 +51,12 @@ int config_load(const char *path, Config **ret, char **ret_error);
  * their count, so that the log can say they wait for a restart.
  */
 int config_keep_start_only(Config *new, Config *old, const char **ret_changed, size_t n_changed);
+
+/*
+ * The addresses that list (VerifyAddresses=, "UNIT=ADDRESS" words) names for
+ * unit, in order, as a new string vector (empty when none). Returns 0 or -ENOMEM.
+ */
+int config_verify_addresses_of(char *const *list, const char *unit, char ***ret);
 
 /* Are ServerName=, AccessNames= and AlternativeNames= the same in both? */
 bool config_names_equal(const Config *a, const Config *b);

@@ -232,7 +232,8 @@ static int job_start_reload(PipelineJob *j, const char *fingerprint) {
         c->reloading = true;
         report_state(c);
         j->reload_result = 0;
-        return reload_request_start(c->bus, c->event, c->config->units, c->config->reload_through, fingerprint,
+        return reload_request_start(c->bus, c->event, c->config->units, c->config->reload_through,
+                                    c->config->verify_addresses, fingerprint,
                                     c->config->reload_timeout_usec, c->config->verify_serving,
                                     on_reload_done, j, &j->reload);
 }

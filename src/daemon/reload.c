@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <strings.h>
 
+#include "config.h"
 #include "macro.h"
 #include "probe.h"
 #include "reload-verify.h"
@@ -58,7 +59,7 @@ struct UnitReload {
 
         char **sockets;        /* socket units whose addresses we read */
         size_t socket_index;
-        char **addresses;      /* "Stream" listen addresses of those sockets */
+        char **addresses;      /* VerifyAddresses= of this unit, then the "Stream" listen addresses of its sockets */
 
         char *job;
         char *removed_result;  /* through a carrier: a JobRemoved of this unit while looking it up */
@@ -422,7 +423,7 @@ static void unit_verify(UnitReload *u) {
 
         u->phase = UNIT_VERIFY;
 
-        /* Without a socket we know no address to ask: the job result is all we have. */
+        /* Without a socket or VerifyAddresses= we know no address to ask: the job result is all we have. */
         if (!u->req->verify || n == 0)
                 return unit_finish(u, "serving");
 
@@ -931,7 +932,7 @@ static void reload_request_abandonp(ReloadRequest **p) {
 }
 
 int reload_request_start(sd_bus *bus, sd_event *event, char *const *units, const char *through,
-                         const char *fingerprint, uint64_t timeout_usec, bool verify_serving,
+                         char *const *verify_addresses, const char *fingerprint, uint64_t timeout_usec, bool verify_serving,
                          reload_done_t done, void *userdata, ReloadRequest **ret) {
         _cleanup_(reload_request_abandonp) ReloadRequest *req = NULL;
         size_t n = strv_length(units);
@@ -965,6 +966,10 @@ int reload_request_start(sd_bus *bus, sd_event *event, char *const *units, const
                 req->n_units++;
                 if (!req->units[i].name)
                         return -ENOMEM;
+                /* Configured first; its sockets' addresses join them (on_listen(), each once). */
+                r = config_verify_addresses_of(verify_addresses, units[i], &req->units[i].addresses);
+                if (r < 0)
+                        return r;
         }
 
         r = sd_event_add_defer(event, &req->complete, request_on_complete, req);

@@ -42,10 +42,14 @@ typedef void (*reload_done_t)(ReloadRequest *req, int r, const char *error_messa
  * `through`: NULL or "" asks for one reload job per unit; a unit name asks
  * for one job of that unit, whose reload systemd propagates to `units`
  * (ReloadPropagatedFrom=); a running unit it cannot reach gets a job of its own.
+ * `verify_addresses` (VerifyAddresses=, "UNIT=ADDRESS" words, may be NULL)
+ * adds listen addresses to check for a unit, beside those of its sockets: a
+ * server that opens its own listeners (nginx, HAProxy) has no socket unit.
  * An empty unit list completes (asynchronously, from the event loop) with
  * success and no endpoints. Returns 0 and the request, or -errno.
  */
 int reload_request_start(sd_bus *bus, sd_event *event, char *const *units, const char *through,
+                         char *const *verify_addresses,
                          const char *fingerprint, uint64_t timeout_usec, bool verify_serving,
                          reload_done_t done, void *userdata, ReloadRequest **ret);
 
