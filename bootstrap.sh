@@ -85,7 +85,8 @@ if [ ${#missing[@]} -gt 0 ]; then
         say "Installing ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -q
-        apt-get install -y -q --no-install-recommends "${missing[@]}"
+        # Without starting the services they ship (nginx, haproxy: for the tests' containers).
+        "$SRC/.ci/apt-install" "${missing[@]}"
 fi
 
 # ---------------------------------------------------------------- build
