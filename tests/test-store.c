@@ -521,14 +521,20 @@ static void test_recover_truncated_key(Fixture *f, gconstpointer data) {
         g_assert_false(generation_exists(f->store, 2));
 }
 
-static void test_recover_mismatch(Fixture *f, gconstpointer data) {
+/* A closed store of three generations, 3 current, for damaging one and opening it again. */
+static void make_three_generations(Fixture *f) {
         _cleanup_(store_freep) Store *s = NULL;
 
         g_assert_cmpint(store_open(f->store, 3, &s), ==, 0);
         install(s, "one.example.com", "bus", NULL);
         install(s, "two.example.com", "bus", NULL);
         install(s, "three.example.com", "bus", NULL);
-        s = store_free(s);
+}
+
+static void test_recover_mismatch(Fixture *f, gconstpointer data) {
+        _cleanup_(store_freep) Store *s = NULL;
+
+        make_three_generations(f);
 
         /* Generation 3 gets generation 2's key: a pair that does not belong together. */
         g_autofree char *k2 = g_build_filename(f->store, "generations", "2", "key.pem", NULL);
@@ -559,11 +565,7 @@ static void test_recover_truncated_fullchain(Fixture *f, gconstpointer data) {
 static void test_recover_torn_combined(Fixture *f, gconstpointer data) {
         _cleanup_(store_freep) Store *s = NULL;
 
-        g_assert_cmpint(store_open(f->store, 3, &s), ==, 0);
-        install(s, "one.example.com", "bus", NULL);
-        install(s, "two.example.com", "bus", NULL);
-        install(s, "three.example.com", "bus", NULL);
-        s = store_free(s);
+        make_three_generations(f);
 
         g_autofree char *p3 = g_build_filename(f->store, "generations", "3", "combined.pem", NULL);
         truncate_file(p3);

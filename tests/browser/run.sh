@@ -38,17 +38,7 @@ TESTPKI=$(find "$UBUILD" -name vertex-testpki -type f -perm -u+x | head -n 1)
 [ -x "$TESTPKI" ] || { echo "Bail out! vertex-testpki was not built"; exit 1; }
 
 WORK=$(mktemp -d /var/tmp/vertex-browser.XXXXXX) || exit 1
-cleanup() {
-        local rc=$?
-        vx_container_stop
-        if [ "${VERTEX_SYSTEM_KEEP:-0}" = 1 ]; then
-                echo "# kept $VX_DIR" >&2
-        else
-                vx_container_remove
-        fi
-        exit $rc
-}
-trap cleanup EXIT
+trap vx_tap_cleanup EXIT
 trap 'exit 130' INT TERM
 
 # The bundles the cases hand over: two good ones from two authorities, and

@@ -36,27 +36,11 @@ for tool in systemd-nspawn dpkg-buildpackage dh lintian mmdebstrap; do
         command -v "$tool" >/dev/null || skip_all "needs $tool"
 done
 
-diag() { sed 's/^/#   /' >&2; }
-fail() {
-        echo "# FAIL: $*" >&2
-        return 1
-}
-
 WORK=$(mktemp -d /var/tmp/vertex-package.XXXXXX) || exit 1
 VX_DIR=$WORK
 VX_ROOT=$WORK/root
 VX_OWN_ROOT=1
-cleanup() {
-        local rc=$?
-        vx_container_stop
-        if [ "${VERTEX_SYSTEM_KEEP:-0}" = 1 ]; then
-                echo "# kept $WORK" >&2
-        else
-                vx_container_remove
-        fi
-        exit $rc
-}
-trap cleanup EXIT
+trap vx_tap_cleanup EXIT
 trap 'exit 130' INT TERM
 
 # The fingerprint of what 127.0.0.1:PORT serves inside the container.

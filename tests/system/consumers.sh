@@ -42,15 +42,6 @@ done
 
 # ---------------------------------------------------------------- helpers
 
-diag() {
-        sed 's/^/#   /' >&2
-}
-
-fail() {
-        echo "# FAIL: $*" >&2
-        return 1
-}
-
 norm_fp() {
         tr -d ':' | tr 'A-F' 'a-f'
 }
@@ -359,17 +350,6 @@ SCENARIOS=(
 
 # ---------------------------------------------------------------- setup
 
-cleanup() {
-        local rc=$?
-        vx_container_stop
-        if [ "${VERTEX_SYSTEM_KEEP:-0}" = 1 ]; then
-                echo "# kept $VX_DIR" >&2
-        else
-                vx_container_remove
-        fi
-        exit $rc
-}
-
 echo "1..${#SCENARIOS[@]}"
 
 UBUILD=$(vx_build_for_usr "$BUILD" "$SRC") || { echo "Bail out! could not build with prefix /usr"; exit 1; }
@@ -379,7 +359,7 @@ for f in "$UBUILD/src/vertex-certd" "$TESTPKI"; do
 done
 
 WORK=$(mktemp -d /var/tmp/vertex-consumers.XXXXXX) || exit 1
-trap cleanup EXIT
+trap vx_tap_cleanup EXIT
 trap 'exit 130' INT TERM
 
 # As the README tells an operator: the examples, the drop-ins linked, the
@@ -433,22 +413,6 @@ if ! setup; then
         exit 1
 fi
 
-n=0
-failed=0
-for s in "${SCENARIOS[@]}"; do
-        n=$((n + 1))
-        name=${s%:*}
-        fn=${s##*:}
-        t0=$SECONDS
-        if $fn; then
-                echo "ok $n - $name"
-        else
-                dump_state
-                echo "not ok $n - $name"
-                failed=$((failed + 1))
-        fi
-        echo "#   ($((SECONDS - t0)) s)" >&2
-done
-
-echo "# $failed of ${#SCENARIOS[@]} scenarios failed" >&2
+vx_tap_run SCENARIOS dump_state
+# The TAP lines carry the verdict (a non-zero exit would make meson call it an ERROR).
 exit 0

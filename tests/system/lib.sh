@@ -23,6 +23,17 @@ vx_log() {
         printf '# %s\n' "$*" >&2
 }
 
+# For scenario scripts: diagnostics on stdin shown as TAP comments, and a
+# failure's reason (returns 1, so that `check || fail "why" || return 1` reads).
+diag() {
+        sed 's/^/#   /' >&2
+}
+
+fail() {
+        echo "# FAIL: $*" >&2
+        return 1
+}
+
 # TAP for a suite that cannot run here: no case, one line saying why.
 vx_skip_all() {
         echo "1..0 # SKIP $*"
@@ -292,4 +303,54 @@ vx_start_project() {
         vx_exec busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig || return 1
         vx_exec systemctl enable --now --quiet \
                 vertex-console.socket vertex-grpc.socket vertex-api.socket vertex-certd.service
+}
+
+# ---------------------------------------------------------------- TAP scenario scripts
+
+# The EXIT trap of a scenario script: the container stopped, its directory
+# removed unless VERTEX_SYSTEM_KEEP=1; exits with the status it was given.
+vx_tap_cleanup() {
+        local rc=$?
+        vx_container_stop
+        if [ "${VERTEX_SYSTEM_KEEP:-0}" = 1 ]; then
+                echo "# kept $VX_DIR" >&2
+        else
+                vx_container_remove
+        fi
+        exit "$rc"
+}
+
+# Runs the scenarios "description:function" in the array named $1, one TAP
+# line each (a function returning 77 is a skip: a package it needs is
+# missing), calling function $2 after a failure to show the state. The plan
+# line ("1..N") is the caller's, printed before its setup.
+# VERTEX_SYSTEM_ONLY=REGEX skips the scenarios whose function does not match,
+# but for the first VX_TAP_ALWAYS (default 0) ones.
+vx_tap_run() {
+        local -n scenarios=$1
+        local dump=$2 n=0 failed=0 s name fn t0 rc
+        for s in "${scenarios[@]}"; do
+                n=$((n + 1))
+                name=${s%:*}
+                fn=${s##*:}
+                if [ -n "${VERTEX_SYSTEM_ONLY:-}" ] && [ $n -gt "${VX_TAP_ALWAYS:-0}" ] &&
+                   ! [[ $fn =~ $VERTEX_SYSTEM_ONLY ]]; then
+                        echo "ok $n - $name # SKIP not in VERTEX_SYSTEM_ONLY"
+                        continue
+                fi
+                t0=$SECONDS
+                "$fn"
+                rc=$?
+                if [ $rc = 0 ]; then
+                        echo "ok $n - $name"
+                elif [ $rc = 77 ]; then
+                        echo "ok $n - $name # SKIP a package it needs is not installed"
+                else
+                        "$dump"
+                        echo "not ok $n - $name"
+                        failed=$((failed + 1))
+                fi
+                echo "#   ($((SECONDS - t0)) s)" >&2
+        done
+        echo "# $failed of ${#scenarios[@]} scenarios failed" >&2
 }

@@ -31,15 +31,6 @@ vx_require_host
 
 # ---------------------------------------------------------------- helpers
 
-diag() {
-        sed 's/^/#   /' >&2
-}
-
-fail() {
-        echo "# FAIL: $*" >&2
-        return 1
-}
-
 norm_fp() {
         tr 'A-F' 'a-f'
 }
@@ -1026,13 +1017,8 @@ SCENARIOS=(
 cleanup() {
         local rc=$?
         exec 7>&- 2>/dev/null
-        vx_container_stop
-        if [ "${VERTEX_SYSTEM_KEEP:-0}" = 1 ]; then
-                echo "# kept $VX_DIR" >&2
-        else
-                vx_container_remove
-        fi
-        exit $rc
+        (exit $rc)
+        vx_tap_cleanup
 }
 
 echo "1..${#SCENARIOS[@]}"
@@ -1070,31 +1056,7 @@ if ! setup; then
         exit 1
 fi
 
-n=0
-failed=0
-for s in "${SCENARIOS[@]}"; do
-        n=$((n + 1))
-        name=${s%:*}
-        fn=${s##*:}
-        if [ -n "${VERTEX_SYSTEM_ONLY:-}" ] && [ $n -gt 2 ] && ! [[ $fn =~ $VERTEX_SYSTEM_ONLY ]]; then
-                echo "ok $n - $name # SKIP not in VERTEX_SYSTEM_ONLY"
-                continue
-        fi
-        t0=$SECONDS
-        $fn
-        rc=$?
-        if [ $rc = 0 ]; then
-                echo "ok $n - $name"
-        elif [ $rc = 77 ]; then
-                echo "ok $n - $name # SKIP a package it needs is not installed"
-        else
-                dump_state
-                echo "not ok $n - $name"
-                failed=$((failed + 1))
-        fi
-        echo "#   ($((SECONDS - t0)) s)" >&2
-done
-
-echo "# $failed of ${#SCENARIOS[@]} scenarios failed" >&2
+# The first two scenarios always run: the others build on what they check.
+VX_TAP_ALWAYS=2 vx_tap_run SCENARIOS dump_state
 # The TAP lines carry the verdict (a non-zero exit would make meson call it an ERROR).
 exit 0
