@@ -67,13 +67,12 @@ int store_form_check(int gen_fd, bool *ret_missing) {
         int r;
 
         r = read_file_at(gen_fd, STORE_FORM_COMBINED, STORE_FILE_MAX, &found, &found_size);
-        if (r == -ENOENT) {
-                *ret_missing = true;
+        if (ret_missing)
+                *ret_missing = r == -ENOENT;
+        if (r == -ENOENT)
                 return 0;
-        }
         if (r < 0)
                 return r;
-        *ret_missing = false;
 
         r = combined_from_parts(gen_fd, &expected, &expected_size);
         if (r >= 0 && (found_size != expected_size || memcmp(found, expected, found_size) != 0))

@@ -27,7 +27,8 @@ int store_form_combined(const char *fullchain, size_t fullchain_size, const char
 /*
  * Checks the combined file of the generation directory gen_fd against its
  * fullchain.pem and key.pem, byte for byte. A generation written before the
- * combined file existed has none: *ret_missing says so and that is no error.
+ * combined file existed has none: *ret_missing (may be NULL) says so and
+ * that is no error.
  * Returns 0, -EBADMSG when it differs, or -errno.
  */
 int store_form_check(int gen_fd, bool *ret_missing);

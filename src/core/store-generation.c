@@ -2,8 +2,9 @@
 /*
  * Reading one generation directory of the store back: its files and meta,
  * checked whole (every file parses, fullchain = leaf + chain, the key
- * matches, combined.pem = fullchain.pem + key.pem when there is one). It knows directories and files only, not the Store (store.c),
- * and writes nothing.
+ * matches, combined.pem = fullchain.pem + key.pem when there is one). It
+ * knows directories and files only, not the Store (store.c), and writes
+ * nothing.
  */
 
 #include <assert.h>
@@ -155,8 +156,7 @@ int load_generation(int generations_fd, uint64_t id, CertBundle **ret_bundle, Me
         }
 
         /* The combined form must be this very chain and key, or the generation is torn. */
-        bool no_combined;
-        r = store_form_check(fd, &no_combined);
+        r = store_form_check(fd, NULL);
         if (r < 0)
                 return r == -ENOMEM ? r : -EBADMSG;
 

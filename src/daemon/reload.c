@@ -932,8 +932,8 @@ static void reload_request_abandonp(ReloadRequest **p) {
 }
 
 int reload_request_start(sd_bus *bus, sd_event *event, char *const *units, const char *through,
-                         char *const *verify_addresses, const char *fingerprint, uint64_t timeout_usec, bool verify_serving,
-                         reload_done_t done, void *userdata, ReloadRequest **ret) {
+                         char *const *verify_addresses, const char *fingerprint, uint64_t timeout_usec,
+                         bool verify_serving, reload_done_t done, void *userdata, ReloadRequest **ret) {
         _cleanup_(reload_request_abandonp) ReloadRequest *req = NULL;
         size_t n = strv_length(units);
         uint64_t now;
