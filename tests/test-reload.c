@@ -614,10 +614,55 @@ static void test_verify_address(Fixture *f, gconstpointer data) {
         Outcome o = {};
 
         f->mock.console_no_socket = true;
+        uint64_t start = g_get_monotonic_time();
         run_reload_checking(f, units, NULL, verify, 10 * USEC_PER_SEC, &o);
         g_assert_cmpint(o.r, ==, 0);
         g_assert_cmpuint(o.rows->len, ==, 1);
         assert_row(&o, 0, CONSOLE, f->mock.listen, "serving", f->fp2);
+        /* Served once, then again 300 ms later (reload.c, CONFIRM_AFTER_USEC). */
+        g_assert_cmpuint(g_get_monotonic_time() - start, >=, 300 * USEC_PER_MSEC);
+        outcome_clear(&o);
+}
+
+typedef struct Flip {
+        Fixture *f;
+        PkiChain *chain;
+        char *fp;
+} Flip;
+
+/* What an old nginx worker does: another certificate served after the new one was. */
+static int on_flip(sd_event_source *s, uint64_t usec, void *userdata) {
+        Flip *flip = userdata;
+        g_autofree char *answer = NULL;
+
+        flip->fp = commit_chain(flip->f, flip->chain);
+        answer = endpoint_control(flip->f->e.control, "reload\n");
+        g_assert_true(g_str_has_prefix(answer, "ok "));
+        return 0;
+}
+
+/* The second round catches a unit that served the new certificate once and then another. */
+static void test_verify_address_confirm(Fixture *f, gconstpointer data) {
+        char *units[] = { (char *) CONSOLE, NULL };
+        g_autofree char *word = g_strdup_printf("%s=%s", CONSOLE, f->mock.listen);
+        char *verify[] = { word, NULL };
+        g_autoptr(PkiChain) chain3 = pki_chain_new("console.example.com");
+        Flip flip = { .f = f, .chain = chain3 };
+        sd_event_source *timer = NULL;
+        g_autofree char *expected = NULL;
+        Outcome o = {};
+
+        f->mock.console_no_socket = true;
+        /* After the first round (a few ms), before the second (300 ms). */
+        g_assert_cmpint(sd_event_add_time_relative(f->event, &timer, CLOCK_MONOTONIC, 150 * USEC_PER_MSEC, 0,
+                                                   on_flip, &flip), >=, 0);
+        run_reload_checking(f, units, NULL, verify, 1500 * USEC_PER_MSEC, &o);
+        g_assert_nonnull(flip.fp);
+        g_assert_cmpint(o.r, ==, -ESTALE);
+        expected = g_strdup_printf("%s serves %s on %s instead of %s", CONSOLE, flip.fp, f->mock.listen, f->fp2);
+        g_assert_cmpstr(o.message, ==, expected);
+        sd_event_source_disable_unref(timer);
+        g_free(flip.fp);
         outcome_clear(&o);
 }
 
@@ -923,6 +968,8 @@ int main(int argc, char *argv[]) {
                    fixture_teardown);
         g_test_add("/reload/empty", Fixture, NULL, fixture_setup, test_empty, fixture_teardown);
         g_test_add("/reload/verify-address", Fixture, NULL, fixture_setup, test_verify_address, fixture_teardown);
+        g_test_add("/reload/verify-address-confirm", Fixture, NULL, fixture_setup, test_verify_address_confirm,
+                   fixture_teardown);
         g_test_add("/reload/verify-address-mismatch", Fixture, fail_switch, fixture_setup, test_verify_address_mismatch,
                    fixture_teardown);
         g_test_add("/reload/verify-address-unreachable", Fixture, NULL, fixture_setup, test_verify_address_unreachable,

@@ -31,6 +31,15 @@ static inline uint64_t min_u64(uint64_t a, uint64_t b) {
         return a < b ? a : b;
 }
 
+/*
+ * A server that opens its own listeners and replaces its worker processes on
+ * reload may let old workers accept for a moment after new ones serve:
+ * nginx starts the new workers, sleeps 100 ms, and only then tells the old
+ * ones to stop. One handshake with the new certificate does not yet mean
+ * that every next one gets it; a second round this much later does.
+ */
+#define CONFIRM_AFTER_USEC (300 * USEC_PER_MSEC)
+
 typedef struct UnitReload UnitReload;
 
 
@@ -69,6 +78,11 @@ struct UnitReload {
 
         AddressCheck *checks;
         size_t n_checks;
+
+        /* VerifyAddresses= named it: served once, it must serve again CONFIRM_AFTER_USEC later. */
+        bool confirm;
+        bool confirming;       /* the second round is due or running */
+        sd_event_source *confirm_timer;
 };
 
 typedef struct RemovedJob {
@@ -129,10 +143,17 @@ void endpoint_status_array_free(EndpointStatus *array, size_t n) {
         free(array);
 }
 
+/* No handshake, retry or second round goes on for u. */
+static void unit_stop_checks(UnitReload *u) {
+        u->confirm_timer = sd_event_source_disable_unref(u->confirm_timer);
+        for (size_t i = 0; i < u->n_checks; i++)
+                address_check_done(&u->checks[i]);
+}
+
 static void unit_release(UnitReload *u) {
         u->slot = sd_bus_slot_unref(u->slot);
+        unit_stop_checks(u);
         for (size_t i = 0; i < u->n_checks; i++) {
-                address_check_done(&u->checks[i]);
                 free(u->checks[i].address);
                 free(u->checks[i].fingerprint);
                 free(u->checks[i].reason);
@@ -222,8 +243,7 @@ static void unit_fail(UnitReload *u, int error, const char *state, const char *f
         u->state = state;
         u->phase = UNIT_FINISHED;
         u->slot = sd_bus_slot_unref(u->slot);
-        for (size_t i = 0; i < u->n_checks; i++)
-                address_check_done(&u->checks[i]);
+        unit_stop_checks(u);
         request_check_complete(u->req);
 }
 
@@ -231,6 +251,7 @@ static void unit_finish(UnitReload *u, const char *state) {
         u->state = state;
         u->phase = UNIT_FINISHED;
         u->slot = sd_bus_slot_unref(u->slot);
+        u->confirm_timer = sd_event_source_disable_unref(u->confirm_timer);
         request_check_complete(u->req);
 }
 
@@ -338,8 +359,7 @@ static void request_fail_all(ReloadRequest *req, int error, const char *format, 
                         req->units[i].state = "failed";
                         req->units[i].phase = UNIT_FINISHED;
                         req->units[i].slot = sd_bus_slot_unref(req->units[i].slot);
-                        for (size_t j = 0; j < req->units[i].n_checks; j++)
-                                address_check_done(&req->units[i].checks[j]);
+                        unit_stop_checks(&req->units[i]);
                 }
 
         request_stop_setup(req);
@@ -349,6 +369,15 @@ static void request_fail_all(ReloadRequest *req, int error, const char *format, 
 /* ---------------------------------------------------------------- verify */
 
 static void request_cut_short(ReloadRequest *req);
+static int on_confirm(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* Whether a second round of handshakes, CONFIRM_AFTER_USEC from now, fits before the deadline with time to retry. */
+static bool confirm_fits(UnitReload *u) {
+        uint64_t now;
+
+        return sd_event_now(u->req->event, CLOCK_MONOTONIC, &now) >= 0 &&
+                now + 2 * CONFIRM_AFTER_USEC < u->req->deadline;
+}
 
 static void unit_check_verified(UnitReload *u) {
         bool all_serving = true;
@@ -372,6 +401,13 @@ static void unit_check_verified(UnitReload *u) {
                         all_serving = false;
         }
 
+        if (all_serving && u->confirm && !u->confirming && confirm_fits(u)) {
+                u->confirming = true;
+                if (sd_event_add_time_relative(u->req->event, &u->confirm_timer, CLOCK_MONOTONIC,
+                                               CONFIRM_AFTER_USEC, 0, on_confirm, u) >= 0)
+                        return;
+                /* No timer: the first round is all we can have. */
+        }
         if (all_serving)
                 return unit_finish(u, "serving");
 
@@ -416,6 +452,26 @@ static void request_cut_short(ReloadRequest *req) {
 
 static void on_check_finished(AddressCheck *c, void *userdata) {
         unit_check_verified(userdata);
+}
+
+/* The second round: every address again, each retried until it serves the new certificate or the deadline. */
+static int on_confirm(sd_event_source *s, uint64_t usec, void *userdata) {
+        UnitReload *u = userdata;
+
+        u->confirm_timer = sd_event_source_disable_unref(u->confirm_timer);
+        for (size_t i = 0; i < u->n_checks; i++) {
+                AddressCheck *c = &u->checks[i];
+
+                address_check_done(c);
+                address_check_init(c);
+                c->finished = false;
+                c->error = 0;
+        }
+        for (size_t i = 0; i < u->n_checks; i++)
+                if (address_check_start(&u->checks[i]) < 0)
+                        u->checks[i].finished = true;
+        unit_check_verified(u);
+        return 0;
 }
 
 static void unit_verify(UnitReload *u) {
@@ -970,6 +1026,7 @@ int reload_request_start(sd_bus *bus, sd_event *event, char *const *units, const
                 r = config_verify_addresses_of(verify_addresses, units[i], &req->units[i].addresses);
                 if (r < 0)
                         return r;
+                req->units[i].confirm = strv_length(req->units[i].addresses) > 0;
         }
 
         r = sd_event_add_defer(event, &req->complete, request_on_complete, req);

@@ -12,7 +12,8 @@ Servers (each a transient unit of the scenario):
 
 Clients (each prints one JSON object; the scenario decides what passes):
   handshakes MODE PORT CA STOP   fresh TLS connections in a loop until file STOP exists,
-                                 each verified against CA; MODE http: GET /healthz,
+                                 each verified against CA; MODE http: GET /healthz (and
+                                 each change of the served leaf: attempt, fingerprint, time),
                                  grpc: Health/Check on a new channel
   keepalive PORT CA STOP         one HTTP/1.1 connection, a request every 100 ms;
                                  a closed connection is noticed before the next request
@@ -237,7 +238,7 @@ def handshakes(mode, port, ca, stop):
                     if status != 200:
                         raise RuntimeError("status %d" % status)
             if fp and (not seen or seen[-1][1] != fp):
-                seen.append((attempts, fp))
+                seen.append((attempts, fp, time.time()))
         except Exception as e:  # every kind of failure counts
             failures += 1
             if len(errors) < 5:

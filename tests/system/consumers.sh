@@ -176,14 +176,18 @@ install_under_load() {
                 "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
                 "$(cat "$dir/handshakes.json")" "$(cat "$dir/keepalive.json")" "$(cat "$dir/slow.json")" | diag
 
-        # Fresh handshakes: not one failed, and they moved from the old certificate to the new one once.
+        # Fresh handshakes: not one failed, and once Install returned, every one got the new
+        # certificate (during the reload they may alternate: nginx's old workers accept for 100 ms).
         [ "$(json "$dir/handshakes.json" 'd["failures"]')" = 0 ] || { fail "handshakes failed during the install"; rc=1; }
         [ "$(json "$dir/handshakes.json" 'd["attempts"]')" -ge 10 ] || { fail "too few handshakes to tell"; rc=1; }
         if [ "$kind" = http ]; then
                 [ "$(json "$dir/handshakes.json" 'd["fingerprints"][-1][1]')" = "$fp" ] ||
                         { fail "the last handshakes did not get the new certificate"; rc=1; }
-                [ "$(json "$dir/handshakes.json" 'len(d["fingerprints"])')" -le 2 ] ||
-                        { fail "the old certificate was served again after the new one"; rc=1; }
+                awk -v last="$(json "$dir/handshakes.json" 'd["fingerprints"][-1][2]')" -v b="$t1" \
+                        'BEGIN { exit !(last < b) }' ||
+                        { fail "a handshake got the old certificate after Install returned"; rc=1; }
+                echo "the served leaf changed $(( $(json "$dir/handshakes.json" 'len(d["fingerprints"])') - 1 )) time(s)" \
+                     "during the install" | diag
         fi
         # The slow response began before the install, ended after it, and is complete.
         [ "$(json "$dir/slow.json" 'd["ok"]')" = True ] || { fail "the slow response failed"; rc=1; }
