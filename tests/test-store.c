@@ -20,6 +20,7 @@
 #include "certinfo.h"
 #include "pki.h"
 #include "selfsigned.h"
+#include "store-served.h"
 #include "store.h"
 
 typedef struct Fixture {
@@ -136,6 +137,29 @@ static void test_empty(Fixture *f, gconstpointer data) {
         g_assert_cmpint(store_list(s, &list, &n), ==, 0);
         g_assert_cmpuint(n, ==, 0);
         store_generation_array_free(list, n);
+}
+
+/* last-served: none at first, then the last one written; a damaged marker is an error, not an id. */
+static void test_served_marker(Fixture *f, gconstpointer data) {
+        _cleanup_(store_freep) Store *s = NULL;
+        uint64_t id = 99;
+
+        g_assert_cmpint(store_open(f->store, 3, &s), ==, 0);
+        g_assert_cmpint(store_served_read(f->store, &id), ==, -ENOENT);
+        g_assert_cmpint(store_served_write(f->store, 7), ==, 0);
+        g_assert_cmpint(store_served_read(f->store, &id), ==, 0);
+        g_assert_cmpuint(id, ==, 7);
+        g_assert_cmpint(store_served_write(f->store, 12), ==, 0);
+        g_assert_cmpint(store_served_read(f->store, &id), ==, 0);
+        g_assert_cmpuint(id, ==, 12);
+
+        g_autofree char *marker = g_build_filename(f->store, "last-served", NULL);
+        static const char *const damaged[] = { "", "\n", "twelve\n", "-3\n", "012\n", "99999999999999999999999\n" };
+        for (size_t i = 0; i < G_N_ELEMENTS(damaged); i++) {
+                g_assert_true(g_file_set_contents(marker, damaged[i], -1, NULL));
+                g_assert_cmpint(store_served_read(f->store, &id), <, 0);
+        }
+        g_assert_cmpint(store_served_read("/nonexistent/store", &id), ==, -ENOENT);
 }
 
 static void test_paths(Fixture *f, gconstpointer data) {
@@ -776,6 +800,7 @@ int main(int argc, char *argv[]) {
         ADD("/store/empty", test_empty);
         ADD("/store/busy", test_busy);
         ADD("/store/paths", test_paths);
+        ADD("/store/served-marker", test_served_marker);
         ADD("/store/install", test_install);
         ADD("/store/chain", test_chain);
         ADD("/store/bad-arguments", test_bad_arguments);

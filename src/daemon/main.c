@@ -112,20 +112,22 @@ static void on_first_boot_done(Context *c, const PipelineResult *result, void *u
 static void on_start_reconciled(Context *c, const PipelineResult *result, void *userdata) {
         if (result->r == -ECANCELED)
                 return;
+        /* The message says which generation is current now: the one found, or the one put back. */
         if (result->r < 0)
-                log_error("The endpoints do not serve generation %" PRIu64 " after start: %s",
-                          c->generation, result->message ?: "reload failed");
+                log_error("The endpoints failed the check at start: %s", result->message ?: "reload failed");
 }
 
 /*
  * A previous instance may have died between committing a generation and
  * reloading the consumers (crash, SIGKILL, power loss): `current` is then
  * newer than what they serve. Reload and verify once at start, so what is
- * served always converges on `current`, and Endpoints is known, not guessed.
+ * served converges on `current` and Endpoints is known, not guessed; and if
+ * `current` was never seen served and the endpoints refuse it, the generation
+ * last seen served comes back, as after a failed install (PIPELINE_RESUME).
  */
 static int reconcile_endpoints(Context *c) {
         PipelineRequest request = {
-                .action = PIPELINE_RELOAD,
+                .action = PIPELINE_RESUME,
                 .source = "start",
                 .caller = LOG_CALLER_NONE,
                 .queue = true,

@@ -18,6 +18,7 @@
 #include "bundle-child.h"
 #include "pipeline.h"
 #include "selfsigned.h"
+#include "store-served.h"
 #include "strv.h"
 
 typedef struct PipelineJob PipelineJob;
@@ -238,13 +239,21 @@ static int job_start_reload(PipelineJob *j, const char *fingerprint) {
                                     on_reload_done, j, &j->reload);
 }
 
+/* Every endpoint serves the current generation: remember it, for a start after an interrupted change. */
+static void note_served(Context *c) {
+        int r = store_served_write(store_directory(c->store), c->generation);
+        if (r < 0)
+                log_warning_errno(r, "Failed to record generation %" PRIu64 " as served, ignoring: %m", c->generation);
+}
+
 static void job_settle_success(PipelineJob *j) {
         Context *c = j->context;
         int r;
 
-        if (j->action == PIPELINE_RELOAD) {
+        if (j->action == PIPELINE_RELOAD || j->action == PIPELINE_RESUME) {
                 c->degraded = false;
                 (void) context_set_last_error(c, "");
+                note_served(c);
                 PipelineEvent event = job_event(j, PIPELINE_EVENT_RELOADED);
                 report_endpoints(c, &event);
 
@@ -264,6 +273,7 @@ static void job_settle_success(PipelineJob *j) {
 
         c->degraded = false;
         (void) context_set_last_error(c, "");
+        note_served(c);
 
         /* Only now, serving, is a signing request answered; a refusal or a revert leaves it pending. */
         if (j->request_id[0] && c->pipeline->hooks.request_consumed)
@@ -289,6 +299,7 @@ static void job_after_reload(PipelineJob *j) {
         }
 
         if (j->action == PIPELINE_RELOAD || (!j->reverting && j->previous_id == 0)) {
+                /* (PIPELINE_RESUME without a generation last seen served has previous_id 0 too.) */
                 /* Nothing to go back to: keep what is there, and say that it is not right. */
                 char message[700];
                 (void) snprintf(message, sizeof(message), "%s", j->reload_message ?: "reload failed");
@@ -324,6 +335,8 @@ static void job_after_reload(PipelineJob *j) {
         char message[800];
         c->degraded = j->reload_result < 0;
         (void) context_load_current(c, NULL);
+        if (!c->degraded && !j->revert_commit_failed)
+                note_served(c);
         if (j->revert_commit_failed)
                 (void) snprintf(message, sizeof(message),
                                 "%s; putting generation %" PRIu64 " back failed, generation %" PRIu64 " is still current",
@@ -456,6 +469,40 @@ static void job_note_previous(PipelineJob *j) {
         }
 }
 
+/*
+ * The start: `current` is checked as an install would check it. If it is not
+ * the generation last seen served, the instance before stopped between
+ * committing it and seeing it served (crash, SIGKILL, power loss): when the
+ * endpoints do not serve it, that generation is put back. Otherwise, like
+ * ReloadEndpoints: a failure leaves `current` and says so (degraded).
+ */
+static int job_resume(PipelineJob *j) {
+        Context *c = j->context;
+        _cleanup_(store_generation_freep) StoreGeneration *g = NULL;
+        uint64_t served = 0;
+        int r;
+
+        j->new_id = j->previous_id;
+        (void) snprintf(j->new_fingerprint, sizeof(j->new_fingerprint), "%s", j->previous_fingerprint);
+
+        r = store_served_read(store_directory(c->store), &served);
+        if (r < 0 && r != -ENOENT)
+                log_warning_errno(r, "Failed to read which generation was last served, ignoring: %m");
+        if (r >= 0 && served != j->new_id && store_get(c->store, served, &g) >= 0 && g->info) {
+                log_notice("Generation %" PRIu64 " became current but was never seen served (the daemon stopped "
+                           "in between): checking it, and going back to generation %" PRIu64 " if the endpoints "
+                           "do not serve it.", j->new_id, served);
+                j->previous_id = served;
+                (void) snprintf(j->previous_fingerprint, sizeof(j->previous_fingerprint), "%s", g->info->fingerprint);
+        } else
+                j->previous_id = 0;   /* nothing to go back to */
+
+        r = job_start_reload(j, j->new_fingerprint);
+        if (r < 0)
+                return job_fail_internal(j, r, "Failed to start reloading the endpoints");
+        return 0;
+}
+
 /* read -> validate (in a worker) -> stage -> commit, then the reload. */
 static int job_run(PipelineJob *j) {
         Context *c = j->context;
@@ -507,6 +554,12 @@ static int job_run(PipelineJob *j) {
                                 g->info ? g->info->fingerprint : "");
                 return job_commit(j, id);
         }
+
+        case PIPELINE_RESUME:
+                if (j->previous_id == 0)
+                        return job_fail(j, -ENOENT, PIPELINE_ERROR_NO_PREVIOUS_GENERATION, CERT_OK,
+                                        "No certificate is installed yet.");
+                return job_resume(j);
 
         case PIPELINE_RELOAD:
                 if (j->previous_id == 0)

@@ -34,6 +34,8 @@ typedef enum PipelineAction {
         PIPELINE_SELF_SIGNED,   /* first boot, RegenerateSelfSigned, automatic renewal */
         PIPELINE_ROLLBACK,      /* back to the previous generation */
         PIPELINE_RELOAD,        /* ReloadEndpoints: reload and verify, no new generation */
+        PIPELINE_RESUME,        /* the start: reload and verify; back to the generation last seen served
+                                   when `current` never was and does not serve */
 } PipelineAction;
 
 typedef struct PipelineRequest {

@@ -522,6 +522,57 @@ t_restart_same_generation() {
         all_serve "$fp" 5 || fail "not serving the same certificate after the restart"
 }
 
+# vertex-certd stopped between committing a generation and seeing it served
+# (here: stopped, and `current` pointed by hand at an older generation, the
+# state a SIGKILL at that moment leaves), and the endpoints refuse that
+# generation: at start it checks it as an install would, and goes back to
+# the generation last seen served instead of leaving clients without one.
+t_resume_back_to_served() {
+        local store=/var/lib/vertex-certd gen_other fp_served gen_served since out last
+        gen_other=$(prop Generation)
+        make_pki resume || return 1
+        bus_install "$PKI_HOST" vx_exec >/dev/null || fail "Install failed" || return 1
+        gen_served=$(prop Generation)
+        fp_served=$(prop Fingerprint)
+        [ "$gen_served" != "$gen_other" ] || fail "the install made no new generation" || return 1
+        [ "$(vx_exec cat $store/last-served)" = "$gen_served" ] ||
+                fail "last-served is '$(vx_exec cat $store/last-served)', expected $gen_served" || return 1
+
+        grpc_switch_for_one_reload 50-break-once VERTEX_ENDPOINT_BREAK_SERVING_IF_EXISTS grpc-break-once grpc-broken ||
+                return 1
+        vx_exec systemctl stop vertex-certd.service || return 1
+        vx_exec sh -c "cd $store && ln -s generations/$gen_other current.resume-test && mv -T current.resume-test current" ||
+                fail "could not point current at generation $gen_other" || return 1
+        vx_exec touch /run/vertex-test/grpc-break-once
+        since=$(vx_exec date '+%Y-%m-%d %H:%M:%S')
+        vx_exec systemctl start vertex-certd.service || fail "vertex-certd did not start" || return 1
+
+        wait_prop Generation "$gen_served" 30 || fail "generation $gen_served did not come back" || return 1
+        wait_prop State serving 30 || return 1
+        out=$(journal_of vertex-certd.service --since "$since")
+        vx_exec rm -rf /run/systemd/system/vertex-grpc.service.d /run/vertex-test
+        vx_exec systemctl daemon-reload
+        grep -q "Generation $gen_other became current but was never seen served" <<<"$out" ||
+                { echo "$out" | diag; fail "the journal does not say generation $gen_other was never served"; } || return 1
+        vx_exec journalctl --no-pager -o cat --since "$since" -u vertex-grpc.service | grep -q 'without its certificate' ||
+                fail "vertex-grpc never broke its serving (was the switch used?)" || return 1
+        last=$(prop LastError)
+        grep -q "TLS handshake failed: .*; generation $gen_served was put back and is serving" <<<"$last" ||
+                fail "LastError is '$last'" || return 1
+        all_serve "$fp_served" 10 || fail "not every endpoint serves generation $gen_served again" || return 1
+        [ "$(vx_exec cat $store/last-served)" = "$gen_served" ] || fail "last-served changed" || return 1
+
+        # Without a failure, a generation never seen served is simply checked and kept.
+        vx_exec systemctl stop vertex-certd.service || return 1
+        vx_exec sh -c "cd $store && ln -s generations/$gen_other current.resume-test && mv -T current.resume-test current" ||
+                return 1
+        vx_exec systemctl start vertex-certd.service || fail "vertex-certd did not start" || return 1
+        wait_prop State serving 30 || return 1
+        [ "$(prop Generation)" = "$gen_other" ] || fail "Generation is $(prop Generation), expected $gen_other" || return 1
+        all_serve "$(prop Fingerprint)" 10 || return 1
+        [ "$(vx_exec cat $store/last-served)" = "$gen_other" ] || fail "last-served is not $gen_other" || return 1
+}
+
 # A drop-in moves vertex-api to another port: it serves there, and
 # vertex-certd (which reads listen addresses from systemd) checks it there.
 t_port_dropin() {
@@ -1002,6 +1053,7 @@ SCENARIOS=(
         "an endpoint failing its reload: automatic rollback, old certificate on all three:t_reload_failure_rollback"
         "an endpoint serving a broken handshake: told from unreachable, rolled back within 1 s:t_broken_serve_rollback"
         "restart of vertex-certd: the same generation keeps serving:t_restart_same_generation"
+        "a start after a stop between commit and serving: refused by an endpoint, the last served comes back:t_resume_back_to_served"
         "a drop-in moves an endpoint's port; it serves and is checked there:t_port_dropin"
         "consumers reload through vertex-tls.target; one it does not reach by a job of its own:t_reload_through"
         "new names on restart and on reload: a new self-signed default, verifying for them:t_names_self_signed"
