@@ -19,6 +19,7 @@
 #include "config.h"
 #include "macro.h"
 #include "probe.h"
+#include "reload-internal.h"
 #include "reload-verify.h"
 #include "reload.h"
 #include "strv.h"
@@ -31,99 +32,7 @@ static inline uint64_t min_u64(uint64_t a, uint64_t b) {
         return a < b ? a : b;
 }
 
-/*
- * A server that opens its own listeners and replaces its worker processes on
- * reload may let old workers accept for a moment after new ones serve:
- * nginx starts the new workers, sleeps 100 ms, and only then tells the old
- * ones to stop. One handshake with the new certificate does not yet mean
- * that every next one gets it; a second round this much later does.
- */
-#define CONFIRM_AFTER_USEC (300 * USEC_PER_MSEC)
-
-typedef struct UnitReload UnitReload;
-
-
-typedef enum UnitPhase {
-        UNIT_GET_UNIT,
-        UNIT_ACTIVE_STATE,
-        UNIT_PROPAGATION,      /* through a carrier: does it reach this unit? */
-        UNIT_CAN_RELOAD,       /* and can it pass the reload on (an ExecReload=)? */
-        UNIT_TRIGGERED_BY,
-        UNIT_LISTEN,
-        UNIT_WAIT_SETUP,       /* looked up; the job waits for the JobRemoved match and Subscribe */
-        UNIT_JOB,
-        UNIT_VERIFY,
-        UNIT_FINISHED,
-} UnitPhase;
-
-struct UnitReload {
-        ReloadRequest *req;
-        char *name;
-        char *path;
-        bool running;
-        bool starting;         /* activating: a carrier's try-reload skips it (systemd: no-op job) */
-        bool own_job;          /* the carrier cannot reload it: a ReloadOrTryRestartUnit of its own */
-        UnitPhase phase;
-        sd_bus_slot *slot;     /* the pending method call */
-
-        char **sockets;        /* socket units whose addresses we read */
-        size_t socket_index;
-        char **addresses;      /* VerifyAddresses= of this unit, then the "Stream" listen addresses of its sockets */
-
-        char *job;
-        char *removed_result;  /* through a carrier: a JobRemoved of this unit while looking it up */
-        const char *state;     /* final state when no address entry decides it */
-        int error;
-        char *error_message;
-
-        AddressCheck *checks;
-        size_t n_checks;
-
-        /* VerifyAddresses= named it: served once, it must serve again CONFIRM_AFTER_USEC later. */
-        bool confirm;
-        bool confirming;       /* the second round is due or running */
-        sd_event_source *confirm_timer;
-};
-
-typedef struct RemovedJob {
-        char *job;
-        char *result;
-} RemovedJob;
-
-struct ReloadRequest {
-        sd_bus *bus;
-        sd_event *event;
-        char *fingerprint;
-        bool verify;
-        uint64_t deadline;
-
-        char *through;             /* the carrier unit, NULL: one job per unit */
-        sd_bus_slot *through_slot;
-
-        reload_done_t done;
-        void *userdata;
-
-        sd_bus_slot *match_slot;
-        sd_bus_slot *subscribe_slot;
-        unsigned setup_pending;
-        bool subscribed_by_us;
-
-        sd_event_source *timeout;
-        sd_event_source *complete;
-
-        UnitReload *units;
-        size_t n_units;
-
-        /* JobRemoved signals for our units whose job path we do not know yet. */
-        RemovedJob *removed;
-        size_t n_removed;
-
-        int error;
-        char *error_message;
-};
-
 static void unit_advance(UnitReload *u);
-static void unit_verify(UnitReload *u);
 
 
 /* Is this unit's job the carrier's (matched by its name) rather than one of its own (by job path)? */
@@ -169,7 +78,7 @@ static void unit_release(UnitReload *u) {
 }
 
 /* No more JobRemoved, and no answer to Subscribe or the carrier's reload waited for. */
-static void request_stop_setup(ReloadRequest *req) {
+void request_stop_setup(ReloadRequest *req) {
         req->match_slot = sd_bus_slot_unref(req->match_slot);
         req->subscribe_slot = sd_bus_slot_unref(req->subscribe_slot);
         req->through_slot = sd_bus_slot_unref(req->through_slot);
@@ -216,7 +125,7 @@ static const char *bus_error_message(sd_bus_message *m) {
         return e && e->message ? e->message : e && e->name ? e->name : "unknown error";
 }
 
-static void request_check_complete(ReloadRequest *req) {
+void request_check_complete(ReloadRequest *req) {
         /* Not before the Subscribe answer: a subscription of ours must be known to be undone. */
         if (req->setup_pending > 0)
                 return;
@@ -229,8 +138,7 @@ static void request_check_complete(ReloadRequest *req) {
 }
 
 /* Records a failure of unit u (first error wins) and finishes it, like unit_finish(). */
-static void unit_fail(UnitReload *u, int error, const char *state, const char *format, ...) _printf_(4, 5);
-static void unit_fail(UnitReload *u, int error, const char *state, const char *format, ...) {
+void unit_fail(UnitReload *u, int error, const char *state, const char *format, ...) {
         va_list ap;
 
         if (!u->error_message) {
@@ -247,7 +155,7 @@ static void unit_fail(UnitReload *u, int error, const char *state, const char *f
         request_check_complete(u->req);
 }
 
-static void unit_finish(UnitReload *u, const char *state) {
+void unit_finish(UnitReload *u, const char *state) {
         u->state = state;
         u->phase = UNIT_FINISHED;
         u->slot = sd_bus_slot_unref(u->slot);
@@ -364,148 +272,6 @@ static void request_fail_all(ReloadRequest *req, int error, const char *format, 
 
         request_stop_setup(req);
         request_check_complete(req);
-}
-
-/* ---------------------------------------------------------------- verify */
-
-static void request_cut_short(ReloadRequest *req);
-static int on_confirm(sd_event_source *s, uint64_t usec, void *userdata);
-
-/* Whether a second round of handshakes, CONFIRM_AFTER_USEC from now, fits before the deadline with time to retry. */
-static bool confirm_fits(UnitReload *u) {
-        uint64_t now;
-
-        return sd_event_now(u->req->event, CLOCK_MONOTONIC, &now) >= 0 &&
-                now + 2 * CONFIRM_AFTER_USEC < u->req->deadline;
-}
-
-static void unit_check_verified(UnitReload *u) {
-        bool all_serving = true;
-
-        /* A handshake that failed for good decides at once: every other address and unit would only add waiting. */
-        for (size_t i = 0; i < u->n_checks; i++) {
-                AddressCheck *c = &u->checks[i];
-
-                if (!c->finished || !streq(c->state, "handshake-failed"))
-                        continue;
-                unit_fail(u, -EPROTO, "serving", "%s answers on %s, but the TLS handshake %sfailed: %s", u->name,
-                          c->address, c->fingerprint ? "with the new certificate " : "",
-                          c->reason ?: "the TLS handshake did not complete");
-                return request_cut_short(u->req);
-        }
-
-        for (size_t i = 0; i < u->n_checks; i++) {
-                if (!u->checks[i].finished)
-                        return;
-                if (!streq(u->checks[i].state, "serving"))
-                        all_serving = false;
-        }
-
-        if (all_serving && u->confirm && !u->confirming && confirm_fits(u)) {
-                u->confirming = true;
-                if (sd_event_add_time_relative(u->req->event, &u->confirm_timer, CLOCK_MONOTONIC,
-                                               CONFIRM_AFTER_USEC, 0, on_confirm, u) >= 0)
-                        return;
-                /* No timer: the first round is all we can have. */
-        }
-        if (all_serving)
-                return unit_finish(u, "serving");
-
-        for (size_t i = 0; i < u->n_checks; i++) {
-                AddressCheck *c = &u->checks[i];
-
-                if (streq(c->state, "serving"))
-                        continue;
-                if (streq(c->state, "mismatch"))
-                        unit_fail(u, -ESTALE, "serving",
-                                  "%s serves %s on %s instead of %s", u->name, c->fingerprint,
-                                  c->address, u->req->fingerprint);
-                else {
-                        errno = -c->error;
-                        unit_fail(u, c->error < 0 ? c->error : -EHOSTUNREACH, "serving",
-                                  "%s is unreachable on %s: %m", u->name, c->address);
-                }
-        }
-}
-
-/*
- * An endpoint failed for good: the request's outcome is known. The other units stop where they are,
- * with what their checks saw so far ("unknown" when nothing yet), so that the pipeline can put the
- * previous generation back without waiting for them. Their systemd jobs run on; a reload asked for
- * afterwards is queued behind a running one, never merged into it.
- */
-static void request_cut_short(ReloadRequest *req) {
-        for (size_t i = 0; i < req->n_units; i++) {
-                UnitReload *u = &req->units[i];
-
-                if (u->phase == UNIT_FINISHED)
-                        continue;
-                for (size_t j = 0; j < u->n_checks; j++) {
-                        address_check_done(&u->checks[j]);
-                        u->checks[j].finished = true;
-                }
-                unit_finish(u, u->phase == UNIT_VERIFY ? "serving" : "unknown");
-        }
-        request_stop_setup(req);
-        request_check_complete(req);
-}
-
-static void on_check_finished(AddressCheck *c, void *userdata) {
-        unit_check_verified(userdata);
-}
-
-/* The second round: every address again, each retried until it serves the new certificate or the deadline. */
-static int on_confirm(sd_event_source *s, uint64_t usec, void *userdata) {
-        UnitReload *u = userdata;
-
-        u->confirm_timer = sd_event_source_disable_unref(u->confirm_timer);
-        for (size_t i = 0; i < u->n_checks; i++) {
-                AddressCheck *c = &u->checks[i];
-
-                address_check_done(c);
-                address_check_init(c);
-                c->finished = false;
-                c->error = 0;
-        }
-        for (size_t i = 0; i < u->n_checks; i++)
-                if (address_check_start(&u->checks[i]) < 0)
-                        u->checks[i].finished = true;
-        unit_check_verified(u);
-        return 0;
-}
-
-static void unit_verify(UnitReload *u) {
-        size_t n = strv_length(u->addresses);
-
-        u->phase = UNIT_VERIFY;
-
-        /* Without a socket or VerifyAddresses= we know no address to ask: the job result is all we have. */
-        if (!u->req->verify || n == 0)
-                return unit_finish(u, "serving");
-
-        u->checks = calloc(n, sizeof(AddressCheck));
-        if (!u->checks)
-                return unit_fail(u, -ENOMEM, "failed", "Out of memory");
-        for (size_t i = 0; i < n; i++) {
-                u->checks[i] = (AddressCheck) {
-                        .event = u->req->event,
-                        .address = strdup(u->addresses[i]),
-                        .expected = u->req->fingerprint,
-                        .deadline = u->req->deadline,
-                        .on_finished = on_check_finished,
-                        .userdata = u,
-                };
-                address_check_init(&u->checks[i]);
-                u->n_checks++;
-                if (!u->checks[i].address)
-                        return unit_fail(u, -ENOMEM, "failed", "Out of memory");
-        }
-
-        for (size_t i = 0; i < n; i++)
-                if (address_check_start(&u->checks[i]) < 0)
-                        u->checks[i].finished = true;
-
-        unit_check_verified(u);
 }
 
 /* ------------------------------------------------------------------ jobs */
