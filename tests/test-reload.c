@@ -442,9 +442,9 @@ static void run_reload_checking(Fixture *f, char **units, const char *through, c
                                 uint64_t timeout_usec, Outcome *o) {
         ReloadRequest *req = NULL;
 
-        g_assert_cmpint(reload_request_start(f->client, f->event, units, through, verify_addresses, f->fp2,
-                                             timeout_usec, true,
-                                             on_done, o, &req), ==, 0);
+        ReloadParameters p = { .units = units, .through = through, .verify_addresses = verify_addresses,
+                               .fingerprint = f->fp2, .timeout_usec = timeout_usec, .verify_serving = true };
+        g_assert_cmpint(reload_request_start(f->client, f->event, &p, on_done, o, &req), ==, 0);
         g_assert_nonnull(req);
         while (!o->done)
                 g_assert_cmpint(sd_event_run(f->event, UINT64_MAX), >=, 0);
@@ -726,8 +726,9 @@ static void test_empty(Fixture *f, gconstpointer data) {
         ReloadRequest *req = NULL;
         Outcome o = {};
 
-        g_assert_cmpint(reload_request_start(f->client, f->event, units, NULL, NULL, f->fp2, USEC_PER_SEC, true,
-                                             on_done, &o, &req), ==, 0);
+        ReloadParameters p = { .units = units, .fingerprint = f->fp2, .timeout_usec = USEC_PER_SEC,
+                               .verify_serving = true };
+        g_assert_cmpint(reload_request_start(f->client, f->event, &p, on_done, &o, &req), ==, 0);
         /* Completes from the loop, not from inside start. */
         g_assert_cmpuint(o.calls, ==, 0);
         while (!o.done)
@@ -743,8 +744,9 @@ static void test_cancel(Fixture *f, gconstpointer data) {
         ReloadRequest *req = NULL;
         Outcome o = {};
 
-        g_assert_cmpint(reload_request_start(f->client, f->event, units, NULL, NULL, f->fp2, USEC_PER_SEC, true,
-                                             on_done, &o, &req), ==, 0);
+        ReloadParameters p = { .units = units, .fingerprint = f->fp2, .timeout_usec = USEC_PER_SEC,
+                               .verify_serving = true };
+        g_assert_cmpint(reload_request_start(f->client, f->event, &p, on_done, &o, &req), ==, 0);
         g_assert_cmpint(sd_event_run(f->event, 10 * USEC_PER_MSEC), >=, 0);
         reload_request_free(req);
         for (unsigned i = 0; i < 20; i++)

@@ -233,10 +233,16 @@ static int job_start_reload(PipelineJob *j, const char *fingerprint) {
         c->reloading = true;
         report_state(c);
         j->reload_result = 0;
-        return reload_request_start(c->bus, c->event, c->config->units, c->config->reload_through,
-                                    c->config->verify_addresses, fingerprint,
-                                    c->config->reload_timeout_usec, c->config->verify_serving,
-                                    on_reload_done, j, &j->reload);
+        ReloadParameters p = {
+                .units = c->config->units,
+                .through = c->config->reload_through,
+                .verify_addresses = c->config->verify_addresses,
+                .fingerprint = fingerprint,
+                .server_name = c->config->server_name,
+                .timeout_usec = c->config->reload_timeout_usec,
+                .verify_serving = c->config->verify_serving,
+        };
+        return reload_request_start(c->bus, c->event, &p, on_reload_done, j, &j->reload);
 }
 
 /* Every endpoint serves the current generation: remember it, for a start after an interrupted change. */

@@ -145,6 +145,7 @@ void unit_verify(UnitReload *u) {
                         .event = u->req->event,
                         .address = strdup(u->addresses[i]),
                         .expected = u->req->fingerprint,
+                        .server_name = u->req->server_name,
                         .deadline = u->req->deadline,
                         .on_finished = on_check_finished,
                         .userdata = u,

@@ -71,6 +71,7 @@ struct ReloadRequest {
         sd_bus *bus;
         sd_event *event;
         char *fingerprint;
+        char *server_name;         /* SNI for the serving check; NULL: none */
         bool verify;
         uint64_t deadline;
 

@@ -112,7 +112,7 @@ int address_check_start(AddressCheck *c) {
         }
         timeout = min_u64(c->deadline - now, PROBE_ATTEMPT_TIMEOUT_USEC);
 
-        r = probe_start(c->event, c->address, NULL, timeout, address_check_on_probe, c, &c->probe);
+        r = probe_start(c->event, c->address, c->server_name, timeout, address_check_on_probe, c, &c->probe);
         if (r < 0) {
                 c->state = "unreachable";
                 c->error = r;

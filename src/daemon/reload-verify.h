@@ -28,6 +28,7 @@ struct AddressCheck {
         sd_event *event;
         char *address;
         const char *expected;       /* the fingerprint that should be served */
+        const char *server_name;    /* sent as SNI; NULL: none */
         uint64_t deadline;          /* CLOCK_MONOTONIC */
         void (*on_finished)(AddressCheck *c, void *userdata);
         void *userdata;

@@ -10,6 +10,7 @@
  * decides. Units not running are not started.
  */
 
+#include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -114,6 +115,7 @@ ReloadRequest *reload_request_free(ReloadRequest *req) {
         sd_event_unref(req->event);
         free(req->through);
         free(req->fingerprint);
+        free(req->server_name);
         free(req->error_message);
         free(req);
         return NULL;
@@ -753,10 +755,18 @@ static void reload_request_abandonp(ReloadRequest **p) {
         }
 }
 
-int reload_request_start(sd_bus *bus, sd_event *event, char *const *units, const char *through,
-                         char *const *verify_addresses, const char *fingerprint, uint64_t timeout_usec,
-                         bool verify_serving, reload_done_t done, void *userdata, ReloadRequest **ret) {
+/* An IP literal is never sent as SNI (RFC 6066, section 3). */
+static bool is_dns_name(const char *name) {
+        struct in6_addr a6;
+        struct in_addr a4;
+
+        return !isempty(name) && inet_pton(AF_INET, name, &a4) != 1 && inet_pton(AF_INET6, name, &a6) != 1;
+}
+
+int reload_request_start(sd_bus *bus, sd_event *event, const ReloadParameters *p,
+                         reload_done_t done, void *userdata, ReloadRequest **ret) {
         _cleanup_(reload_request_abandonp) ReloadRequest *req = NULL;
+        char *const *units = p->units;
         size_t n = strv_length(units);
         uint64_t now;
         int r;
@@ -771,13 +781,15 @@ int reload_request_start(sd_bus *bus, sd_event *event, char *const *units, const
                 return -ENOMEM;
         req->bus = sd_bus_ref(bus);
         req->event = sd_event_ref(event);
-        req->verify = verify_serving;
+        req->verify = p->verify_serving;
         req->done = done;
         req->userdata = userdata;
-        req->fingerprint = strdup(fingerprint ?: "");
+        req->fingerprint = strdup(p->fingerprint ?: "");
         if (!req->fingerprint)
                 return -ENOMEM;
-        if (!isempty(through) && !(req->through = strdup(through)))
+        if (!isempty(p->through) && !(req->through = strdup(p->through)))
+                return -ENOMEM;
+        if (is_dns_name(p->server_name) && !(req->server_name = strdup(p->server_name)))
                 return -ENOMEM;
 
         req->units = calloc(max_size(n, 1), sizeof(UnitReload));
@@ -789,7 +801,7 @@ int reload_request_start(sd_bus *bus, sd_event *event, char *const *units, const
                 if (!req->units[i].name)
                         return -ENOMEM;
                 /* Configured first; its sockets' addresses join them (on_listen(), each once). */
-                r = config_verify_addresses_of(verify_addresses, units[i], &req->units[i].addresses);
+                r = config_verify_addresses_of(p->verify_addresses, units[i], &req->units[i].addresses);
                 if (r < 0)
                         return r;
                 req->units[i].confirm = strv_length(req->units[i].addresses) > 0;
@@ -811,7 +823,7 @@ int reload_request_start(sd_bus *bus, sd_event *event, char *const *units, const
         r = sd_event_now(event, CLOCK_MONOTONIC, &now);
         if (r < 0)
                 return r;
-        req->deadline = now + timeout_usec;
+        req->deadline = now + p->timeout_usec;
         r = sd_event_add_time(event, &req->timeout, CLOCK_MONOTONIC, req->deadline, 0, on_timeout, req);
         if (r < 0)
                 return r;

@@ -37,20 +37,29 @@ typedef void (*reload_done_t)(ReloadRequest *req, int r, const char *error_messa
                               const EndpointStatus *endpoints, size_t n_endpoints,
                               void *userdata);
 
+/* What to reload, and what each unit must then serve. */
+typedef struct ReloadParameters {
+        char *const *units;
+        /* NULL or "": one reload job per unit; a unit name: one job of that unit, whose reload systemd
+         * propagates to `units` (ReloadPropagatedFrom=); a running unit it cannot reach gets a job of its own. */
+        const char *through;
+        /* VerifyAddresses= ("UNIT=ADDRESS" words, may be NULL): listen addresses to check for a unit, beside
+         * those of its sockets; a server that opens its own listeners (nginx, HAProxy) has no socket unit. */
+        char *const *verify_addresses;
+        const char *fingerprint;     /* what every endpoint must serve */
+        /* Sent as SNI in the serving check when a DNS name (never an address); NULL: none. A server
+         * that refuses clients without SNI (nginx's ssl_reject_handshake, HAProxy's strict-sni) needs it. */
+        const char *server_name;
+        uint64_t timeout_usec;
+        bool verify_serving;         /* false: the job results alone decide */
+} ReloadParameters;
+
 /*
- * Starts reloading `units` on `bus` (the system bus with org.freedesktop.systemd1).
- * `through`: NULL or "" asks for one reload job per unit; a unit name asks
- * for one job of that unit, whose reload systemd propagates to `units`
- * (ReloadPropagatedFrom=); a running unit it cannot reach gets a job of its own.
- * `verify_addresses` (VerifyAddresses=, "UNIT=ADDRESS" words, may be NULL)
- * adds listen addresses to check for a unit, beside those of its sockets: a
- * server that opens its own listeners (nginx, HAProxy) has no socket unit.
+ * Starts reloading p->units on `bus` (the system bus with org.freedesktop.systemd1).
  * An empty unit list completes (asynchronously, from the event loop) with
  * success and no endpoints. Returns 0 and the request, or -errno.
  */
-int reload_request_start(sd_bus *bus, sd_event *event, char *const *units, const char *through,
-                         char *const *verify_addresses,
-                         const char *fingerprint, uint64_t timeout_usec, bool verify_serving,
+int reload_request_start(sd_bus *bus, sd_event *event, const ReloadParameters *p,
                          reload_done_t done, void *userdata, ReloadRequest **ret);
 
 /* Cancels (done is not called) and frees. */
