@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,6 +28,14 @@
 #include "selfsigned.h"
 #include "store-pending.h"
 #include "worker.h"
+
+/*
+ * How long a worker may take. A bundle within MaxInputSize= is checked in
+ * milliseconds; one that takes longer (a huge RSA key signing the pre-flight
+ * handshakes, a trust store that never reads) would hold the pipeline, and
+ * every change behind it, or a Validate slot, for good.
+ */
+#define BUNDLE_WORKER_TIMEOUT_USEC (60 * USEC_PER_SEC)
 
 /* What a worker may send at the most: five PEM texts of a bundle within MaxInputSize=, and its CertInfo. */
 #define BUNDLE_WORKER_MAX ((size_t) 64 * 1024 * 1024)
@@ -44,6 +53,10 @@ struct BundleWorker {
         int fd;                         /* the pipe's read end, nonblocking */
         int pidfd;
         sd_event_source *io, *exit_io;
+        sd_event_source *deadline;
+        uint64_t timeout_usec;
+        bool timed_out;                 /* killed at the deadline */
+        bool refuse_when_late;          /* a bundle handed in: too slow to check is a refusal, TooLarge */
         char *buf;                      /* what the child wrote so far; holds the key: erased */
         size_t size, allocated;
         bool eof, exited;
@@ -109,6 +122,7 @@ BundleWorker *bundle_worker_free(BundleWorker *w) {
                 return NULL;
         sd_event_source_disable_unref(w->io);
         sd_event_source_disable_unref(w->exit_io);
+        sd_event_source_disable_unref(w->deadline);
         safe_close(w->fd);
         safe_close(w->pidfd);
         /* Still running (the daemon stops, or the job was dropped): killed, so reaping is immediate. */
@@ -183,6 +197,19 @@ static void maybe_finish(BundleWorker *w) {
 
         if (!w->eof || !w->exited)
                 return;
+        w->deadline = sd_event_source_disable_unref(w->deadline);
+
+        if (w->timed_out) {
+                result.r = w->refuse_when_late ? -EBADMSG : -ETIMEDOUT;
+                bool seconds = w->timeout_usec >= USEC_PER_SEC;
+                (void) cert_problem_set(&result.problem, CERT_ERROR_TOO_LARGE,
+                                        "checking the bundle took longer than %" PRIu64 " %s, so it was stopped: "
+                                        "it is too costly to check (a very large key?)",
+                                        w->timeout_usec / (seconds ? USEC_PER_SEC : USEC_PER_MSEC),
+                                        seconds ? "s" : "ms");
+                w->done(w, &result, w->userdata);
+                return;
+        }
 
         result.r = parse_reply(w, &result);
         if (result.r < 0)
@@ -263,6 +290,25 @@ static int on_child_exit(sd_event_source *s, int fd, uint32_t revents, void *use
         return 0;
 }
 
+static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
+        BundleWorker *w = userdata;
+
+        /* Its pipe's end and its exit follow, and maybe_finish() answers. */
+        w->timed_out = true;
+        w->deadline = sd_event_source_disable_unref(w->deadline);
+        (void) kill(w->pid, SIGKILL);
+        return 0;
+}
+
+int bundle_worker_set_timeout(BundleWorker *w, uint64_t usec) {
+        if (w->exited)
+                return 0;
+        w->timeout_usec = usec;
+        w->deadline = sd_event_source_disable_unref(w->deadline);
+        return sd_event_add_time_relative(sd_event_source_get_event(w->io ?: w->exit_io), &w->deadline,
+                                          CLOCK_MONOTONIC, usec, 0, on_deadline, w);
+}
+
 static int worker_start(sd_event *event, produce_t produce, const void *args, bool report_only,
                         bundle_worker_done_t done, void *userdata, BundleWorker **ret) {
         _cleanup_(bundle_worker_freep) BundleWorker *w = NULL;
@@ -299,6 +345,9 @@ static int worker_start(sd_event *event, produce_t produce, const void *args, bo
                 if (r < 0)
                         return r;
         }
+        r = bundle_worker_set_timeout(w, BUNDLE_WORKER_TIMEOUT_USEC);
+        if (r < 0)
+                return r;
 
         *ret = TAKE_PTR(w);
         return 0;
@@ -388,7 +437,10 @@ int bundle_worker_load(sd_event *event,
         };
 
         /* The child gets its copy of a at fork(); it may go out of scope here afterwards. */
-        return worker_start(event, produce_loaded, &a, false, done, userdata, ret);
+        int r = worker_start(event, produce_loaded, &a, false, done, userdata, ret);
+        if (r >= 0)
+                (*ret)->refuse_when_late = true;
+        return r;
 }
 
 /* The same checks, the parsed bundle handed back even when refused, for its CertInfo. */
@@ -412,7 +464,10 @@ int bundle_worker_validate(sd_event *event,
                 .options = options,
         };
 
-        return worker_start(event, produce_validated, &a, true, done, userdata, ret);
+        int r = worker_start(event, produce_validated, &a, true, done, userdata, ret);
+        if (r >= 0)
+                (*ret)->refuse_when_late = true;
+        return r;
 }
 
 /* ------------------------------------------------------------ self-signed */

@@ -82,6 +82,14 @@ int bundle_worker_selfsigned(sd_event *event, const char *server_name, char *con
                              unsigned lifetime_days, bundle_worker_done_t done, void *userdata,
                              BundleWorker **ret);
 
+/*
+ * Every worker is killed when it runs longer than 60 s: a bundle handed in is
+ * then refused (TooLarge, "checking the bundle took longer than …"), a
+ * self-signed generation fails with -ETIMEDOUT. This sets another limit,
+ * counted from now. Returns 0 or -errno.
+ */
+int bundle_worker_set_timeout(BundleWorker *w, uint64_t usec);
+
 /* Stops watching; a child still running is killed and reaped. */
 BundleWorker *bundle_worker_free(BundleWorker *w);
 DEFINE_TRIVIAL_CLEANUP_FUNC(BundleWorker *, bundle_worker_free);
