@@ -11,6 +11,7 @@
 
 #include "certctl-output.h"
 #include "certctl-util.h"
+#include "strv.h"
 
 void json_init(Json *j, FILE *f) {
         *j = (Json) { .f = f };
@@ -219,6 +220,8 @@ void kv_time(const char *key, uint64_t usec, uint64_t now) {
         kv(key, "%s (%s)", format_timestamp(ts, usec), format_relative(rel, usec, now));
 }
 
+#define SANS_SHOWN_MAX 32
+
 void cert_info_print(const CertInfo *info, uint64_t now) {
         kv("Subject", "%s", info->subject ?: "");
         kv("Issuer", "%s", info->issuer ?: "");
@@ -227,6 +230,11 @@ void cert_info_print(const CertInfo *info, uint64_t now) {
                 kv("SANs", "none");
         else
                 for (size_t i = 0; info->alt_names[i]; i++) {
+                        if (i == SANS_SHOWN_MAX) {
+                                /* A leaf with thousands of names would bury the verdict. */
+                                kv_more("... and %zu more (--json lists them all)", strv_length(info->alt_names) - i);
+                                break;
+                        }
                         if (i == 0)
                                 kv("SANs", "%s", info->alt_names[i]);
                         else
