@@ -771,11 +771,20 @@ static void test_long_names(Fixture *f, gconstpointer data) {
         /* two .error files and the second pair, each name cut and marked: "nnn…n~XXXXXXXX.error" */
         g_autofree char *rdir = path(f, "rejected");
         g_autoptr(GDir) dir = g_dir_open(rdir, 0, NULL);
-        unsigned errors = 0, files = 0;
+        unsigned errors = 0, files = 0, marked = 0;
+        g_autofree char *mark = NULL;
         const char *e;
         while ((e = g_dir_read_name(dir))) {
                 g_assert_cmpuint(strlen(e), <=, 255);
                 files++;
+                /* Every cut name of the bundle carries the same mark, its files and its .error files alike. */
+                const char *m = strchr(e, '~');
+                if (m) {
+                        if (!mark)
+                                mark = g_strndup(m, 9);
+                        g_assert_cmpint(strncmp(m, mark, 9), ==, 0);
+                        marked++;
+                }
                 if (g_str_has_suffix(e, ".error")) {
                         g_autofree char *rel = g_strconcat("rejected/", e, NULL);
                         g_autofree char *text = read_text(f, rel);
@@ -792,6 +801,7 @@ static void test_long_names(Fixture *f, gconstpointer data) {
         }
         g_assert_cmpuint(errors, ==, 2);
         g_assert_cmpuint(files, ==, 6);
+        g_assert_cmpuint(marked, ==, 4);   /* NAME.crt and NAME.key fit; both .error and the .1. pair are cut */
 
         /* A combined NAME.pem of 255 bytes is installed, and its file removed. */
         g_autofree char *pname = long_name(251, 'p');

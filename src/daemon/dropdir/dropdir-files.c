@@ -115,9 +115,10 @@ int take_file(int dir_fd, const char *name, const struct stat *expected, int tar
 
 /*
  * head + tail as a name in rejected/, within NAME_MAX (255 bytes). When longer, head is cut (never
- * inside a UTF-8 character) and "~" plus the first 8 hex digits of the SHA-256 of the whole name
- * take its place before tail (".crt", ".1.key", ".error"), so that two long names stay apart:
- * "console…~1a2b3c4d.error". The README documents this.
+ * inside a UTF-8 character) and "~" plus the first 8 hex digits of the SHA-256 of head take its
+ * place before tail (".crt", ".1.key", ".error"), so that two long names stay apart, and a
+ * bundle's files and its .error file carry the same mark: "console…~1a2b3c4d.error" beside
+ * "console…~1a2b3c4d.crt". The README documents this.
  */
 static char *fit_name(const char *head, const char *tail) {
         _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *ctx = NULL;
@@ -131,7 +132,7 @@ static char *fit_name(const char *head, const char *tail) {
 
         ctx = EVP_MD_CTX_new();
         if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
-            EVP_DigestUpdate(ctx, head, h) != 1 || EVP_DigestUpdate(ctx, tail, t) != 1 || sha256_hex(ctx, hash) < 0)
+            EVP_DigestUpdate(ctx, head, h) != 1 || sha256_hex(ctx, hash) < 0)
                 return NULL;
         keep = NAME_MAX - t - 9;
         while (keep > 0 && ((unsigned char) head[keep] & 0xC0) == 0x80)
@@ -144,13 +145,16 @@ static char *rejected_name(const char *name, const char *file, unsigned n) {
         _cleanup_free_ char *tail = NULL;
         size_t l = strlen(name);
 
-        if (n == 0)
-                return fit_name(file, "");
+        /* A file named after its bundle is cut like the bundle's .error file, so the two match. */
         if (strncmp(file, name, l) == 0 && (file[l] == '.' || file[l] == '-' || file[l] == 0)) {
+                if (n == 0)
+                        return fit_name(name, file + l);
                 if (asprintf(&tail, ".%u%s", n, file + l) < 0)
                         return NULL;
                 return fit_name(name, tail);
         }
+        if (n == 0)
+                return fit_name(file, "");
         if (asprintf(&tail, ".%u", n) < 0)
                 return NULL;
         return fit_name(file, tail);
