@@ -23,6 +23,7 @@
 
 #include "bundle-child.h"
 #include "io-util.h"
+#include "passed-file.h"
 #include "pem.h"
 #include "pkcs12.h"
 #include "selfsigned.h"
@@ -309,14 +310,16 @@ int bundle_worker_set_timeout(BundleWorker *w, uint64_t usec) {
                                           CLOCK_MONOTONIC, usec, 0, on_deadline, w);
 }
 
+/* keep: the descriptors the child reads (passed files), n_keep of them. */
 static int worker_start(sd_event *event, produce_t produce, const void *args, bool report_only,
+                        const int *keep, size_t n_keep,
                         bundle_worker_done_t done, void *userdata, BundleWorker **ret) {
         _cleanup_(bundle_worker_freep) BundleWorker *w = NULL;
         int fd, r;
         pid_t pid;
 
         /* Forked before anything is allocated for it, so that the child has nothing of ours to free. */
-        pid = worker_fork(-1, &fd);
+        pid = worker_fork_keeping(keep, n_keep, &fd);
         if (pid < 0)
                 return pid;
         if (pid == 0)
@@ -361,7 +364,39 @@ typedef struct LoadArgs {
         const ValidateOptions *options;
         const char *pending_directory;
         bool pkcs12;
+        const int *files;       /* NULL, or the descriptors of certificate, key and authority (pkcs12: the file) */
 } LoadArgs;
+
+static const char *const file_part_names[3] = { "certificate", "key", "authority" };
+
+/*
+ * The passed files read here, in the child (passed-file.h), into a copy of a
+ * whose buffers are theirs: the daemon never reads them. Returns 0, or
+ * -EBADMSG with problem set, or -ENOMEM.
+ */
+static int read_passed_files(const LoadArgs *a, LoadArgs *ret, char *buf[static 3], size_t size[static 3],
+                             CertProblem *problem) {
+        int r;
+
+        *ret = *a;
+        for (size_t i = 0; i < (a->pkcs12 ? 1u : 3u); i++) {
+                r = passed_file_read(a->files[i], a->pkcs12 ? "PKCS#12 file" : file_part_names[i], i > 0,
+                                     a->options->limits.max_size, &buf[i], &size[i], problem);
+                if (r < 0)
+                        return r;
+        }
+        if (a->pkcs12) {
+                if (size[0] == 0)
+                        return cert_problem_set(problem, CERT_ERROR_MALFORMED, "The PKCS#12 file is empty.");
+                ret->certificate = buf[0];
+                ret->certificate_size = size[0];
+                return 0;   /* the password stays where it is, in key */
+        }
+        ret->certificate = buf[0], ret->certificate_size = size[0];
+        ret->key = buf[1], ret->key_size = size[1];
+        ret->authority = buf[2], ret->authority_size = size[2];
+        return 0;
+}
 
 /* A PKCS#12 file with its password (in the key's place), validated like any bundle. */
 static int produce_pkcs12(const LoadArgs *a, CertBundle **ret, CertProblem *problem) {
@@ -405,8 +440,29 @@ static int read_and_validate(const LoadArgs *a, CertBundle **ret, CertProblem *p
         return cert_bundle_validate(b, a->options, problem);
 }
 
+static int produce_from(const LoadArgs *a, CertBundle **ret, CertProblem *problem, char *request_id);
+
 static int produce_loaded(const void *userdata, CertBundle **ret, CertProblem *problem, char *request_id) {
         const LoadArgs *a = userdata;
+        char *buf[3] = {};
+        size_t size[3] = {};
+        LoadArgs read;
+        int r;
+
+        if (!a->files)
+                return produce_from(a, ret, problem, request_id);
+
+        r = read_passed_files(a, &read, buf, size, problem);
+        if (r >= 0)
+                r = produce_from(&read, ret, problem, request_id);
+        /* Parsed by now; freed although _exit() follows, for valgrind and ASan, the key erased. */
+        for (size_t i = 0; i < 3; i++)
+                if (buf[i])
+                        erase_and_free(buf[i], size[i]);
+        return r;
+}
+
+static int produce_from(const LoadArgs *a, CertBundle **ret, CertProblem *problem, char *request_id) {
         _cleanup_(cert_bundle_freep) CertBundle *b = NULL;
         int r;
 
@@ -423,11 +479,13 @@ int bundle_worker_load(sd_event *event,
                        const void *certificate, size_t certificate_size,
                        const void *key, size_t key_size,
                        const void *authority, size_t authority_size,
+                       const int *files,
                        const ValidateOptions *options,
                        const char *pending_directory, bool pkcs12,
                        bundle_worker_done_t done, void *userdata,
                        BundleWorker **ret) {
         LoadArgs a = {
+                .files = files,
                 .pending_directory = pending_directory,
                 .pkcs12 = pkcs12,
                 .certificate = certificate, .certificate_size = certificate_size,
@@ -437,7 +495,8 @@ int bundle_worker_load(sd_event *event,
         };
 
         /* The child gets its copy of a at fork(); it may go out of scope here afterwards. */
-        int r = worker_start(event, produce_loaded, &a, false, done, userdata, ret);
+        int r = worker_start(event, produce_loaded, &a, false, files, files ? (pkcs12 ? 1 : 3) : 0,
+                             done, userdata, ret);
         if (r >= 0)
                 (*ret)->refuse_when_late = true;
         return r;
@@ -464,7 +523,7 @@ int bundle_worker_validate(sd_event *event,
                 .options = options,
         };
 
-        int r = worker_start(event, produce_validated, &a, true, done, userdata, ret);
+        int r = worker_start(event, produce_validated, &a, true, NULL, 0, done, userdata, ret);
         if (r >= 0)
                 (*ret)->refuse_when_late = true;
         return r;
@@ -489,5 +548,5 @@ int bundle_worker_selfsigned(sd_event *event, const char *server_name, char *con
                              BundleWorker **ret) {
         SelfSignedArgs a = { server_name, alternative_names, lifetime_days };
 
-        return worker_start(event, produce_selfsigned, &a, false, done, userdata, ret);
+        return worker_start(event, produce_selfsigned, &a, false, NULL, 0, done, userdata, ret);
 }

@@ -47,6 +47,11 @@ typedef void (*bundle_worker_done_t)(BundleWorker *w, BundleResult *result, void
 
 /*
  * cert_bundle_load() in a child; the inputs are copied into it by fork().
+ * With files (NULL: none), the inputs are instead the passed files of
+ * certificate, key and authority (with pkcs12, files[0] only, the password in
+ * key), read in the child with options' MaxInputSize= (passed-file.h): a
+ * descriptor that is no readable regular file is refused there, Malformed or
+ * TooLarge, and one that blocks its reader is stopped at the deadline.
  * With an empty key and pending_directory set, the key is that of the
  * pending signing request matching the certificate (store-pending.h), or the
  * bundle is refused with MissingKey. With pkcs12, certificate is a PKCS#12
@@ -56,6 +61,7 @@ int bundle_worker_load(sd_event *event,
                        const void *certificate, size_t certificate_size,
                        const void *key, size_t key_size,
                        const void *authority, size_t authority_size,
+                       const int *files,
                        const ValidateOptions *options,
                        const char *pending_directory, bool pkcs12,
                        bundle_worker_done_t done, void *userdata,

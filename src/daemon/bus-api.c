@@ -11,12 +11,9 @@
  * returned, erased as soon as they were handed on.
  */
 
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 
 #include "announce.h"
 #include "bundle-child.h"
@@ -231,80 +228,16 @@ static int method_install(sd_bus_message *m, void *userdata, sd_bus_error *error
         return r;
 }
 
-static const char *fd_type_name(mode_t m) {
-        if (S_ISDIR(m))
-                return "a directory";
-        if (S_ISFIFO(m))
-                return "a pipe";
-        if (S_ISSOCK(m))
-                return "a socket";
-        if (S_ISCHR(m) || S_ISBLK(m))
-                return "a device";
-        return "a special file";
-}
-
 /*
- * Reads one passed file: a regular file (from offset 0, whatever the
- * caller's position), or, for an optional part, /dev/null for "none".
- * Anything else, or more than max bytes, is refused rather than read: a FIFO
- * could block the daemon. Every refusal is Malformed or TooLarge, with a
- * message naming the part.
+ * The files are read in the bundle child, with MaxInputSize=, never here: even a regular file can
+ * block its reader for good (a hung NFS or FUSE mount). A descriptor that is no readable regular
+ * file is refused there by name (passed-file.h), as every other refusal.
  */
-static int read_passed_fd(int fd, const char *what, bool optional, uint64_t max, char **ret, size_t *ret_size,
-                          sd_bus_error *error) {
-        struct stat st;
-        char *buf;
-        int flags, r;
-
-        flags = fcntl(fd, F_GETFL);
-        if (flags < 0)
-                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "Malformed",
-                                         "The %s's file descriptor cannot be used: %s.", what, errno_name(-errno));
-        if ((flags & O_PATH) || (flags & O_ACCMODE) == O_WRONLY)
-                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "Malformed",
-                                         "The %s's file descriptor is not open for reading%s.", what,
-                                         (flags & O_PATH) ? " (O_PATH)" : " (write-only)");
-        if (fstat(fd, &st) < 0)
-                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "Malformed",
-                                         "The %s's file descriptor cannot be examined: %s.", what, errno_name(-errno));
-
-        if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3) {
-                /* /dev/null: this part is absent. */
-                buf = strdup("");
-                if (!buf)
-                        return -ENOMEM;
-                *ret = buf;
-                *ret_size = 0;
-                return 0;
-        }
-        if (!S_ISREG(st.st_mode))
-                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "Malformed",
-                                         "The %s must be passed as a regular file%s, not %s.",
-                                         what, optional ? " (or /dev/null for none)" : "", fd_type_name(st.st_mode));
-        if ((uint64_t) st.st_size > max)
-                return bus_error_too_large(error, what, max);
-
-        /* From offset 0, whatever the caller's position; a file that grew past the limit is still refused. */
-        r = read_fd_bounded(fd, (size_t) max, READ_FROM_START, ret, ret_size);
-        if (r == -EFBIG)
-                return bus_error_too_large(error, what, max);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0)
-                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "Malformed", "The %s could not be read: %s.", what,
-                                         errno_name(r));
-        return 0;
-}
-
 static int method_install_files(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Context *c = userdata;
-        uint64_t max = c->config->max_input_size;
-        _cleanup_free_ char *certificate = NULL, *authority = NULL;
-        char *key = NULL;
-        size_t certificate_size = 0, key_size = 0, authority_size = 0;
-        int certificate_fd, key_fd, authority_fd, r;
+        int files[3], r;
 
-        r = sd_bus_message_read(m, "hhh", &certificate_fd, &key_fd, &authority_fd);
+        r = sd_bus_message_read(m, "hhh", &files[0], &files[1], &files[2]);
         if (r < 0)
                 return r;
 
@@ -312,38 +245,16 @@ static int method_install_files(sd_bus_message *m, void *userdata, sd_bus_error 
         if (r <= 0)
                 return r < 0 ? r : 1;
 
-        r = read_passed_fd(certificate_fd, "certificate", false, max, &certificate, &certificate_size, error);
-        if (r < 0)
-                return r;
-        r = read_passed_fd(key_fd, "key", true, max, &key, &key_size, error);
-        if (r < 0)
-                return r;
-        r = read_passed_fd(authority_fd, "authority", true, max, &authority, &authority_size, error);
-        if (r < 0) {
-                erase_and_free(key, key_size);
-                return r;
-        }
-
         PipelineRequest request = {
                 .action = PIPELINE_INSTALL,
-                .certificate = certificate,
-                .certificate_size = certificate_size,
-                .key = key,
-                .key_size = key_size,
-                .authority = authority,
-                .authority_size = authority_size,
+                .files = files,
+                .files_n = ELEMENTSOF(files),
         };
-        r = submit_from_bus(c, m, &request, error);
-        erase_and_free(key, key_size);
-        return r;
+        return submit_from_bus(c, m, &request, error);
 }
 
-/* A PKCS#12 file and its password: the password travels like a key, erased once handed on. */
 static int method_install_pkcs12(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Context *c = userdata;
-        uint64_t max = c->config->max_input_size;
-        _cleanup_free_ char *file = NULL;
-        size_t file_size = 0;
         const char *password;
         int fd, r;
 
@@ -359,25 +270,16 @@ static int method_install_pkcs12(sd_bus_message *m, void *userdata, sd_bus_error
         if (r == 0)
                 return 1;   /* the same message is dispatched again once polkit answered: keep it whole */
 
-        r = read_passed_fd(fd, "PKCS#12 file", false, max, &file, &file_size, error);
-        if (r >= 0 && file_size == 0)
-                r = sd_bus_error_set(error, BUS_ERROR("Malformed"), "The PKCS#12 file is empty.");
-        if (r < 0) {
-                erase_string(password);
-                return r;
-        }
-
         PipelineRequest request = {
                 .action = PIPELINE_INSTALL,
                 .pkcs12 = true,
-                .certificate = file,
-                .certificate_size = file_size,
+                .files = &fd,
+                .files_n = 1,
                 .key = password,
                 .key_size = strlen(password),
         };
         r = submit_from_bus(c, m, &request, error);
         erase_string(password);
-        explicit_bzero(file, file_size);
         return r;
 }
 

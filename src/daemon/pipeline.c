@@ -11,6 +11,7 @@
  */
 
 #include <assert.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -46,6 +47,8 @@ struct PipelineJob {
         size_t authority_size;
         LogCaller caller;
         bool pkcs12;                   /* certificate: a PKCS#12 file; key: its password */
+        int files[3];                  /* passed files, read in the worker; -EBADF when none (files_n == 0) */
+        size_t files_n;
         bool unless_serving;
 
         pipeline_done_t done;
@@ -75,6 +78,8 @@ static PipelineJob *job_free(PipelineJob *j) {
         free(j->source);
         free(j->origin);
         free(j->certificate);
+        for (size_t i = 0; i < j->files_n; i++)
+                safe_close(j->files[i]);
         erase_and_free(j->key, j->key_size);
         free(j->authority);
         free(j->reload_message);
@@ -524,12 +529,16 @@ static int job_run(PipelineJob *j) {
                 pipeline_validate_options(c, &options);
                 /* In a child: what validation runs and caches stays out of the idle daemon (bundle-child.h). */
                 r = bundle_worker_load(c->event, j->certificate, j->certificate_size, j->key ?: "", j->key_size,
-                                       j->authority ?: "", j->authority_size, &options,
-                                       store_directory(c->store), j->pkcs12, on_bundle_ready, j, &j->worker);
+                                       j->authority ?: "", j->authority_size, j->files_n > 0 ? j->files : NULL,
+                                       &options, store_directory(c->store), j->pkcs12, on_bundle_ready, j,
+                                       &j->worker);
                 /* The child has its copy; ours is no longer needed, the key least of all. */
                 erase_and_free(j->key, j->key_size);
                 j->key = NULL;
                 j->key_size = 0;
+                for (size_t i = 0; i < j->files_n; i++)
+                        j->files[i] = safe_close(j->files[i]);
+                j->files_n = 0;
                 if (r < 0)
                         return job_fail_internal(j, r, "Failed to read the certificate");
                 return 0;
@@ -639,7 +648,18 @@ int pipeline_submit(Context *c, const PipelineRequest *request, pipeline_done_t 
                 .certificate_size = request->certificate_size,
                 .key_size = request->key_size,
                 .authority_size = request->authority_size,
+                .files = { -EBADF, -EBADF, -EBADF },
         };
+        /* Our own copies of passed descriptors: the caller's message may go before the job runs. */
+        for (size_t i = 0; i < request->files_n && i < ELEMENTSOF(j->files); i++) {
+                j->files[i] = fcntl(request->files[i], F_DUPFD_CLOEXEC, 3);
+                j->files_n++;
+                if (j->files[i] < 0) {
+                        int r = negative_errno();
+                        job_free(j);
+                        return r;
+                }
+        }
         if (!j->source || !j->origin ||
             copy_bytes(request->certificate, request->certificate_size, &j->certificate) < 0 ||
             copy_bytes(request->key, request->key_size, &j->key) < 0 ||

@@ -50,6 +50,9 @@ typedef struct PipelineRequest {
         size_t authority_size;
         LogCaller caller;              /* bus changes: the audit trail */
         bool pkcs12;                   /* certificate is a PKCS#12 file, key its password */
+        const int *files;              /* INSTALL: passed descriptors of certificate, key and authority (pkcs12:
+                                          the file), read in the worker, not here; files_n of them, or none */
+        size_t files_n;
         bool queue;                    /* wait behind a running change instead of -EBUSY */
         bool unless_serving;           /* INSTALL: the very files of the generation served (and not degraded)
                                           are not installed again; the result says `unchanged` */

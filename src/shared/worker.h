@@ -10,6 +10,7 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 /*
@@ -22,6 +23,11 @@
  * read end (close-on-exec). -errno on failure.
  */
 pid_t worker_fork(int keep, int *ret_fd);
+
+#define WORKER_KEEP_MAX 4
+
+/* worker_fork() keeping up to WORKER_KEEP_MAX descriptors (-1 entries ignored). */
+pid_t worker_fork_keeping(const int *keep, size_t n_keep, int *ret_fd);
 
 /* Kills (when asked) and reaps the worker; pid <= 0 does nothing. */
 void worker_reap(pid_t pid, bool kill_it);
