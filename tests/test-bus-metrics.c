@@ -56,11 +56,19 @@ static char *read_metrics(void) {
         g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
         g_assert_cmpint(stat(path, &st), ==, 0);
         g_assert_cmpint(st.st_mode & 0777, ==, 0644);
-        /* Only the file itself: no temporary file left beside it. */
-        g_autoptr(GDir) d = g_dir_open(metrics_dir, 0, NULL);
+        /* Only the file itself: no temporary file left beside it. The daemon may be writing it again
+         * this very moment (after its start it rewrites the file as the endpoints are checked), so a
+         * temporary file gets up to 2 s to be renamed over it; one that stays was left behind. */
         guint n = 0;
-        while (g_dir_read_name(d))
-                n++;
+        for (unsigned attempt = 0; attempt < 100; attempt++) {
+                g_autoptr(GDir) d = g_dir_open(metrics_dir, 0, NULL);
+                n = 0;
+                while (g_dir_read_name(d))
+                        n++;
+                if (n == 1)
+                        break;
+                g_usleep(20 * 1000);
+        }
         g_assert_cmpuint(n, ==, 1);
         return text;
 }
