@@ -74,6 +74,13 @@ def prop(name):
     return value.strip('"')
 
 
+def n_generations():
+    """How many generations the daemon lists: busctl prints 'a(tssstt) N …'."""
+    out = container("busctl", "call", "org.vertex.Certificates", "/org/vertex/Certificates",
+                    "org.vertex.Certificates", "ListGenerations").split()
+    return int(out[1])
+
+
 def pki(name, part):
     return os.path.join(WORK, "pki", name, part)
 
@@ -357,7 +364,10 @@ def t_live_and_search(b):
            lambda: any(t.startswith("Certificates") for t in offered()) and not any(t.startswith("Accounts") for t in offered()))
     b.shot("-search")
     b.open_page()
-    before_rows = len(b.driver.find_elements(By.CSS_SELECTOR, "#history tbody tr"))
+    # The history as the daemon lists it, once the page has loaded it (it loads after the card).
+    before_rows = n_generations()
+    b.wait("the history to load",
+           lambda: len(b.driver.find_elements(By.CSS_SELECTOR, "#history tbody tr")) == before_rows)
     # Installed by root with the CLI inside the container, while the page is open.
     # /var/tmp: the container's /tmp is a tmpfs of its own.
     inside = os.path.join(WORK, "root", "var", "tmp", "live")
