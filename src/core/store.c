@@ -38,10 +38,23 @@
 #include "io-util.h"
 #include "store-forms.h"
 #include "store-generation.h"
-#include "store-internal.h"
+#include "store-cache.h"
 #include "store.h"
 #include "time-util.h"
 #include "trusted-pem.h"
+
+struct Store {
+        StoreCache cache;
+        uint64_t last_staged_id;   /* written and synced by this process: committing it needs no re-read */
+        char *directory;       /* absolute, canonical */
+        char *current_path;    /* directory + "/current" */
+        int dir_fd;            /* also carries the flock against a second writer */
+        int generations_fd;
+        unsigned keep_generations;
+        gid_t gid;             /* group vertex-tls, or (gid_t) -1 when it does not exist */
+        StoreStepHook hook;
+        void *userdata;
+};
 
 static void step(Store *s, StoreStep k) {
         if (s->hook)
@@ -93,7 +106,7 @@ static int uint64_cmp(const void *a, const void *b) {
  * Ids of the numeric entries of generations/, ascending (complete or not).
  * ret_max also counts ".tmp-N-…" names, so an id being staged is never handed out twice.
  */
-int scan_ids(Store *s, uint64_t **ret, size_t *ret_n, uint64_t *ret_max) {
+static int scan_ids(Store *s, uint64_t **ret, size_t *ret_n, uint64_t *ret_max) {
         _cleanup_free_ uint64_t *ids = NULL;
         size_t n = 0, allocated = 0;
         uint64_t max = 0;
@@ -247,7 +260,7 @@ static int newest_complete(Store *s, uint64_t below, uint64_t *ret) {
         for (size_t i = n; i > 0; i--) {
                 if (ids[i - 1] >= below)
                         continue;
-                r = check_generation(s, ids[i - 1], NULL);
+                r = check_generation(&s->cache, s->generations_fd, ids[i - 1], NULL);
                 if (r == -ENOMEM)
                         return r;
                 if (r >= 0) {
@@ -348,7 +361,7 @@ static int add_missing_forms(Store *s) {
                         continue;  /* not a generation: nothing a consumer could read */
                 if (faccessat(fd, STORE_FORM_COMBINED, F_OK, AT_SYMLINK_NOFOLLOW) >= 0 || errno != ENOENT)
                         continue;
-                r = check_generation(s, ids[i], NULL);
+                r = check_generation(&s->cache, s->generations_fd, ids[i], NULL);
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0)
@@ -468,9 +481,7 @@ Store *store_free(Store *s) {
                 return NULL;
         safe_close(s->generations_fd);
         safe_close(s->dir_fd);
-        while (s->n_verified > 0)
-                verified_forget(s, s->verified[0].id);
-        free(s->verified);
+        verified_clear(&s->cache);
         free(s->directory);
         free(s->current_path);
         free(s);
@@ -699,7 +710,7 @@ int store_stage_files(Store *s, const StoreFiles *files, const CertInfo *info, c
         /* Written from files we hold, and synced: no need to read it back to know it is whole. */
         CertInfo *copy = NULL;
         if (cert_info_dup(info, &copy) >= 0)
-                (void) verified_add(s, id, source, installed_usec, copy);
+                (void) verified_add(&s->cache, id, source, installed_usec, copy);
         s->last_staged_id = id;
 
         if (ret_id)
@@ -721,7 +732,7 @@ int store_commit(Store *s, uint64_t id) {
         /* Going back to an older generation (rollback, revert after a failed reload) is rare and is
          * where a generation damaged on disk since it was checked would hurt: read it again. */
         if (id == s->last_staged_id)
-                r = check_generation(s, id, NULL);
+                r = check_generation(&s->cache, s->generations_fd, id, NULL);
         else
                 r = load_generation(s->generations_fd, id, NULL, NULL);
         if (r == -EBADMSG)
@@ -781,7 +792,7 @@ int store_prune(Store *s) {
         /* Newest first: keep the keep_generations newest complete ones, and always the current one. */
         for (size_t i = n; i > 0; i--) {
                 uint64_t id = ids[i - 1];
-                int q = check_generation(s, id, NULL);
+                int q = check_generation(&s->cache, s->generations_fd, id, NULL);
                 if (q == -ENOMEM)
                         return q;
                 if (q >= 0 && (id == current || kept < s->keep_generations)) {
@@ -797,7 +808,7 @@ int store_prune(Store *s) {
                 snprintf(doomed, sizeof(doomed), TMP_PREFIX "%s-prune", name);
                 if (renameat2(s->generations_fd, name, s->generations_fd, doomed, RENAME_NOREPLACE) < 0)
                         return negative_errno();
-                verified_forget(s, id);
+                verified_forget(&s->cache, id);
                 q = rm_rf_at(s->generations_fd, doomed, 0);
                 if (q < 0)
                         return q;
@@ -807,4 +818,124 @@ int store_prune(Store *s) {
          * recovery removes; neither can be served by mistake. */
         step(s, STORE_STEP_PRUNED);
         return 0;
+}
+
+/* ------------------------------------------------ reading back, cached */
+
+int store_generation_has_files(Store *s, uint64_t id, const StoreFiles *files) {
+        _cleanup_close_ int dfd = -EBADF;
+        char name[32];
+        int r = 1;
+
+        assert(s);
+        assert(files);
+
+        (void) snprintf(name, sizeof(name), "%" PRIu64, id);
+        dfd = openat(s->generations_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd < 0)
+                return negative_errno();
+
+        for (CertBundlePart p = 0; r > 0 && p < _CERT_BUNDLE_PART_MAX; p++) {
+                char *data = NULL;
+                size_t size = 0;
+                int k;
+
+                /* One byte more than expected is enough to tell a longer file. */
+                k = read_file_at(dfd, cert_bundle_part_file(p), files->size[p] + 1, &data, &size);
+                if (k == -EFBIG)
+                        r = 0;
+                else if (k < 0)
+                        r = k;
+                else if (size != files->size[p] || (size > 0 && memcmp(data, files->pem[p], size) != 0))
+                        r = 0;
+                if (data)
+                        erase_and_free(data, size);
+        }
+        return r;
+}
+
+int store_load(Store *s, uint64_t id, CertBundle **ret) {
+        assert(s);
+        assert(ret);
+        return load_generation(s->generations_fd, id, ret, NULL);
+}
+
+static int generation_new(Store *s, uint64_t id, StoreGeneration **ret) {
+        _cleanup_(store_generation_freep) StoreGeneration *g = NULL;
+        VerifiedGeneration *v;
+        int r;
+
+        r = check_generation(&s->cache, s->generations_fd, id, &v);
+        if (r < 0)
+                return r;
+
+        g = calloc(1, sizeof(StoreGeneration));
+        if (!g)
+                return -ENOMEM;
+        g->id = id;
+        g->installed_usec = v->installed_usec;
+        g->source = strdup(v->source);
+        if (!g->source)
+                return -ENOMEM;
+        r = cert_info_dup(v->info, &g->info);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(g);
+        return 0;
+}
+
+int store_get(Store *s, uint64_t id, StoreGeneration **ret) {
+        assert(s);
+        assert(ret);
+        return generation_new(s, id, ret);
+}
+
+int store_list(Store *s, StoreGeneration **ret, size_t *ret_n) {
+        _cleanup_free_ uint64_t *ids = NULL;
+        StoreGeneration *array = NULL;
+        size_t n, k = 0;
+        int r;
+
+        assert(s);
+        assert(ret);
+        assert(ret_n);
+
+        r = scan_ids(s, &ids, &n, NULL);
+        if (r < 0)
+                return r;
+        array = calloc(n ? n : 1, sizeof(StoreGeneration));
+        if (!array)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                StoreGeneration *g;
+                r = generation_new(s, ids[i], &g);
+                if (r == -EBADMSG || r == -ENOENT)
+                        continue;  /* incomplete: not a generation anyone can use */
+                if (r < 0) {
+                        store_generation_array_free(array, k);
+                        return r;
+                }
+                array[k++] = *g;
+                free(g);
+        }
+        *ret = array;
+        *ret_n = k;
+        return 0;
+}
+
+StoreGeneration *store_generation_free(StoreGeneration *g) {
+        if (!g)
+                return NULL;
+        free(g->source);
+        cert_info_free(g->info);
+        free(g);
+        return NULL;
+}
+
+void store_generation_array_free(StoreGeneration *array, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(array[i].source);
+                cert_info_free(array[i].info);
+        }
+        free(array);
 }
