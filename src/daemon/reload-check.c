@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The serving check of a reloaded unit (reload-internal.h): TLS handshakes at
+ * The serving check of a reloaded unit (reload-check.h): TLS handshakes at
  * each of its addresses (reload-verify.c) until it serves the new certificate,
  * a second round for a unit that opens its own listeners, and the unit's
  * outcome from what they saw. A failed handshake cuts the whole request short.
@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reload-internal.h"
+#include "reload-check.h"
+#include "reload-unit.h"
 #include "strv.h"
 
 /*

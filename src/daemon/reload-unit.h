@@ -2,9 +2,10 @@
 #pragma once
 
 /*
- * What reload.c (the systemd side: lookups, jobs, the deadline) and
- * reload-check.c (the serving check of a unit once its job is done) share.
- * Not for use outside the two.
+ * A reload request and its units, and the few steps that finish them: what
+ * reload.c (the systemd side: lookups, jobs, the deadline) and reload-check.c
+ * (the serving check of a unit once its job is done) both use. Not for use
+ * outside the two.
  */
 
 #include <stdbool.h>
@@ -100,14 +101,14 @@ struct ReloadRequest {
         char *error_message;
 };
 
-/* reload.c */
+/* Stops the unit's handshakes and its second-round timer. */
+void unit_stop_checks(UnitReload *u);
+/* Frees what a unit holds (not the unit itself). */
+void unit_release(UnitReload *u);
+/* The unit's outcome: failed with a message (the first one stays), or finished in state. */
 void unit_fail(UnitReload *u, int error, const char *state, const char *format, ...) _printf_(4, 5);
 void unit_finish(UnitReload *u, const char *state);
+/* Drops the setup's pending calls (the JobRemoved match, Subscribe, the carrier's job). */
 void request_stop_setup(ReloadRequest *req);
+/* Once every unit is finished (and the setup answered), done runs from its own event. */
 void request_check_complete(ReloadRequest *req);
-
-/* reload-check.c */
-/* The unit's job is done: check each of its addresses, or finish it when there is none to check. */
-void unit_verify(UnitReload *u);
-/* Decides the unit once its checks say enough (also at the deadline). */
-void unit_check_verified(UnitReload *u);
