@@ -23,7 +23,7 @@
 # run; p50 and p99 (nearest rank) are printed side by side.
 #
 # Exit status: 0 when vertex-certd's p50 <= 100 ms and it is >= 5x faster than
-# the .path script at p50 (issue 6's target), 1 when not, 2 when the bench
+# the .path script at p50 (the target), 1 when not, 2 when the bench
 # could not run. The container is stopped on every path; a watchdog ends the
 # run after BENCH_MAX_SECONDS (570).
 #

@@ -19,7 +19,7 @@
  * its own store and drop directory, no supplementary groups. Then the idle
  * RSS once more with the daemon as root, for comparison: root looks up the
  * vertex-tls group through NSS, which loads libnss_systemd and libm.
- * It prints a table and exits non-zero when a target of issue 6 is missed
+ * It prints a table and exits non-zero when a target is missed
  * (idle RSS of the unprivileged run > 8 MiB, idle wake-ups beyond the
  * watchdog's, growth).
  *
